@@ -1,0 +1,36 @@
+"""infraplan data models: instances, derived network quantities, solutions and I/O."""
+
+from models.accelerators import Accelerator as Accelerator
+from models.eligibility import Eligibility as Eligibility
+from models.eligibility import ReplicaOption as ReplicaOption
+from models.eligibility import RoutePair as RoutePair
+from models.eligibility import TrainingPlacement as TrainingPlacement
+from models.instance import Instance as Instance
+from models.io import instance_json_schema as instance_json_schema
+from models.io import load_instance as load_instance
+from models.io import load_solution as load_solution
+from models.io import parse_instance as parse_instance
+from models.io import parse_solution as parse_solution
+from models.io import save_instance as save_instance
+from models.io import save_solution as save_solution
+from models.issues import InputError as InputError
+from models.issues import InputIssue as InputIssue
+from models.network import Link as Link
+from models.network import Region as Region
+from models.network import TransitNode as TransitNode
+from models.paths import NetworkPaths as NetworkPaths
+from models.paths import Route as Route
+from models.sites import InventoryItem as InventoryItem
+from models.sites import Site as Site
+from models.solution import CostBreakdown as CostBreakdown
+from models.solution import ReplicaAssignment as ReplicaAssignment
+from models.solution import RouteFlow as RouteFlow
+from models.solution import Solution as Solution
+from models.solution import SolverInfo as SolverInfo
+from models.solution import TrainingAssignment as TrainingAssignment
+from models.solution import UnservedDemand as UnservedDemand
+from models.workloads import Dataset as Dataset
+from models.workloads import InferenceProfile as InferenceProfile
+from models.workloads import InferenceService as InferenceService
+from models.workloads import TrainingJob as TrainingJob
+from models.workloads import TrainingOption as TrainingOption

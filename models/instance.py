@@ -1,0 +1,237 @@
+"""The planning instance (SPEC section 2) with its cross-reference checks."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Literal, Self
+
+import orjson
+from pydantic import Field, PrivateAttr, model_validator
+
+from models.accelerators import Accelerator
+from models.base import Annotatable, NonNegFloat, PosFloat
+from models.issues import InputIssue, ReferenceIssues, json_path
+from models.network import Link, Region, TransitNode
+from models.sites import Site
+from models.workloads import InferenceService, TrainingJob
+
+if TYPE_CHECKING:
+    from models.eligibility import Eligibility
+    from models.paths import NetworkPaths
+
+INSTANCE_SCHEMA = "infraplan/v1"
+
+
+class Instance(Annotatable):
+    """A whole planning instance: network, inventory and workloads."""
+
+    schema_: Literal["infraplan/v1"] = Field(alias="schema")
+    name: str = Field(min_length=1, max_length=256)
+    horizon_hours: PosFloat
+    carbon_price_per_tonne: NonNegFloat = 0.0
+    accelerators: list[Accelerator]
+    sites: list[Site]
+    regions: list[Region] = Field(default_factory=list)
+    transit: list[TransitNode] = Field(default_factory=list)
+    links: list[Link] = Field(default_factory=list)
+    training: list[TrainingJob] = Field(default_factory=list)
+    inference: list[InferenceService] = Field(default_factory=list)
+
+    _source_sha256: str | None = PrivateAttr(default=None)
+
+    model_config = {"populate_by_name": True}  # noqa: RUF012
+
+    @model_validator(mode="after")
+    def _check_references(self) -> Instance:
+        issues = reference_issues(self)
+        if issues:
+            raise ReferenceIssues(issues)
+        return self
+
+    # -- lookups ---------------------------------------------------------------
+
+    @cached_property
+    def accelerator_by_id(self) -> dict[str, Accelerator]:
+        """Accelerators by id."""
+        return {a.id: a for a in self.accelerators}
+
+    @cached_property
+    def site_by_id(self) -> dict[str, Site]:
+        """Sites by id."""
+        return {s.id: s for s in self.sites}
+
+    @cached_property
+    def paths(self) -> NetworkPaths:
+        """Minimum-latency paths from every region and dataset node to every site (SPEC §3)."""
+        from models.paths import NetworkPaths
+
+        return NetworkPaths.build(self)
+
+    @cached_property
+    def eligibility(self) -> Eligibility:
+        """Eligible (site, accelerator) options of every workload (SPEC §4)."""
+        from models.eligibility import Eligibility
+
+        return Eligibility.build(self)
+
+    # -- identity --------------------------------------------------------------
+
+    def canonical_json(self) -> bytes:
+        """The instance as canonical JSON: every field, keys sorted."""
+        data = self.model_dump(mode="json", by_alias=True)
+        return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+
+    @property
+    def sha256(self) -> str:
+        """Identity of the instance: sha256 of the file bytes it was read from, else of
+        its canonical JSON (SPEC section 7)."""
+        if self._source_sha256 is not None:
+            return self._source_sha256
+        return hashlib.sha256(self.canonical_json()).hexdigest()
+
+    def with_source_sha256(self, digest: str) -> Instance:
+        """Remember the sha256 of the file bytes this instance was read from."""
+        self._source_sha256 = digest
+        return self
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when every field is equal (where the instance was read from does not count)."""
+        if not isinstance(other, Instance):
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in type(self).model_fields)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A re-validated copy with `update` applied; derived caches are not carried over."""
+        data = self.model_dump(by_alias=True)
+        data.update(update or {})
+        return self.model_validate(data, strict=False)
+
+
+def _duplicates(ids: Iterable[str]) -> set[str]:
+    return {key for key, n in Counter(ids).items() if n > 1}
+
+
+def reference_issues(inst: Instance) -> list[InputIssue]:
+    """Every cross-reference problem of an instance, each with its JSON path."""
+    issues: list[InputIssue] = []
+
+    def bad(message: str, *parts: str | int) -> None:
+        issues.append(InputIssue(json_path(*parts), message))
+
+    accelerator_ids = {a.id for a in inst.accelerators}
+    node_kind: dict[str, str] = {}
+    for list_name, entities in (
+        ("accelerators", inst.accelerators),
+        ("training", inst.training),
+        ("inference", inst.inference),
+    ):
+        seen: set[str] = set()
+        for index, entity in enumerate(entities):
+            if entity.id in seen:
+                bad(f"duplicate id '{entity.id}'", list_name, index, "id")
+            seen.add(entity.id)
+    for list_name, kind, nodes in (
+        ("sites", "site", inst.sites),
+        ("regions", "region", inst.regions),
+        ("transit", "transit node", inst.transit),
+    ):
+        for index, node in enumerate(nodes):
+            if node.id in node_kind:
+                bad(
+                    f"duplicate node id '{node.id}' (already a {node_kind[node.id]})",
+                    list_name,
+                    index,
+                    "id",
+                )
+            else:
+                node_kind[node.id] = kind
+
+    def expect(ref: str, wanted: str, *parts: str | int) -> None:
+        kind = node_kind.get(ref)
+        if kind is None:
+            bad(f"unknown {wanted} '{ref}'", *parts)
+        elif wanted != "node" and kind != wanted:
+            bad(f"'{ref}' is a {kind}, not a {wanted}", *parts)
+
+    def expect_accelerator(ref: str, *parts: str | int) -> None:
+        if ref not in accelerator_ids:
+            bad(f"unknown accelerator '{ref}'", *parts)
+
+    for s_index, site in enumerate(inst.sites):
+        seen_acc: set[str] = set()
+        for i_index, item in enumerate(site.inventory):
+            expect_accelerator(item.accelerator, "sites", s_index, "inventory", i_index, "accelerator")
+            if item.accelerator in seen_acc:
+                bad(
+                    f"accelerator '{item.accelerator}' listed twice in the inventory",
+                    "sites",
+                    s_index,
+                    "inventory",
+                    i_index,
+                    "accelerator",
+                )
+            seen_acc.add(item.accelerator)
+
+    pairs: set[frozenset[str]] = set()
+    for l_index, link in enumerate(inst.links):
+        expect(link.a, "node", "links", l_index, "a")
+        expect(link.b, "node", "links", l_index, "b")
+        if link.a == link.b:
+            bad(f"link from '{link.a}' to itself", "links", l_index, "b")
+            continue
+        pair = frozenset((link.a, link.b))
+        if pair in pairs:
+            bad(f"second link between '{link.a}' and '{link.b}'", "links", l_index)
+        pairs.add(pair)
+
+    for j_index, job in enumerate(inst.training):
+        base = ("training", j_index)
+        seen_acc = set()
+        for o_index, option in enumerate(job.options):
+            expect_accelerator(option.accelerator, *base, "options", o_index, "accelerator")
+            if option.accelerator in seen_acc:
+                bad(
+                    f"accelerator '{option.accelerator}' in two options",
+                    *base,
+                    "options",
+                    o_index,
+                    "accelerator",
+                )
+            seen_acc.add(option.accelerator)
+        if job.run_hours > inst.horizon_hours:
+            bad(
+                f"run_hours {job.run_hours:g} exceeds horizon_hours {inst.horizon_hours:g}",
+                *base,
+                "run_hours",
+            )
+        for a_index, site_id in enumerate(job.allowed_sites or []):
+            expect(site_id, "site", *base, "allowed_sites", a_index)
+        for site_id in job.site_costs:
+            expect(site_id, "site", *base, "site_costs", site_id)
+        if job.dataset is not None:
+            expect(job.dataset.at, "node", *base, "dataset", "at")
+
+    for i_index, service in enumerate(inst.inference):
+        base = ("inference", i_index)
+        seen_acc = set()
+        for p_index, profile in enumerate(service.profiles):
+            expect_accelerator(profile.accelerator, *base, "profiles", p_index, "accelerator")
+            if profile.accelerator in seen_acc:
+                bad(
+                    f"accelerator '{profile.accelerator}' in two profiles",
+                    *base,
+                    "profiles",
+                    p_index,
+                    "accelerator",
+                )
+            seen_acc.add(profile.accelerator)
+        for region_id in service.demand_rps:
+            expect(region_id, "region", *base, "demand_rps", region_id)
+        for a_index, site_id in enumerate(service.allowed_sites or []):
+            expect(site_id, "site", *base, "allowed_sites", a_index)
+    return issues
