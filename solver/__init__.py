@@ -1,0 +1,1 @@
+"""infraplan solver: CP-SAT placement, plan evaluation, batch solving and reports."""

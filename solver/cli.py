@@ -1,0 +1,74 @@
+"""The `infraplan` command line: parses arguments and calls the library, nothing else.
+
+Exit codes: 0 success, 1 a failed input or plan, 2 a usage error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+from rich.console import Console
+
+from models import InputError, load_instance
+from models.io import instance_json_schema, write_atomic
+
+app = typer.Typer(
+    name="infraplan",
+    help="Plan where AI workloads run: sites, power, cooling, latency and cost.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print a one-line error to stderr and return the exit to raise."""
+    err.print(f"error: {message}", markup=False)
+    return typer.Exit(code)
+
+
+@app.command()
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="Instance files to check.")],
+) -> None:
+    """Check instance files: one line per file (ok, or each error with its JSON path)."""
+    failed = 0
+    for path in files:
+        try:
+            instance = load_instance(path)
+        except InputError as error:
+            failed += 1
+            for line in error.lines():
+                out.print(line, markup=False)
+            continue
+        out.print(
+            f"{path}: ok ({len(instance.sites)} sites, {len(instance.regions)} regions, "
+            f"{len(instance.training)} training, {len(instance.inference)} inference)",
+            markup=False,
+        )
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def schema(
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write here instead of stdout.")
+    ] = None,
+) -> None:
+    """Write the JSON Schema of instance files."""
+    data = orjson.dumps(instance_json_schema(), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+    if output is None:
+        typer.echo(data.decode(), nl=False)
+    else:
+        write_atomic(output, data)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
