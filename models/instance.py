@@ -15,7 +15,7 @@ from models.accelerators import Accelerator
 from models.base import Annotatable, NonNegFloat, PosFloat
 from models.issues import InputIssue, ReferenceIssues, json_path
 from models.network import Link, Region, TransitNode
-from models.sites import Site
+from models.sites import InventoryItem, Site
 from models.workloads import InferenceService, TrainingJob
 
 if TYPE_CHECKING:
@@ -62,6 +62,21 @@ class Instance(Annotatable):
     def site_by_id(self) -> dict[str, Site]:
         """Sites by id."""
         return {s.id: s for s in self.sites}
+
+    @cached_property
+    def training_by_id(self) -> dict[str, TrainingJob]:
+        """Training jobs by id."""
+        return {j.id: j for j in self.training}
+
+    @cached_property
+    def inference_by_id(self) -> dict[str, InferenceService]:
+        """Inference services by id."""
+        return {i.id: i for i in self.inference}
+
+    @cached_property
+    def inventory_by_pair(self) -> dict[tuple[str, str], InventoryItem]:
+        """Inventory items by (site id, accelerator id)."""
+        return {(s.id, item.accelerator): item for s in self.sites for item in s.inventory}
 
     @cached_property
     def paths(self) -> NetworkPaths:

@@ -1,0 +1,85 @@
+"""Cost coefficients of SPEC section 6, per decision, split into the SPEC's parts.
+
+Shared by every model of the SPEC (CP-SAT, the LP relaxation) and by the plan
+costing in `solver.solution_builder`; the evaluator computes costs on its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from models import Instance, ReplicaOption, TrainingPlacement
+
+PARTS = ("compute", "energy", "carbon", "egress", "site_costs", "fixed", "unserved", "unplaced")
+
+GRAMS_PER_TONNE = 1e6
+KB_PER_GB = 1e6
+SECONDS_PER_HOUR = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class PartCosts:
+    """A cost split into SPEC parts (only the parts a decision can carry)."""
+
+    compute: float = 0.0
+    energy: float = 0.0
+    carbon: float = 0.0
+    egress: float = 0.0
+    site_costs: float = 0.0
+
+    @property
+    def total(self) -> float:
+        """Sum of the parts."""
+        return self.compute + self.energy + self.carbon + self.egress + self.site_costs
+
+
+def accelerator_hour_costs(instance: Instance, site_id: str, accelerator_id: str) -> PartCosts:
+    """rate(s, a) of SPEC section 6, split into compute, energy and carbon."""
+    site = instance.site_by_id[site_id]
+    accelerator = instance.accelerator_by_id[accelerator_id]
+    hourly_cost = instance.inventory_by_pair[site_id, accelerator_id].hourly_cost
+    facility_kw = accelerator.power_kw * site.pue
+    return PartCosts(
+        compute=hourly_cost,
+        energy=facility_kw * site.energy_price_per_kwh,
+        carbon=facility_kw
+        * site.carbon_g_per_kwh
+        * instance.carbon_price_per_tonne
+        / GRAMS_PER_TONNE,
+    )
+
+
+def training_costs(instance: Instance, placement: TrainingPlacement) -> PartCosts:
+    """Cost of placing a training job: accelerator-hours, surcharge and dataset egress."""
+    job = instance.training_by_id[placement.job]
+    rate = accelerator_hour_costs(instance, placement.site, placement.accelerator)
+    hours = placement.count * job.run_hours
+    egress = 0.0
+    if job.dataset is not None and job.dataset.size_gb > 0:
+        route = instance.paths.route(job.dataset.at, placement.site)
+        assert route is not None, "eligible placements are reachable from their dataset"
+        egress = job.dataset.size_gb * route.egress_per_gb
+    return PartCosts(
+        compute=hours * rate.compute,
+        energy=hours * rate.energy,
+        carbon=hours * rate.carbon,
+        egress=egress,
+        site_costs=job.site_costs.get(placement.site, 0.0),
+    )
+
+
+def replica_costs(instance: Instance, option: ReplicaOption) -> PartCosts:
+    """Cost of one replica over the horizon."""
+    rate = accelerator_hour_costs(instance, option.site, option.accelerator)
+    hours = option.per_replica * instance.horizon_hours
+    return PartCosts(compute=hours * rate.compute, energy=hours * rate.energy, carbon=hours * rate.carbon)
+
+
+def traffic_egress_per_rps(instance: Instance, kb_per_request: float, region: str, site: str) -> float:
+    """Egress cost over the horizon of serving one rps from `region` at `site`."""
+    route = instance.paths.route(region, site)
+    assert route is not None, "route pairs are reachable"
+    gb_per_rps = kb_per_request * SECONDS_PER_HOUR * instance.horizon_hours / KB_PER_GB
+    return gb_per_rps * route.egress_per_gb

@@ -1,0 +1,144 @@
+"""The one place where floats become integers for CP-SAT.
+
+Three kinds of scaling, each chosen per instance and documented in
+docs/formulation.md:
+
+* **rps units**: a service's flows and unserved demand are integers in units of
+  `rps_unit` rps, the coarsest power of ten (1 down to 1e-6) that every demand
+  and every profile rate of the service is a whole multiple of. Then, for fixed
+  replicas, the routing problem is a network flow with integral data, whose
+  optimum is integral: the grid loses nothing (see docs/formulation.md).
+* **constraint rows** (power, cooling, bandwidth): each row is multiplied by the
+  smallest power of ten that makes its coefficients whole numbers. When no power
+  up to 10^9 does, coefficients are rounded up and the limit down, so every plan
+  of the model still satisfies the SPEC row (the model is then a slight
+  restriction, and is marked inexact).
+* **costs**: every objective coefficient is multiplied by `cost_scale` (a power
+  of ten) and rounded *down*, so the integer objective never exceeds
+  `cost_scale` times the true cost of any plan, and CP-SAT's bound divided by
+  `cost_scale` is a proved lower bound on the true optimum.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+
+#: Integer magnitudes past this may slow CP-SAT's LP or overflow its sums.
+SAFE_INTEGER = 2**53
+#: Finest rps unit tried.
+FINEST_EXPONENT = 6
+#: Relative tolerance when deciding whether a scaled float is a whole number.
+SNAP = 1e-9
+#: Target precision of the scaled objective relative to the objective's size.
+COST_PRECISION = 1e-8
+
+
+class ScalingWarning(UserWarning):
+    """Numbers of the instance grew past what the integer model represents safely."""
+
+
+def _is_whole(value: float) -> bool:
+    return abs(value - round(value)) <= SNAP * max(1.0, abs(value))
+
+
+def decimal_exponent(values: list[float], max_exponent: int = 9) -> int | None:
+    """Smallest p in [0, max_exponent] with every value * 10^p whole; None if none."""
+    for exponent in range(max_exponent + 1):
+        factor = 10.0**exponent
+        if all(_is_whole(v * factor) for v in values):
+            return exponent
+    return None
+
+
+def snap_ceil(value: float) -> int:
+    """Round up, treating values within SNAP of a whole number as that number."""
+    nearest = round(value)
+    if abs(value - nearest) <= SNAP * max(1.0, abs(value)):
+        return int(nearest)
+    return math.ceil(value)
+
+
+def snap_floor(value: float) -> int:
+    """Round down, treating values within SNAP of a whole number as that number."""
+    nearest = round(value)
+    if abs(value - nearest) <= SNAP * max(1.0, abs(value)):
+        return int(nearest)
+    return math.floor(value)
+
+
+@dataclass(frozen=True)
+class IntegerRow:
+    """A `sum(coefficients[k] * var_k) <= limit` row in integers, and whether it is exact."""
+
+    coefficients: list[int]
+    limit: int
+    exact: bool
+
+
+def integer_row(coefficients: list[float], limit: float) -> IntegerRow:
+    """Scale a `<=` row with non-negative coefficients to integers, never loosening it."""
+    exponent = decimal_exponent([*coefficients, limit])
+    exact = exponent is not None
+    factor = 10.0 ** (exponent if exponent is not None else 9)
+    row = IntegerRow(
+        coefficients=[snap_ceil(c * factor) for c in coefficients],
+        limit=snap_floor(limit * factor),
+        exact=exact,
+    )
+    magnitude = max([abs(row.limit), *(abs(c) for c in row.coefficients)], default=0)
+    if magnitude > SAFE_INTEGER:
+        warnings.warn(
+            f"a constraint row needs integers up to {magnitude:.3g}; CP-SAT may be slow or "
+            "imprecise (figures span too many orders of magnitude)",
+            ScalingWarning,
+            stacklevel=3,
+        )
+    return row
+
+
+def rps_unit(values: list[float]) -> tuple[float, bool]:
+    """The coarsest unit 10^-p (p <= 6) of which all values are whole multiples.
+
+    Returns (unit, exact); when no unit fits, (1e-6, False) and values are rounded.
+    """
+    exponent = decimal_exponent(values, FINEST_EXPONENT)
+    if exponent is None:
+        return 10.0**-FINEST_EXPONENT, False
+    return 10.0**-exponent, True
+
+
+@dataclass
+class CostScale:
+    """The factor turning currency into integer objective units (always rounding down)."""
+
+    factor: float
+    warnings: list[str] = field(default_factory=list)
+
+    @classmethod
+    def choose(cls, cost_estimate: float, total_units: float) -> CostScale:
+        """Pick 10^k so that rounding every coefficient down by < 1 unit, summed over at most
+        `total_units` variable units, stays below COST_PRECISION of `cost_estimate`."""
+        cost_estimate = max(cost_estimate, 1e-6)
+        total_units = max(total_units, 1.0)
+        exponent = math.ceil(math.log10(total_units / (COST_PRECISION * cost_estimate)))
+        # The largest integer objective must stay a safe integer.
+        ceiling = math.floor(math.log10(SAFE_INTEGER / (10 * cost_estimate)))
+        notes: list[str] = []
+        if exponent > ceiling:
+            notes.append(
+                f"cost scale capped at 1e{ceiling} (wanted 1e{exponent}); the objective "
+                "precision is coarser than 1e-8 relative"
+            )
+            warnings.warn(notes[-1], ScalingWarning, stacklevel=3)
+            exponent = ceiling
+        return cls(factor=10.0**exponent, warnings=notes)
+
+    def down(self, cost: float) -> int:
+        """A cost coefficient in objective units, rounded down (keeps bounds valid)."""
+        return snap_floor(cost * self.factor)
+
+    def to_currency(self, units: float) -> float:
+        """Objective units back to currency."""
+        return units / self.factor
