@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterable, Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, Self
 
@@ -19,6 +18,8 @@ from models.sites import InventoryItem, Site
 from models.workloads import InferenceService, TrainingJob
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
     from models.eligibility import Eligibility
     from models.paths import NetworkPaths
 
@@ -140,31 +141,33 @@ def reference_issues(inst: Instance) -> list[InputIssue]:
 
     accelerator_ids = {a.id for a in inst.accelerators}
     node_kind: dict[str, str] = {}
-    for list_name, entities in (
-        ("accelerators", inst.accelerators),
-        ("training", inst.training),
-        ("inference", inst.inference),
-    ):
+    id_lists: tuple[tuple[str, list[str]], ...] = (
+        ("accelerators", [a.id for a in inst.accelerators]),
+        ("training", [j.id for j in inst.training]),
+        ("inference", [i.id for i in inst.inference]),
+    )
+    for list_name, ids in id_lists:
         seen: set[str] = set()
-        for index, entity in enumerate(entities):
-            if entity.id in seen:
-                bad(f"duplicate id '{entity.id}'", list_name, index, "id")
-            seen.add(entity.id)
-    for list_name, kind, nodes in (
-        ("sites", "site", inst.sites),
-        ("regions", "region", inst.regions),
-        ("transit", "transit node", inst.transit),
-    ):
-        for index, node in enumerate(nodes):
-            if node.id in node_kind:
+        for index, entity_id in enumerate(ids):
+            if entity_id in seen:
+                bad(f"duplicate id '{entity_id}'", list_name, index, "id")
+            seen.add(entity_id)
+    node_lists: tuple[tuple[str, str, list[str]], ...] = (
+        ("sites", "site", [s.id for s in inst.sites]),
+        ("regions", "region", [r.id for r in inst.regions]),
+        ("transit", "transit node", [t.id for t in inst.transit]),
+    )
+    for list_name, kind, node_ids in node_lists:
+        for index, node_id in enumerate(node_ids):
+            if node_id in node_kind:
                 bad(
-                    f"duplicate node id '{node.id}' (already a {node_kind[node.id]})",
+                    f"duplicate node id '{node_id}' (already a {node_kind[node_id]})",
                     list_name,
                     index,
                     "id",
                 )
             else:
-                node_kind[node.id] = kind
+                node_kind[node_id] = kind
 
     def expect(ref: str, wanted: str, *parts: str | int) -> None:
         kind = node_kind.get(ref)
@@ -180,7 +183,9 @@ def reference_issues(inst: Instance) -> list[InputIssue]:
     for s_index, site in enumerate(inst.sites):
         seen_acc: set[str] = set()
         for i_index, item in enumerate(site.inventory):
-            expect_accelerator(item.accelerator, "sites", s_index, "inventory", i_index, "accelerator")
+            expect_accelerator(
+                item.accelerator, "sites", s_index, "inventory", i_index, "accelerator"
+            )
             if item.accelerator in seen_acc:
                 bad(
                     f"accelerator '{item.accelerator}' listed twice in the inventory",

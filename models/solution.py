@@ -12,6 +12,7 @@ SOLUTION_SCHEMA = "infraplan-solution/v1"
 
 Status = Literal["optimal", "feasible", "infeasible", "unknown"]
 
+
 class TrainingAssignment(StrictModel):
     """Training job `job` runs at `site` on `count` accelerators of type `accelerator`."""
 
@@ -19,6 +20,7 @@ class TrainingAssignment(StrictModel):
     site: Id
     accelerator: Id
     count: Count
+
 
 class ReplicaAssignment(StrictModel):
     """Service `service` runs `replicas` replicas at `site` on `accelerator`."""
@@ -28,6 +30,7 @@ class ReplicaAssignment(StrictModel):
     accelerator: Id
     replicas: Count
 
+
 class RouteFlow(StrictModel):
     """`rps` of `service`'s demand from `region` is served at `site`."""
 
@@ -36,12 +39,14 @@ class RouteFlow(StrictModel):
     site: Id
     rps: NonNegFloat
 
+
 class UnservedDemand(StrictModel):
     """`rps` of `service`'s demand from `region` is not served."""
 
     service: Id
     region: Id
     rps: NonNegFloat
+
 
 class CostBreakdown(StrictModel):
     """The objective split into its parts (SPEC section 7); the parts sum to the objective."""
@@ -69,6 +74,7 @@ class CostBreakdown(StrictModel):
             + self.unplaced
         )
 
+
 class SolverInfo(StrictModel):
     """How the plan was made. Timing fields vary between runs; everything else does not."""
 
@@ -82,10 +88,13 @@ class SolverInfo(StrictModel):
     workers: int | None = None
     build_s: float | None = None
 
+
 class Solution(StrictModel):
     """A plan for one instance, with its status, objective, proved bound and cost breakdown."""
 
-    schema_: Literal["infraplan-solution/v1"] = Field(default=SOLUTION_SCHEMA, alias="schema")
+    schema_: Literal["infraplan-solution/v1"] = Field(
+        default="infraplan-solution/v1", alias="schema"
+    )
     instance: str
     instance_sha256: str
     status: Status
@@ -127,5 +136,6 @@ class Solution(StrictModel):
 
     def __str__(self) -> str:
         return self.summary()
+
 
 NonNeg = NonNegFloat  # re-exported for callers that build solutions by hand

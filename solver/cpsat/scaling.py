@@ -117,14 +117,16 @@ class CostScale:
     warnings: list[str] = field(default_factory=list)
 
     @classmethod
-    def choose(cls, cost_estimate: float, total_units: float) -> CostScale:
+    def choose(cls, low: float, high: float, total_units: float) -> CostScale:
         """Pick 10^k so that rounding every coefficient down by < 1 unit, summed over at most
-        `total_units` variable units, stays below COST_PRECISION of `cost_estimate`."""
-        cost_estimate = max(cost_estimate, 1e-6)
+        `total_units` variable units, stays below COST_PRECISION of the cost estimate `low`,
+        while the scaled `high` estimate stays a safe integer."""
+        low = max(low, 1e-3)
+        high = max(high, low)
         total_units = max(total_units, 1.0)
-        exponent = math.ceil(math.log10(total_units / (COST_PRECISION * cost_estimate)))
+        exponent = math.ceil(math.log10(total_units / (COST_PRECISION * low)))
         # The largest integer objective must stay a safe integer.
-        ceiling = math.floor(math.log10(SAFE_INTEGER / (10 * cost_estimate)))
+        ceiling = math.floor(math.log10(SAFE_INTEGER / (10 * high)))
         notes: list[str] = []
         if exponent > ceiling:
             notes.append(

@@ -1,0 +1,282 @@
+"""The constraint families of SPEC section 5, one function each.
+
+`add_constraints` adds them in SPEC order and reads like a table of contents.
+Every function skips rows that no plan of the model can violate (their largest
+possible left-hand side fits the limit), which keeps big models small.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from ortools.sat.python import cp_model
+
+from solver.cpsat.scaling import integer_row
+
+if TYPE_CHECKING:
+    from ortools.sat.python.cp_model import CpModel, IntVar
+
+    from models import Instance
+    from solver.cpsat.variables import PlanVariables
+
+#: Gbps per rps per KB of request plus response (8 bits per byte, 1e3 byte per KB).
+GBPS_PER_RPS_KB = 8e-6
+
+
+@dataclass
+class ModelNotes:
+    """What the model had to approximate; empty `inexact` means the model is the SPEC's."""
+
+    inexact: list[str] = field(default_factory=list)
+    rows: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def note_row(self, family: str) -> None:
+        """Count one added row of a family."""
+        self.rows[family] += 1
+
+
+@dataclass(frozen=True)
+class Term:
+    """One `coefficient * var` term with the var's upper bound."""
+
+    var: IntVar
+    coefficient: float
+    upper: int
+
+
+def _add_row(
+    model: CpModel, terms: list[Term], limit: float, family: str, what: str, notes: ModelNotes
+) -> None:
+    """Add `sum(terms) <= limit` in integers, unless no plan can exceed the limit."""
+    if sum(t.coefficient * t.upper for t in terms) <= limit:
+        return
+    row = integer_row([t.coefficient for t in terms], limit)
+    if not row.exact:
+        notes.inexact.append(f"{family} row of {what} rounded to integers (conservatively)")
+    model.add(
+        cp_model.LinearExpr.weighted_sum([t.var for t in terms], row.coefficients) <= row.limit
+    )
+    notes.note_row(family)
+
+
+def _usage_terms(
+    instance: Instance, variables: PlanVariables
+) -> dict[tuple[str, str], list[tuple[IntVar, int, int]]]:
+    """used[s, a] as (var, accelerators per var unit, var upper bound) per (site, accelerator)."""
+    usage: dict[tuple[str, str], list[tuple[IntVar, int, int]]] = defaultdict(list)
+    for placement, var in variables.placement.items():
+        usage[placement.site, placement.accelerator].append((var, placement.count, 1))
+    for option, var in variables.replicas.items():
+        bound = variables.replica_bound[option]
+        usage[option.site, option.accelerator].append((var, option.per_replica, bound))
+    return usage
+
+
+def assign_training(
+    model: CpModel, instance: Instance, variables: PlanVariables, notes: ModelNotes
+) -> None:
+    """Each required job is placed exactly once; each optional job at most once (SPEC §4)."""
+    by_job = variables.placements_by_job()
+    for job in instance.training:
+        choices = [var for _, var in by_job.get(job.id, [])]
+        if job.id in variables.unplaced:
+            choices.append(variables.unplaced[job.id])
+        model.add_exactly_one(choices)
+        notes.note_row("assignment")
+
+
+def inventory(
+    model: CpModel, instance: Instance, variables: PlanVariables, notes: ModelNotes
+) -> None:
+    """used[s, a] <= count[s, a] (SPEC §5.1)."""
+    for (site_id, accelerator_id), terms in sorted(_usage_terms(instance, variables).items()):
+        count = instance.inventory_by_pair[site_id, accelerator_id].count
+        if sum(per * upper for _, per, upper in terms) <= count:
+            continue
+        model.add(
+            cp_model.LinearExpr.weighted_sum([v for v, _, _ in terms], [per for _, per, _ in terms])
+            <= count
+        )
+        notes.note_row("inventory")
+
+
+def grid_power(
+    model: CpModel, instance: Instance, variables: PlanVariables, notes: ModelNotes
+) -> None:
+    """pue_s * sum_a power_kw_a * used[s, a] <= grid_kw_s (SPEC §5.2)."""
+    by_site: dict[str, list[Term]] = defaultdict(list)
+    for (site_id, accelerator_id), terms in _usage_terms(instance, variables).items():
+        site = instance.site_by_id[site_id]
+        kw = instance.accelerator_by_id[accelerator_id].power_kw * site.pue
+        by_site[site_id].extend(Term(var, kw * per, upper) for var, per, upper in terms)
+    for site in instance.sites:
+        if site.id in by_site:
+            _add_row(model, by_site[site.id], site.grid_kw, "grid_power", f"site {site.id}", notes)
+
+
+def cooling(
+    model: CpModel, instance: Instance, variables: PlanVariables, notes: ModelNotes
+) -> None:
+    """sum over accelerators of one cooling kind of power_kw * used <= cooling_kw (SPEC §5.3)."""
+    by_site_kind: dict[tuple[str, str], list[Term]] = defaultdict(list)
+    for (site_id, accelerator_id), terms in _usage_terms(instance, variables).items():
+        accelerator = instance.accelerator_by_id[accelerator_id]
+        by_site_kind[site_id, accelerator.cooling].extend(
+            Term(var, accelerator.power_kw * per, upper) for var, per, upper in terms
+        )
+    for (site_id, kind), kind_terms in sorted(by_site_kind.items()):
+        limit = instance.site_by_id[site_id].cooling_limit_kw(kind)  # type: ignore[arg-type]
+        if limit is not None:
+            _add_row(model, kind_terms, limit, "cooling", f"site {site_id} {kind}", notes)
+
+
+def demand(model: CpModel, instance: Instance, variables: PlanVariables, notes: ModelNotes) -> None:
+    """sum_s x[i, u, s] + w[i, u] = demand[i, u] (SPEC §5.4)."""
+    flows: dict[tuple[str, str], list[IntVar]] = defaultdict(list)
+    for pair, var in variables.flow.items():
+        flows[pair.service, pair.region].append(var)
+    for service in instance.inference:
+        units = variables.units[service.id]
+        for region, demand_units in units.demand_units.items():
+            served = list(flows.get((service.id, region), []))
+            if (service.id, region) in variables.unserved:
+                served.append(variables.unserved[service.id, region])
+            model.add(cp_model.LinearExpr.sum(served) == demand_units)
+            notes.note_row("demand")
+
+
+def _capacity_terms(variables: PlanVariables) -> dict[tuple[str, str], list[tuple[IntVar, int]]]:
+    """Replica capacity in rps units per (service, site)."""
+    capacity: dict[tuple[str, str], list[tuple[IntVar, int]]] = defaultdict(list)
+    for option, var in variables.replicas.items():
+        per_replica = variables.units[option.service].capacity_units[option.accelerator]
+        capacity[option.service, option.site].append((var, per_replica))
+    return capacity
+
+
+def serving_capacity(
+    model: CpModel, instance: Instance, variables: PlanVariables, notes: ModelNotes
+) -> None:
+    """sum_u x[i, u, s] <= sum_a rps_ia * r[i, s, a] (SPEC §5.5)."""
+    flows: dict[tuple[str, str], list[IntVar]] = defaultdict(list)
+    for pair, var in variables.flow.items():
+        flows[pair.service, pair.site].append(var)
+    capacity = _capacity_terms(variables)
+    for key, served in flows.items():
+        terms = capacity[key]
+        model.add(
+            cp_model.LinearExpr.sum(served)
+            <= cp_model.LinearExpr.weighted_sum([v for v, _ in terms], [c for _, c in terms])
+        )
+        notes.note_row("serving_capacity")
+
+
+def resilience(
+    model: CpModel, instance: Instance, variables: PlanVariables, notes: ModelNotes
+) -> None:
+    """n+1: capacity outside any one failure domain covers all served demand (SPEC §5.6)."""
+    flows = variables.flows_by_service()
+    replicas = variables.replicas_by_service()
+    capacity = _capacity_terms(variables)
+    for service in instance.inference:
+        if service.resilience != "n+1":
+            continue
+        served = [var for _, var in flows.get(service.id, [])]
+        if not served:
+            continue
+        sites = sorted({option.site for option, _ in replicas.get(service.id, [])})
+        domains = sorted({instance.site_by_id[s].domain for s in sites})
+        for domain in domains:
+            outside = [
+                term
+                for site_id in sites
+                if instance.site_by_id[site_id].domain != domain
+                for term in capacity[service.id, site_id]
+            ]
+            model.add(
+                cp_model.LinearExpr.weighted_sum([v for v, _ in outside], [c for _, c in outside])
+                >= cp_model.LinearExpr.sum(served)
+            )
+            notes.note_row("resilience")
+
+
+def bandwidth(
+    model: CpModel, instance: Instance, variables: PlanVariables, notes: ModelNotes
+) -> None:
+    """Traffic and remote dataset reads over a limited link fit its bandwidth (SPEC §5.7)."""
+    terms: dict[int, list[Term]] = defaultdict(list)
+    has_traffic: set[int] = set()
+    limited = {i for i, link in enumerate(instance.links) if link.bandwidth_gbps is not None}
+    if not limited:
+        return
+    paths = instance.paths
+    for pair, var in variables.flow.items():
+        service = instance.inference_by_id[pair.service]
+        if service.kb_per_request <= 0:
+            continue
+        route = paths.route(pair.region, pair.site)
+        assert route is not None
+        gbps_per_unit = (
+            variables.units[pair.service].unit * service.kb_per_request * GBPS_PER_RPS_KB
+        )
+        upper = variables.units[pair.service].demand_units[pair.region]
+        for link_index in route.links:
+            if link_index in limited:
+                terms[link_index].append(Term(var, gbps_per_unit, upper))
+                has_traffic.add(link_index)
+    for placement, var in variables.placement.items():
+        dataset = instance.training_by_id[placement.job].dataset
+        if dataset is None or dataset.read_gbps <= 0 or dataset.at == placement.site:
+            continue
+        route = paths.route(dataset.at, placement.site)
+        assert route is not None
+        for link_index in route.links:
+            if link_index in limited:
+                terms[link_index].append(Term(var, dataset.read_gbps, 1))
+    for index in sorted(terms):
+        link = instance.links[index]
+        assert link.bandwidth_gbps is not None
+        link_terms = terms[index]
+        before = notes.rows["bandwidth"]
+        _add_row(
+            model, link_terms, link.bandwidth_gbps, "bandwidth", f"link {link.a}-{link.b}", notes
+        )
+        if notes.rows["bandwidth"] > before and index in has_traffic:
+            # Flows live on an rps grid; with a binding link the continuous optimum may be off-grid.
+            notes.inexact.append(f"bandwidth of link {link.a}-{link.b} may bind routed traffic")
+
+
+def site_use(
+    model: CpModel, instance: Instance, variables: PlanVariables, notes: ModelNotes
+) -> None:
+    """z[s] = 1 when anything is placed at s (only for sites with a fixed cost; SPEC §5.8)."""
+    for placement, var in variables.placement.items():
+        active = variables.site_active.get(placement.site)
+        if active is not None:
+            model.add_implication(var, active)
+            notes.note_row("site_use")
+    for option, var in variables.replicas.items():
+        active = variables.site_active.get(option.site)
+        if active is not None:
+            model.add(var == 0).only_enforce_if(active.Not())
+            notes.note_row("site_use")
+
+
+def add_constraints(model: CpModel, instance: Instance, variables: PlanVariables) -> ModelNotes:
+    """Add every constraint family, in SPEC order."""
+    notes = ModelNotes()
+    assign_training(model, instance, variables, notes)
+    inventory(model, instance, variables, notes)
+    grid_power(model, instance, variables, notes)
+    cooling(model, instance, variables, notes)
+    demand(model, instance, variables, notes)
+    serving_capacity(model, instance, variables, notes)
+    resilience(model, instance, variables, notes)
+    bandwidth(model, instance, variables, notes)
+    site_use(model, instance, variables, notes)
+    for service_id, units in variables.units.items():
+        if not units.exact:
+            notes.inexact.append(f"rps of service {service_id} rounded to a 1e-6 grid")
+    return notes

@@ -1,0 +1,183 @@
+"""Build the CP-SAT model of an instance, hint it from a plan, and read the plan back."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ortools.sat.python import cp_model
+
+from models import (
+    CostBreakdown,
+    ReplicaAssignment,
+    RouteFlow,
+    TrainingAssignment,
+    UnservedDemand,
+)
+from solver.cpsat.constraints import ModelNotes, add_constraints
+from solver.cpsat.objective import ObjectiveTerms, cost_estimates, objective_terms, set_objective
+from solver.cpsat.scaling import CostScale
+from solver.cpsat.variables import PlanVariables, create_variables
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from models import Instance, Solution
+
+
+@dataclass
+class BuiltModel:
+    """A CP-SAT model with its variables, float objective, cost scale and notes."""
+
+    model: cp_model.CpModel
+    variables: PlanVariables
+    objective: ObjectiveTerms
+    scale: CostScale
+    notes: ModelNotes
+    build_s: float
+
+    @property
+    def exact(self) -> bool:
+        """Whether the model's optimum and bound are the SPEC's (nothing approximated)."""
+        return not self.notes.inexact
+
+
+@dataclass
+class Plan:
+    """A plan read from variable values, lists sorted by their ids (SPEC section 7)."""
+
+    training: list[TrainingAssignment]
+    unplaced_training: list[str]
+    inference: list[ReplicaAssignment]
+    routes: list[RouteFlow]
+    unserved: list[UnservedDemand]
+    costs: CostBreakdown
+
+    @property
+    def objective(self) -> float:
+        """The plan's cost, summed in float64."""
+        return math.fsum(getattr(self.costs, part) for part in CostBreakdown.model_fields)
+
+
+def build_model(instance: Instance) -> BuiltModel:
+    """Variables, constraints and objective of `instance`, in deterministic order."""
+    start = time.perf_counter()
+    model = cp_model.CpModel()
+    model.name = instance.name
+    variables = create_variables(model, instance)
+    notes = add_constraints(model, instance, variables)
+    objective = objective_terms(instance, variables)
+    low, high, units = cost_estimates(instance, variables, objective)
+    scale = CostScale.choose(low, high, units)
+    set_objective(model, objective, scale)
+    return BuiltModel(model, variables, objective, scale, notes, time.perf_counter() - start)
+
+
+def add_hint(built: BuiltModel, plan: Solution) -> int:
+    """Hint every variable from a previous plan (possibly of an edited instance).
+
+    Variables the plan does not mention are hinted 0, so the hint is complete;
+    decisions of the plan with no variable in this model are skipped. Returns
+    how many variables received a non-zero hint.
+    """
+    model, variables = built.model, built.variables
+    model.clear_hints()
+    values: dict[int, int] = {}
+    placed = {(t.job, t.site, t.accelerator) for t in plan.training}
+    for placement, var in variables.placement.items():
+        if (placement.job, placement.site, placement.accelerator) in placed:
+            values[var.index] = 1
+    placed_jobs = {t.job for t in plan.training}
+    for job_id, var in variables.unplaced.items():
+        values[var.index] = 0 if job_id in placed_jobs else 1
+    replicas = {(r.service, r.site, r.accelerator): r.replicas for r in plan.inference}
+    for option, var in variables.replicas.items():
+        count = replicas.get((option.service, option.site, option.accelerator), 0)
+        values[var.index] = min(count, variables.replica_bound[option])
+    flows = {(f.service, f.region, f.site): f.rps for f in plan.routes}
+    for pair, var in variables.flow.items():
+        rps = flows.get((pair.service, pair.region, pair.site), 0.0)
+        values[var.index] = round(rps / variables.units[pair.service].unit)
+    unserved = {(u.service, u.region): u.rps for u in plan.unserved}
+    for key, var in variables.unserved.items():
+        values[var.index] = round(unserved.get(key, 0.0) / variables.units[key[0]].unit)
+    active = {t.site for t in plan.training} | {r.site for r in plan.inference if r.replicas > 0}
+    for site_id, var in variables.site_active.items():
+        values[var.index] = 1 if site_id in active else 0
+    for var in _all_variables(variables):
+        model.add_hint(var, values.get(var.index, 0))
+    return sum(1 for v in values.values() if v)
+
+
+def _all_variables(variables: PlanVariables) -> list[cp_model.IntVar]:
+    return [
+        *variables.placement.values(),
+        *variables.unplaced.values(),
+        *variables.replicas.values(),
+        *variables.flow.values(),
+        *variables.unserved.values(),
+        *variables.site_active.values(),
+    ]
+
+
+def extract_plan(built: BuiltModel, solution_values: Sequence[int]) -> Plan:
+    """The plan held by a CP-SAT solution (values indexed by variable index)."""
+    variables = built.variables
+
+    def value(var: cp_model.IntVar) -> int:
+        return int(solution_values[var.index])
+
+    training = sorted(
+        (
+            TrainingAssignment(job=p.job, site=p.site, accelerator=p.accelerator, count=p.count)
+            for p, var in variables.placement.items()
+            if value(var)
+        ),
+        key=lambda t: (t.job, t.site, t.accelerator),
+    )
+    placed = {t.job for t in training}
+    inference = sorted(
+        (
+            ReplicaAssignment(
+                service=o.service, site=o.site, accelerator=o.accelerator, replicas=value(var)
+            )
+            for o, var in variables.replicas.items()
+            if value(var)
+        ),
+        key=lambda r: (r.service, r.site, r.accelerator),
+    )
+    routes = sorted(
+        (
+            RouteFlow(
+                service=p.service,
+                region=p.region,
+                site=p.site,
+                rps=variables.units[p.service].rps(value(var)),
+            )
+            for p, var in variables.flow.items()
+            if value(var)
+        ),
+        key=lambda f: (f.service, f.region, f.site),
+    )
+    unserved = sorted(
+        (
+            UnservedDemand(service=s, region=u, rps=variables.units[s].rps(value(var)))
+            for (s, u), var in variables.unserved.items()
+            if value(var)
+        ),
+        key=lambda w: (w.service, w.region),
+    )
+    values = {var.index: value(var) for var, _, _ in built.objective.terms}
+    costs = CostBreakdown(**built.objective.breakdown(values))
+    return Plan(
+        training=training,
+        unplaced_training=sorted(
+            job_id for job_id, var in variables.unplaced.items() if job_id not in placed
+        ),
+        inference=inference,
+        routes=routes,
+        unserved=unserved,
+        costs=costs,
+    )

@@ -1,0 +1,149 @@
+"""CP-SAT decision variables of SPEC section 4, created only for eligible decisions.
+
+Flows and unserved demand are integers in units of the service's `rps_unit`
+(see `solver.cpsat.scaling`). Every variable gets the tightest cheap upper bound:
+replicas never exceed what inventory, power or cooling allow at the site, nor
+what the service's whole demand needs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from solver.cpsat.scaling import rps_unit, snap_floor
+
+if TYPE_CHECKING:
+    from ortools.sat.python.cp_model import CpModel, IntVar
+
+    from models import Instance, ReplicaOption, RoutePair, TrainingPlacement
+
+
+@dataclass(frozen=True)
+class ServiceUnits:
+    """How a service's rps are counted in the model."""
+
+    unit: float
+    exact: bool
+    demand_units: dict[str, int]
+    capacity_units: dict[str, int]
+
+    def rps(self, units: int) -> float:
+        """Units back to rps, without float noise."""
+        digits = max(0, round(-math.log10(self.unit)))
+        return round(units * self.unit, digits)
+
+
+@dataclass
+class PlanVariables:
+    """All decision variables of one model, keyed by the eligible decisions they stand for."""
+
+    placement: dict[TrainingPlacement, IntVar] = field(default_factory=dict)
+    unplaced: dict[str, IntVar] = field(default_factory=dict)
+    replicas: dict[ReplicaOption, IntVar] = field(default_factory=dict)
+    flow: dict[RoutePair, IntVar] = field(default_factory=dict)
+    unserved: dict[tuple[str, str], IntVar] = field(default_factory=dict)
+    site_active: dict[str, IntVar] = field(default_factory=dict)
+    units: dict[str, ServiceUnits] = field(default_factory=dict)
+    #: Replica upper bounds, reused by constraints that need them (site use).
+    replica_bound: dict[ReplicaOption, int] = field(default_factory=dict)
+
+    def placements_by_job(self) -> dict[str, list[tuple[TrainingPlacement, IntVar]]]:
+        """Placement variables grouped by job."""
+        grouped: dict[str, list[tuple[TrainingPlacement, IntVar]]] = defaultdict(list)
+        for placement, var in self.placement.items():
+            grouped[placement.job].append((placement, var))
+        return grouped
+
+    def flows_by_service(self) -> dict[str, list[tuple[RoutePair, IntVar]]]:
+        """Flow variables grouped by service."""
+        grouped: dict[str, list[tuple[RoutePair, IntVar]]] = defaultdict(list)
+        for pair, var in self.flow.items():
+            grouped[pair.service].append((pair, var))
+        return grouped
+
+    def replicas_by_service(self) -> dict[str, list[tuple[ReplicaOption, IntVar]]]:
+        """Replica variables grouped by service."""
+        grouped: dict[str, list[tuple[ReplicaOption, IntVar]]] = defaultdict(list)
+        for option, var in self.replicas.items():
+            grouped[option.service].append((option, var))
+        return grouped
+
+
+def service_units(instance: Instance) -> dict[str, ServiceUnits]:
+    """Choose each service's rps unit and express demand and replica capacity in it."""
+    result: dict[str, ServiceUnits] = {}
+    for service in instance.inference:
+        values = [*service.demand_rps.values(), *(p.rps for p in service.profiles)]
+        unit, exact = rps_unit(values)
+        result[service.id] = ServiceUnits(
+            unit=unit,
+            exact=exact,
+            demand_units={
+                region: round(rps / unit) for region, rps in service.demand_rps.items() if rps > 0
+            },
+            # Rounded down when inexact, so modelled capacity never exceeds the real one.
+            capacity_units={p.accelerator: snap_floor(p.rps / unit) for p in service.profiles},
+        )
+    return result
+
+
+def _replica_bound(instance: Instance, option: ReplicaOption, demand_rps: float) -> int:
+    site = instance.site_by_id[option.site]
+    accelerator = instance.accelerator_by_id[option.accelerator]
+    count = instance.inventory_by_pair[option.site, option.accelerator].count
+    replica_kw = accelerator.power_kw * option.per_replica
+    bounds = [
+        count // option.per_replica,
+        math.floor(site.grid_kw / (site.pue * replica_kw) + 1e-9),
+    ]
+    cooling = site.cooling_limit_kw(accelerator.cooling)
+    if cooling is not None:
+        bounds.append(math.floor(cooling / replica_kw + 1e-9))
+    # More capacity at one site than the whole demand never helps, n+1 included.
+    bounds.append(math.ceil(demand_rps / option.rps - 1e-9))
+    return max(0, min(bounds))
+
+
+def create_variables(model: CpModel, instance: Instance) -> PlanVariables:
+    """Create every decision variable for the eligible decisions of `instance`."""
+    eligibility = instance.eligibility
+    variables = PlanVariables(units=service_units(instance))
+
+    for job in instance.training:
+        for placement in eligibility.training[job.id]:
+            name = f"y[{job.id},{placement.site},{placement.accelerator}]"
+            variables.placement[placement] = model.new_bool_var(name)
+        if not job.required:
+            variables.unplaced[job.id] = model.new_bool_var(f"unplaced[{job.id}]")
+
+    for service in instance.inference:
+        units = variables.units[service.id]
+        total_demand = sum(rps for rps in service.demand_rps.values() if rps > 0)
+        hosting: set[str] = set()
+        for option in eligibility.replicas[service.id]:
+            bound = _replica_bound(instance, option, total_demand)
+            if bound <= 0:
+                continue
+            name = f"r[{service.id},{option.site},{option.accelerator}]"
+            variables.replicas[option] = model.new_int_var(0, bound, name)
+            variables.replica_bound[option] = bound
+            hosting.add(option.site)
+        for pair in eligibility.routes[service.id]:
+            if pair.site not in hosting:
+                continue
+            demand = units.demand_units[pair.region]
+            name = f"x[{service.id},{pair.region},{pair.site}]"
+            variables.flow[pair] = model.new_int_var(0, demand, name)
+        if service.unserved_cost_per_rps_hour is not None:
+            for region, demand in units.demand_units.items():
+                name = f"w[{service.id},{region}]"
+                variables.unserved[service.id, region] = model.new_int_var(0, demand, name)
+
+    used_sites = {p.site for p in variables.placement} | {o.site for o in variables.replicas}
+    for site in instance.sites:
+        if site.fixed_cost > 0 and site.id in used_sites:
+            variables.site_active[site.id] = model.new_bool_var(f"z[{site.id}]")
+    return variables
