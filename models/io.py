@@ -67,7 +67,11 @@ def parse_json_bytes(raw: bytes, source: str) -> Any:
         message = error.msg if hasattr(error, "msg") else str(error)
         raise InputError(
             source,
-            [InputIssue("$", f"not valid JSON: {message} at line {error.lineno} column {error.colno}")],
+            [
+                InputIssue(
+                    "$", f"not valid JSON: {message} at line {error.lineno} column {error.colno}"
+                )
+            ],
         ) from None
     _check_depth(document, source)
     return document
@@ -80,7 +84,9 @@ def _check_depth(document: Any, source: str) -> None:
         if depth > MAX_DEPTH:
             raise InputError(source, [InputIssue("$", f"nested deeper than {MAX_DEPTH} levels")])
         if isinstance(node, dict):
-            stack.extend((value, depth + 1) for value in node.values() if isinstance(value, dict | list))
+            stack.extend(
+                (value, depth + 1) for value in node.values() if isinstance(value, dict | list)
+            )
         elif isinstance(node, list):
             stack.extend((value, depth + 1) for value in node if isinstance(value, dict | list))
 
@@ -149,7 +155,9 @@ def write_atomic(path: str | Path, data: bytes) -> None:
     """Write bytes to a temporary file beside `path`, fsync it, then rename it into place."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    handle, temporary = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+    )
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
