@@ -62,11 +62,60 @@ def schema(
     ] = None,
 ) -> None:
     """Write the JSON Schema of instance files."""
-    data = orjson.dumps(instance_json_schema(), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+    data = orjson.dumps(
+        instance_json_schema(), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
+    )
     if output is None:
         typer.echo(data.decode(), nl=False)
     else:
         write_atomic(output, data)
+
+
+@app.command()
+def solve(
+    instances: Annotated[list[Path], typer.Argument(help="Instance files to solve.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Directory for solutions.")],
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", min=0.01, help="Seconds per instance, build included.")
+    ] = 60.0,
+    workers: Annotated[
+        int | None, typer.Option("--workers", min=1, help="CP-SAT workers per instance.")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+) -> None:
+    """Solve instances; write OUTPUT/<stem>.solution.json for each and print the result."""
+    from rich.live import Live
+
+    from models import save_solution
+    from solver.solve import solve as solve_instance
+
+    failed = 0
+    for path in instances:
+        try:
+            instance = load_instance(path)
+        except InputError as error:
+            err.print(f"error: {error}", markup=False)
+            failed += 1
+            continue
+        with Live(console=err, transient=True, refresh_per_second=4) as live:
+
+            def show(wall_s: float, objective: float, bound: float | None) -> None:
+                gap = (
+                    ""
+                    if bound is None or objective == 0
+                    else f" gap {(objective - bound) / abs(objective):.3%}"
+                )
+                live.update(f"{path.name}: {wall_s:6.1f}s objective {objective:,.2f}{gap}")
+
+            solution = solve_instance(
+                instance, time_limit_s=time_limit, workers=workers, seed=seed, on_progress=show
+            )
+        save_solution(solution, output / f"{path.stem}.solution.json")
+        out.print(solution.summary(), markup=False)
+        if not solution.has_plan:
+            failed += 1
+    if failed:
+        raise typer.Exit(1)
 
 
 def main() -> None:

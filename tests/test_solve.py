@@ -1,0 +1,311 @@
+"""Solver tests: each SPEC constraint family binds on a tiny instance with a hand-known optimum.
+
+Every plan goes through the independent evaluator (`tests.checks.assert_valid_plan`).
+"""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from models import Solution, load_instance
+from solver import solve
+from tests import builders as b
+from tests.checks import assert_valid_plan
+
+TIME_LIMIT_S = 20.0
+
+
+def solved(instance, **kwargs) -> Solution:  # type: ignore[no-untyped-def]
+    """Solve with a short limit and check the plan independently."""
+    solution = solve(instance, time_limit_s=TIME_LIMIT_S, workers=2, **kwargs)
+    if solution.has_plan:
+        assert_valid_plan(instance, solution)
+    return solution
+
+
+def two_jobs(sites: list[dict], accelerators: list[dict] | None = None) -> object:  # type: ignore[type-arg]
+    """Two 4-accelerator, 10-hour jobs on the given sites."""
+    return b.instance(
+        sites=sites,
+        accelerators=accelerators,
+        training=[b.job("j1", {"gpu": 4}), b.job("j2", {"gpu": 4})],
+    )
+
+
+def test_spec_worked_example() -> None:
+    """The SPEC §2 worked example solves to 2,778,598.80 with 25 replicas."""
+    instance = load_instance("instances/example.json")
+    solution = solved(instance)
+    assert solution.status == "optimal"
+    assert solution.objective == pytest.approx(2_778_598.80, rel=1e-9)
+    assert [r.replicas for r in solution.inference] == [25]
+    assert solution.bound == pytest.approx(solution.objective, rel=1e-6)
+
+
+def test_inventory_binds() -> None:
+    """Four cheap accelerators fit one job; the other goes to the dearer site (40 + 80)."""
+    instance = two_jobs([b.site("A", {"gpu": (4, 1.0)}), b.site("B", {"gpu": (8, 2.0)})])
+    solution = solved(instance)
+    assert solution.status == "optimal"
+    assert solution.objective == pytest.approx(120.0)
+    assert sorted(t.site for t in solution.training) == ["A", "B"]
+
+
+def test_grid_power_binds() -> None:
+    """A 5 kW grid at the cheap site takes one 4 kW job, not two."""
+    instance = two_jobs(
+        [b.site("A", {"gpu": (100, 1.0)}, grid_kw=5.0), b.site("B", {"gpu": (100, 2.0)})]
+    )
+    solution = solved(instance)
+    assert solution.status == "optimal"
+    assert solution.objective == pytest.approx(120.0)
+
+
+def test_grid_power_counts_pue() -> None:
+    """With PUE 1.5 a 6 kW grid holds one 4 kW job (6 kW facility), and energy is billed at PUE."""
+    instance = two_jobs(
+        [
+            b.site("A", {"gpu": (100, 1.0)}, grid_kw=6.0, pue=1.5, energy_price=0.1),
+            b.site("B", {"gpu": (100, 2.0)}),
+        ]
+    )
+    solution = solved(instance)
+    # A: 40 compute + 4 kW * 1.5 * 0.1 * 10 h = 6 energy; B: 80.
+    assert solution.objective == pytest.approx(126.0)
+    assert solution.costs.energy == pytest.approx(6.0)
+
+
+def test_cooling_binds() -> None:
+    """6 kW of air cooling at the cheap site takes one 4 kW job."""
+    instance = two_jobs(
+        [
+            b.site("A", {"gpu": (100, 1.0)}, cooling_kw={"air": 6.0}),
+            b.site("B", {"gpu": (100, 2.0)}),
+        ]
+    )
+    solution = solved(instance)
+    assert solution.objective == pytest.approx(120.0)
+
+
+def test_no_liquid_cooling_excludes_liquid_accelerators() -> None:
+    """A site with liquid cooling 0 cannot run a liquid-cooled job however cheap it is."""
+    instance = b.instance(
+        accelerators=[b.accelerator("lq", cooling="liquid")],
+        sites=[
+            b.site("A", {"lq": (100, 0.5)}, cooling_kw={"air": 1000.0, "liquid": 0.0}),
+            b.site("B", {"lq": (100, 3.0)}),
+        ],
+        training=[b.job("j1", {"lq": 4})],
+    )
+    solution = solved(instance)
+    assert solution.objective == pytest.approx(120.0)
+    assert solution.training[0].site == "B"
+
+
+def one_region(sites: list[dict], services: list[dict], latency_ms: float = 5.0, **links: dict) -> object:  # type: ignore[type-arg]
+    """Region u linked to every site."""
+    return b.instance(
+        sites=sites,
+        regions=["u"],
+        links=[b.link("u", s["id"], latency_ms, **links.get(s["id"], {})) for s in sites],
+        inference=services,
+    )
+
+
+def test_demand_and_serving_capacity() -> None:
+    """25 rps at 10 rps per replica needs 3 replicas (30)."""
+    instance = one_region(
+        [b.site("A", {"gpu": (100, 1.0)})], [b.service("s", {"gpu": (1, 10.0)}, {"u": 25})]
+    )
+    solution = solved(instance)
+    assert solution.status == "optimal"
+    assert solution.objective == pytest.approx(30.0)
+    assert solution.inference[0].replicas == 3
+    assert sum(r.rps for r in solution.routes) == pytest.approx(25.0)
+
+
+def test_unserved_demand_when_cheaper() -> None:
+    """Leaving 5 rps unserved (7.5) beats a third replica (10): 20 + 7.5 = 27.5."""
+    instance = one_region(
+        [b.site("A", {"gpu": (100, 1.0)})],
+        [b.service("s", {"gpu": (1, 10.0)}, {"u": 25}, unserved_cost_per_rps_hour=0.15)],
+    )
+    solution = solved(instance)
+    assert solution.objective == pytest.approx(27.5)
+    assert solution.unserved[0].rps == pytest.approx(5.0)
+    assert solution.costs.unserved == pytest.approx(7.5)
+
+
+def test_latency_slo_excludes_far_sites() -> None:
+    """Only the expensive site is within the 50 ms SLO."""
+    instance = b.instance(
+        sites=[b.site("A", {"gpu": (100, 5.0)}), b.site("B", {"gpu": (100, 1.0)})],
+        regions=["u"],
+        links=[b.link("u", "A", 10.0), b.link("u", "B", 60.0)],
+        inference=[b.service("s", {"gpu": (1, 10.0)}, {"u": 10}, slo_ms=50.0)],
+    )
+    solution = solved(instance)
+    assert solution.objective == pytest.approx(50.0)
+    assert solution.inference[0].site == "A"
+
+
+def test_resilience_n_plus_one() -> None:
+    """n+1 with A and B sharing a failure domain needs a replica at the dear site C too."""
+    sites = [
+        b.site("A", {"gpu": (100, 1.0)}, failure_domain="d1"),
+        b.site("B", {"gpu": (100, 1.0)}, failure_domain="d1"),
+        b.site("C", {"gpu": (100, 3.0)}, failure_domain="d2"),
+    ]
+    plain = one_region(sites, [b.service("s", {"gpu": (1, 10.0)}, {"u": 10})])
+    resilient = one_region(
+        sites, [b.service("s", {"gpu": (1, 10.0)}, {"u": 10}, resilience="n+1")]
+    )
+    assert solved(plain).objective == pytest.approx(10.0)
+    solution = solved(resilient)
+    assert solution.status == "optimal"
+    assert solution.objective == pytest.approx(40.0)
+    assert {r.site for r in solution.inference} & {"A", "B"}
+    assert "C" in {r.site for r in solution.inference}
+
+
+def test_bandwidth_of_traffic_binds() -> None:
+    """A 0.01 Gbps link carries 10 rps of 125 KB requests; the rest goes to the dear site."""
+    instance = one_region(
+        [b.site("A", {"gpu": (100, 1.0)}), b.site("B", {"gpu": (100, 2.0)})],
+        [b.service("s", {"gpu": (1, 10.0)}, {"u": 20}, request_kb=100, response_kb=25)],
+        A={"bandwidth_gbps": 0.01},
+    )
+    solution = solved(instance)
+    assert solution.objective == pytest.approx(30.0)
+    by_site = {r.site: r.rps for r in solution.routes}
+    assert by_site == pytest.approx({"A": 10.0, "B": 10.0})
+    assert solution.status == "optimal"
+
+
+def test_bandwidth_of_remote_dataset_binds() -> None:
+    """A job reading its dataset at 5 Gbps cannot sit behind a 4 Gbps link."""
+    instance = b.instance(
+        sites=[b.site("A", {"gpu": (100, 1.0)}), b.site("B", {"gpu": (100, 2.0)})],
+        transit=["store"],
+        links=[b.link("store", "A", 1.0, bandwidth_gbps=4.0), b.link("store", "B", 1.0)],
+        training=[b.job("j1", {"gpu": 4}, dataset={"at": "store", "read_gbps": 5.0})],
+    )
+    solution = solved(instance)
+    assert solution.objective == pytest.approx(80.0)
+    assert solution.training[0].site == "B"
+
+
+def test_site_fixed_cost() -> None:
+    """A fixed cost of 50 makes the cheaper-per-hour site worse for one job (90 vs 80)."""
+    instance = b.instance(
+        sites=[b.site("A", {"gpu": (100, 1.0)}, fixed_cost=50.0), b.site("B", {"gpu": (100, 2.0)})],
+        training=[b.job("j1", {"gpu": 4})],
+    )
+    solution = solved(instance)
+    assert solution.objective == pytest.approx(80.0)
+    assert solution.costs.fixed == 0.0
+
+
+def test_site_fixed_cost_paid_once() -> None:
+    """Two jobs share A's fixed cost once: 40 + 40 + 50 = 130 beats 160."""
+    instance = two_jobs(
+        [b.site("A", {"gpu": (100, 1.0)}, fixed_cost=50.0), b.site("B", {"gpu": (100, 2.0)})]
+    )
+    solution = solved(instance)
+    assert solution.objective == pytest.approx(130.0)
+    assert solution.costs.fixed == pytest.approx(50.0)
+
+
+def test_dataset_egress_along_multi_hop_path() -> None:
+    """1,000 GB over links priced 0.01 + 0.02 costs 30; the job picks A (60 + 30 < 48 + 50)."""
+    instance = b.instance(
+        sites=[b.site("A", {"gpu": (100, 1.5)}), b.site("B", {"gpu": (100, 1.2)})],
+        transit=["store", "hub"],
+        links=[
+            b.link("store", "hub", 1.0, egress_cost_per_gb=0.01),
+            b.link("hub", "A", 1.0, egress_cost_per_gb=0.02),
+            b.link("store", "B", 1.0, egress_cost_per_gb=0.05),
+        ],
+        training=[b.job("j1", {"gpu": 4}, dataset={"at": "store", "size_gb": 1000.0})],
+    )
+    solution = solved(instance)
+    assert solution.objective == pytest.approx(90.0)
+    assert solution.costs.egress == pytest.approx(30.0)
+
+
+def test_traffic_egress() -> None:
+    """10 rps of 100 KB over 10 h is 36 GB; at 0.1 per GB that is 3.6 on top of 10."""
+    instance = one_region(
+        [b.site("A", {"gpu": (100, 1.0)})],
+        [b.service("s", {"gpu": (1, 10.0)}, {"u": 10}, request_kb=40, response_kb=60)],
+        A={"egress_cost_per_gb": 0.1},
+    )
+    solution = solved(instance)
+    assert solution.objective == pytest.approx(13.6)
+    assert solution.costs.egress == pytest.approx(3.6)
+
+
+def test_optional_job_left_unplaced_when_cheaper() -> None:
+    """An optional job costing 40 to run stays unplaced at an unplaced cost of 30."""
+    instance = b.instance(
+        sites=[b.site("A", {"gpu": (100, 1.0)})],
+        training=[b.job("j1", {"gpu": 4}, required=False, unplaced_cost=30.0)],
+    )
+    solution = solved(instance)
+    assert solution.objective == pytest.approx(30.0)
+    assert solution.unplaced_training == ["j1"]
+    assert solution.training == []
+
+
+def test_carbon_price() -> None:
+    """Carbon at 500 g/kWh and 100 per tonne adds 0.05 per kWh: 4 kW x 10 h -> 2."""
+    instance = b.instance(
+        sites=[b.site("A", {"gpu": (100, 1.0)}, carbon_g_per_kwh=500.0)],
+        training=[b.job("j1", {"gpu": 4})],
+        carbon_price_per_tonne=100.0,
+    )
+    solution = solved(instance)
+    assert solution.costs.carbon == pytest.approx(2.0)
+    assert solution.objective == pytest.approx(42.0)
+
+
+def test_infeasible_instance_is_reported_infeasible() -> None:
+    """Two required 4-accelerator jobs and 6 accelerators: proved infeasible, no plan."""
+    instance = two_jobs([b.site("A", {"gpu": (6, 1.0)})])
+    solution = solved(instance)
+    assert solution.status == "infeasible"
+    assert solution.objective is None
+    assert solution.training == []
+
+
+def test_same_seed_gives_identical_plans() -> None:
+    """Two solves with one seed give byte-identical solutions apart from timing fields."""
+    instance = load_instance("instances/example.json")
+
+    def plan_bytes() -> bytes:
+        data = solved(instance, seed=7).model_dump(mode="json", by_alias=True)
+        for timing in ("wall_s", "build_s"):
+            data["solver"].pop(timing)
+        return orjson.dumps(data)
+
+    assert plan_bytes() == plan_bytes()
+
+
+def test_hint_from_previous_plan() -> None:
+    """A plan hinted back into the solver is kept: the warm start returns the same cost."""
+    instance = two_jobs([b.site("A", {"gpu": (4, 1.0)}), b.site("B", {"gpu": (8, 2.0)})])
+    first = solved(instance)
+    again = solved(instance, hint=first)
+    assert again.objective == pytest.approx(first.objective)
+
+
+def test_progress_callback_reports_improving_plans() -> None:
+    """on_progress receives (wall, objective, bound) with objective >= bound."""
+    seen: list[tuple[float, float, float | None]] = []
+    instance = load_instance("instances/example.json")
+    solved(instance, on_progress=lambda wall, objective, bound: seen.append((wall, objective, bound)))
+    assert seen
+    wall, objective, bound = seen[-1]
+    assert wall >= 0
+    assert bound is not None and bound <= objective + 1e-6
