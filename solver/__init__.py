@@ -1,6 +1,9 @@
 """infraplan solver: CP-SAT placement, plan evaluation, batch solving and reports."""
 
 from solver.cpsat.scaling import ScalingWarning as ScalingWarning
+from solver.evaluate import evaluate as evaluate
+from solver.evaluation import Evaluation as Evaluation
+from solver.evaluation import Violation as Violation
 from solver.solve import ModelInvalidError as ModelInvalidError
 from solver.solve import SolveOptions as SolveOptions
 from solver.solve import solve as solve

@@ -5,6 +5,7 @@ Exit codes: 0 success, 1 a failed input or plan, 2 a usage error.
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -71,6 +72,29 @@ def schema(
         write_atomic(output, data)
 
 
+@app.command("evaluate")
+def evaluate_command(
+    instance: Annotated[Path, typer.Argument(metavar="INSTANCE", help="Instance file.")],
+    solution: Annotated[Path, typer.Argument(metavar="SOLUTION", help="Solution file (the plan).")],
+) -> None:
+    """Check a plan independently of the solver: objective, cost breakdown, each violation.
+
+    Exits 0 for a feasible plan and 1 for an infeasible one (or a bad file).
+    """
+    from models import load_solution
+    from solver.evaluate import evaluate
+
+    try:
+        problem = load_instance(instance)
+        plan = load_solution(solution)
+    except InputError as error:
+        raise fail(str(error)) from None
+    evaluation = evaluate(problem, plan)
+    out.print(evaluation.summary(), markup=False)
+    if not evaluation.feasible:
+        raise typer.Exit(1)
+
+
 @app.command()
 def solve(
     instances: Annotated[list[Path], typer.Argument(help="Instance files to solve.")],
@@ -116,6 +140,55 @@ def solve(
             failed += 1
     if failed:
         raise typer.Exit(1)
+
+
+class BenchmarkProblem(str, Enum):
+    """Problems `infraplan import` reads."""
+
+    gap = "gap"
+    sscflp = "sscflp"
+
+
+@app.command("import")
+def import_command(
+    problem: Annotated[BenchmarkProblem, typer.Argument(help="gap or sscflp.")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="Benchmark file to import.")],
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Directory for the instance files.")
+    ],
+    layout: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="gap: orlib or single; sscflp: orlib, holmberg or brescia "
+            "(default: recognised from the content).",
+        ),
+    ] = None,
+    capacity: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--capacity", min=0, help="Capacity for OR-Library capa/capb/capc (repeatable)."
+        ),
+    ] = None,
+) -> None:
+    """Turn a public benchmark file (GAP, SSCFLP) into SPEC instance files, one per instance."""
+    from benchmarks.external.importing import import_to_dir
+    from benchmarks.external.tokens import OptionNeeded
+
+    try:
+        written = import_to_dir(problem.value, file, output, layout, capacity or ())
+    except OptionNeeded as error:
+        raise fail(str(error), 2) from None
+    except InputError as error:
+        raise fail(str(error)) from None
+    except OSError as error:
+        raise fail(f"{error.filename}: cannot write: {error.strerror}") from None
+    for path, instance in written:
+        out.print(
+            f"{path}: {instance.name} ({len(instance.sites)} sites, "
+            f"{len(instance.training)} training)",
+            markup=False,
+        )
 
 
 def main() -> None:

@@ -1,0 +1,86 @@
+"""Evaluate a plan independently of the solver: SPEC sections 4-7 recomputed.
+
+`evaluate(instance, solution)` checks every decision against the SPEC section 4
+rules, every constraint of section 5, and the reported objective and cost
+breakdown against section 6 recomputed in float64, all to the section 7
+tolerance. It reads only the instance (with its section 3 paths) and the plan,
+never the CP-SAT model or `Instance.eligibility`, so it can judge any plan from
+any source.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from models import CostBreakdown
+from solver.evaluation.constraints import check_constraints
+from solver.evaluation.costs import check_claims, recompute_costs
+from solver.evaluation.eligibility import index_plan
+from solver.evaluation.lookup import InstanceLookup
+from solver.evaluation.result import Evaluation
+from solver.evaluation.usage import measure
+from solver.evaluation.violations import Violation
+
+if TYPE_CHECKING:
+    from models import Instance, Solution
+
+
+def evaluate(instance: Instance, solution: Solution) -> Evaluation:
+    """Recompute a plan's feasibility, objective, cost breakdown and usage figures."""
+    notes = _identity_notes(instance, solution)
+    if not solution.has_plan:
+        return Evaluation(
+            instance=instance.name,
+            status=solution.status,
+            feasible=False,
+            objective=math.inf,
+            costs=CostBreakdown(),
+            violations=[
+                Violation(
+                    "status",
+                    "solution",
+                    1,
+                    f"status {solution.status}: the solution holds no plan",
+                )
+            ],
+            reported_objective=solution.objective,
+            notes=notes,
+        )
+    lookup = InstanceLookup.build(instance)
+    plan = index_plan(instance, lookup, solution)
+    usage = measure(instance, lookup, plan)
+    recomputed = recompute_costs(instance, lookup, plan, usage)
+    violations = [
+        *plan.violations,
+        *check_constraints(instance, usage),
+        *check_claims(solution, recomputed),
+    ]
+    return Evaluation(
+        instance=instance.name,
+        status=solution.status,
+        feasible=not violations,
+        objective=recomputed.objective,
+        costs=recomputed.costs,
+        violations=violations,
+        reported_objective=solution.objective,
+        sites=usage.sites,
+        links=usage.links,
+        routes=usage.routes,
+        services=usage.services,
+        notes=notes,
+    )
+
+
+def _identity_notes(instance: Instance, solution: Solution) -> list[str]:
+    """Say so when the solution names another instance (not a violation: the plan is
+    judged on the instance given)."""
+    notes: list[str] = []
+    if solution.instance != instance.name:
+        notes.append(f"the solution is for instance '{solution.instance}', not '{instance.name}'")
+    elif solution.instance_sha256 != instance.sha256:
+        notes.append(
+            "the solution's instance_sha256 differs from this instance's "
+            f"({solution.instance_sha256[:12]} vs {instance.sha256[:12]})"
+        )
+    return notes

@@ -1,0 +1,154 @@
+"""The SPEC section 6 objective and its section 7 breakdown, recomputed from the plan.
+
+Every term is kept and summed with `math.fsum`, so the result does not depend on
+the order of the plan's entries. The claims check compares what a solution
+reports with the recomputation.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from models import CostBreakdown
+from solver.evaluation.tolerance import mismatch
+from solver.evaluation.violations import Violation, fmt
+
+if TYPE_CHECKING:
+    from models import Accelerator, Instance, Site, Solution
+    from solver.evaluation.eligibility import IndexedPlan
+    from solver.evaluation.lookup import InstanceLookup
+    from solver.evaluation.usage import PlanUsage
+
+#: Grams per tonne: carbon intensity is in g/kWh, its price per tonne.
+GRAMS_PER_TONNE = 1e6
+#: Seconds per hour times GB per KB: turns rps x KB x hours into GB.
+GB_PER_RPS_KB_HOUR = 3600 / 1e6
+
+COST_PARTS: tuple[str, ...] = tuple(CostBreakdown.model_fields)
+
+
+@dataclass
+class _Terms:
+    """Every term of each cost part, summed at the end."""
+
+    compute: list[float] = field(default_factory=list)
+    energy: list[float] = field(default_factory=list)
+    carbon: list[float] = field(default_factory=list)
+    egress: list[float] = field(default_factory=list)
+    site_costs: list[float] = field(default_factory=list)
+    fixed: list[float] = field(default_factory=list)
+    unserved: list[float] = field(default_factory=list)
+    unplaced: list[float] = field(default_factory=list)
+
+    def accelerator_hours(
+        self,
+        instance: Instance,
+        lookup: InstanceLookup,
+        site: Site,
+        accelerator: Accelerator,
+        hours: float,
+    ) -> None:
+        """Charge accelerator-hours at rate(s, a), split into compute, energy and carbon."""
+        item = lookup.inventory.get((site.id, accelerator.id))
+        hourly_cost = 0.0 if item is None else item.hourly_cost
+        facility_kwh = hours * accelerator.power_kw * site.pue
+        self.compute.append(hours * hourly_cost)
+        self.energy.append(facility_kwh * site.energy_price_per_kwh)
+        self.carbon.append(
+            facility_kwh * site.carbon_g_per_kwh * instance.carbon_price_per_tonne / GRAMS_PER_TONNE
+        )
+
+    def breakdown(self) -> CostBreakdown:
+        """Each part as the exact-rounded sum of its terms."""
+        return CostBreakdown(**{part: math.fsum(getattr(self, part)) for part in COST_PARTS})
+
+    def objective(self) -> float:
+        """All terms of all parts, summed once."""
+        return math.fsum(term for part in COST_PARTS for term in getattr(self, part))
+
+
+@dataclass(frozen=True, slots=True)
+class RecomputedCosts:
+    """The plan's objective and its breakdown."""
+
+    objective: float
+    costs: CostBreakdown
+
+
+def recompute_costs(
+    instance: Instance, lookup: InstanceLookup, plan: IndexedPlan, usage: PlanUsage
+) -> RecomputedCosts:
+    """SPEC section 6 over the plan's entries; entries of unknown size cost nothing."""
+    terms = _Terms()
+    horizon = instance.horizon_hours
+    for placement in plan.placements:
+        job = placement.job
+        terms.accelerator_hours(
+            instance,
+            lookup,
+            placement.site,
+            placement.accelerator,
+            placement.count * job.run_hours,
+        )
+        terms.site_costs.append(job.site_costs.get(placement.site.id, 0.0))
+        if job.dataset is not None and placement.dataset_route is not None:
+            terms.egress.append(job.dataset.size_gb * placement.dataset_route.egress_per_gb)
+    for group in plan.replica_groups:
+        terms.accelerator_hours(
+            instance, lookup, group.site, group.accelerator, group.accelerators * horizon
+        )
+    for flow in plan.flows:
+        if flow.route is None:
+            continue
+        gigabytes = flow.rps * flow.service.kb_per_request * GB_PER_RPS_KB_HOUR * horizon
+        terms.egress.append(gigabytes * flow.route.egress_per_gb)
+    for (service_id, _region), rps in plan.unserved.items():
+        price = lookup.services[service_id].unserved_cost_per_rps_hour
+        if price is not None:
+            terms.unserved.append(rps * horizon * price)
+    terms.unplaced.extend(job.unplaced_cost for job in plan.unplaced_jobs)
+    terms.fixed.extend(site.fixed_cost for site in instance.sites if usage.sites[site.id].active)
+    return RecomputedCosts(objective=terms.objective(), costs=terms.breakdown())
+
+
+def check_claims(solution: Solution, recomputed: RecomputedCosts) -> list[Violation]:
+    """The reported objective and each reported cost part against the recomputation."""
+    violations: list[Violation] = []
+    reported = solution.objective
+    if reported is None:
+        violations.append(
+            Violation(
+                "objective",
+                "objective",
+                abs(recomputed.objective),
+                f"no objective reported; the plan costs {recomputed.objective:,.6f}",
+            )
+        )
+    else:
+        off = mismatch(reported, recomputed.objective)
+        if off > 0:
+            violations.append(
+                Violation(
+                    "objective",
+                    "objective",
+                    off,
+                    f"reported {reported:,.6f}, recomputed {recomputed.objective:,.6f} "
+                    f"(off by {fmt(off)})",
+                )
+            )
+    for part in COST_PARTS:
+        claimed: float = getattr(solution.costs, part)
+        actual: float = getattr(recomputed.costs, part)
+        off = mismatch(claimed, actual)
+        if off > 0:
+            violations.append(
+                Violation(
+                    "cost_breakdown",
+                    f"cost {part}",
+                    off,
+                    f"reported {claimed:,.6f}, recomputed {actual:,.6f} (off by {fmt(off)})",
+                )
+            )
+    return violations
