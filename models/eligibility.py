@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from models.paths import to_ns
 
 if TYPE_CHECKING:
+    from models.accelerators import Accelerator
     from models.instance import Instance
     from models.sites import Site
 
@@ -64,44 +65,52 @@ class Eligibility:
         """Enumerate eligible placements, replica options and routes."""
         result = cls()
         paths = instance.paths
+        sites = instance.sites
         accelerators = instance.accelerator_by_id
         inventory = {
-            (site.id, item.accelerator): item.count
-            for site in instance.sites
-            for item in site.inventory
+            (site.id, item.accelerator): item.count for site in sites for item in site.inventory
         }
+        # Thousands of workloads share a few shapes and site filters: memoise both.
+        fits_memo: dict[tuple[str, str, int], bool] = {}
+        allowed_memo: dict[tuple[tuple[str, ...] | None, frozenset[str]], list[Site]] = {}
 
         def fits_alone(site: Site, accelerator: str, count: int) -> bool:
-            if count > inventory.get((site.id, accelerator), 0):
-                return False
-            acc = accelerators[accelerator]
-            it_kw = acc.power_kw * count
-            if site.pue * it_kw > site.grid_kw * (1 + 1e-9):
-                return False
-            limit = site.cooling_limit_kw(acc.cooling)
-            return limit is None or it_kw <= limit * (1 + 1e-9)
+            key = (site.id, accelerator, count)
+            fits = fits_memo.get(key)
+            if fits is None:
+                fits = _fits_alone(
+                    site, accelerators[accelerator], count, inventory.get(key[:2], 0)
+                )
+                fits_memo[key] = fits
+            return fits
 
-        def allowed(site: Site, allowed_sites: list[str] | None, tags: list[str]) -> bool:
-            if allowed_sites is not None and site.id not in allowed_sites:
-                return False
-            return all(tag in site.tags for tag in tags)
+        def allowed_sites_of(allowed: list[str] | None, tags: list[str]) -> list[Site]:
+            key = (None if allowed is None else tuple(allowed), frozenset(tags))
+            chosen = allowed_memo.get(key)
+            if chosen is None:
+                allowed_ids = None if allowed is None else set(allowed)
+                chosen = [
+                    site
+                    for site in sites
+                    if (allowed_ids is None or site.id in allowed_ids)
+                    and key[1].issubset(site.tags)
+                ]
+                allowed_memo[key] = chosen
+            return chosen
 
         for job in instance.training:
             placements: list[TrainingPlacement] = []
-            allowed_set = None if job.allowed_sites is None else list(job.allowed_sites)
-            for site in instance.sites:
-                if not allowed(site, allowed_set, job.requires_tags):
-                    continue
+            for site in allowed_sites_of(job.allowed_sites, job.requires_tags):
                 if job.dataset is not None and paths.route(job.dataset.at, site.id) is None:
                     continue
-                for option in job.options:
-                    if fits_alone(site, option.accelerator, option.count):
-                        placements.append(
-                            TrainingPlacement(job.id, site.id, option.accelerator, option.count)
-                        )
+                placements.extend(
+                    TrainingPlacement(job.id, site.id, option.accelerator, option.count)
+                    for option in job.options
+                    if fits_alone(site, option.accelerator, option.count)
+                )
             result.training[job.id] = placements
 
-        site_order = {site.id: index for index, site in enumerate(instance.sites)}
+        site_order = {site.id: index for index, site in enumerate(sites)}
         # Per region: reachable sites sorted by latency, so an SLO cut is one bisect.
         by_latency: dict[str, tuple[list[int], list[str]]] = {}
         for region in instance.regions:
@@ -110,41 +119,50 @@ class Eligibility:
                 for site_id, route in paths.from_source(region.id).items()
             )
             by_latency[region.id] = ([r[0] for r in ranked], [r[2] for r in ranked])
+        # (region, SLO in ns, allowed sites) -> allowed sites within the SLO, in input order.
+        within_memo: dict[tuple[str, int, int], list[str]] = {}
 
         for service in instance.inference:
-            allowed_sites = [
-                site
-                for site in instance.sites
-                if allowed(site, service.allowed_sites, service.requires_tags)
-            ]
+            allowed_sites = allowed_sites_of(service.allowed_sites, service.requires_tags)
             allowed_ids = {site.id for site in allowed_sites}
             slo_ns = to_ns(service.latency_slo_ms)
             within_slo: dict[str, list[str]] = {}
-            for region, rps in service.demand_rps.items():
+            for region_id, rps in service.demand_rps.items():
                 if rps <= 0:
                     continue
-                latencies, sites = by_latency[region]
-                reachable = sites[: bisect.bisect_right(latencies, slo_ns)]
-                within_slo[region] = sorted(
-                    (s for s in reachable if s in allowed_ids), key=site_order.__getitem__
-                )
-            serving_sites = {s for sites in within_slo.values() for s in sites}
-            options: list[ReplicaOption] = []
-            for site in allowed_sites:
-                if service.resilience == "none" and site.id not in serving_sites:
-                    continue
-                options.extend(
-                    ReplicaOption(
-                        service.id, site.id, profile.accelerator, profile.per_replica, profile.rps
+                # The memoised site lists live as long as the memo, so their ids are stable keys.
+                memo_key = (region_id, slo_ns, id(allowed_sites))
+                cut = within_memo.get(memo_key)
+                if cut is None:
+                    latencies, ranked_sites = by_latency[region_id]
+                    reachable = ranked_sites[: bisect.bisect_right(latencies, slo_ns)]
+                    cut = sorted(
+                        (s for s in reachable if s in allowed_ids), key=site_order.__getitem__
                     )
-                    for profile in service.profiles
-                    if fits_alone(site, profile.accelerator, profile.per_replica)
-                )
-            hosting = {option.site for option in options}
+                    within_memo[memo_key] = cut
+                within_slo[region_id] = cut
+            serving_sites = {s for cut in within_slo.values() for s in cut}
+            options: list[ReplicaOption] = []
+            hosting: set[str] = set()
+            shapes = [(p.accelerator, p.per_replica, p.rps) for p in service.profiles]
+            prune_idle = service.resilience == "none"
+            for site in allowed_sites:
+                site_id = site.id
+                if prune_idle and site_id not in serving_sites:
+                    continue
+                for accelerator, per_replica, rps in shapes:
+                    fits = fits_memo.get((site_id, accelerator, per_replica))
+                    if fits is None:
+                        fits = fits_alone(site, accelerator, per_replica)
+                    if fits:
+                        options.append(
+                            ReplicaOption(service.id, site_id, accelerator, per_replica, rps)
+                        )
+                        hosting.add(site_id)
             result.routes[service.id] = [
-                RoutePair(service.id, region, site_id)
-                for region, sites in within_slo.items()
-                for site_id in sites
+                RoutePair(service.id, region_id, site_id)
+                for region_id, cut in within_slo.items()
+                for site_id in cut
                 if site_id in hosting
             ]
             result.replicas[service.id] = options
@@ -161,3 +179,14 @@ class Eligibility:
                 if rps > 0 and region not in served
             )
         return missing
+
+
+def _fits_alone(site: Site, accelerator: Accelerator, count: int, in_stock: int) -> bool:
+    """Whether `count` accelerators alone fit the site's stock, grid power and cooling."""
+    if count > in_stock:
+        return False
+    it_kw = accelerator.power_kw * count
+    if site.pue * it_kw > site.grid_kw * (1 + 1e-9):
+        return False
+    limit = site.cooling_limit_kw(accelerator.cooling)
+    return limit is None or it_kw <= limit * (1 + 1e-9)
