@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable
@@ -12,16 +13,25 @@ from typing import TYPE_CHECKING
 from ortools.sat.python import cp_model
 
 from models import Solution, SolverInfo
-from solver.cpsat.model import add_hint, build_model, extract_plan
+from solver.cpsat.model import Plan, add_hint, build_model, extract_plan
+from solver.linear import solve_linear
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from models import Instance
+    from models.solution import Status
     from solver.cpsat.model import BuiltModel
 
 #: on_progress(wall seconds since the call began, objective, bound) per improving plan.
 ProgressCallback = Callable[[float, float, float | None], None]
 
 SOLVER_NAME = "infraplan-cpsat"
+#: Share of the time limit kept for the LP steps of an inexact model.
+LP_SHARE = 0.1
+#: A plan within this relative distance of a proved bound counts as proved optimal
+#: (the SPEC's feasibility tolerance).
+PROOF_TOLERANCE = 1e-6
 #: The shortest time CP-SAT is given, even when the model build used up the limit.
 MIN_SOLVE_S = 0.05
 
@@ -98,10 +108,13 @@ def solve(
     built = build_model(instance)
     if hint is not None:
         add_hint(built, hint)
+    # An inexact model needs an LP afterwards (bound, flow polish): keep time for it.
+    reserve_s = 0.0 if built.exact else LP_SHARE * time_limit_s
 
     solver = cp_model.CpSolver()
     params = solver.parameters
-    params.max_time_in_seconds = max(MIN_SOLVE_S, time_limit_s - (time.perf_counter() - started))
+    elapsed = time.perf_counter() - started
+    params.max_time_in_seconds = max(MIN_SOLVE_S, time_limit_s - elapsed - reserve_s)
     params.num_workers = workers
     params.random_seed = seed
     params.relative_gap_limit = options.relative_gap
@@ -115,36 +128,7 @@ def solve(
     status = solver.solve(built.model, relay)
     if status == cp_model.MODEL_INVALID:
         raise ModelInvalidError(f"CP-SAT rejected the model: {built.model.validate()}")
-    return _solution(instance, built, solver, status, seed, time_limit_s, workers, options, started)
-
-
-def _solution(
-    instance: Instance,
-    built: BuiltModel,
-    solver: cp_model.CpSolver,
-    status: cp_model.CpSolverStatus,
-    seed: int,
-    time_limit_s: float,
-    workers: int,
-    options: SolveOptions,
-    started: float,
-) -> Solution:
-    """Map CP-SAT's answer to the SPEC's status words, plan and bound."""
-    has_plan = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
-    bound: float | None = None
-    if built.exact and status in (cp_model.OPTIMAL, cp_model.FEASIBLE, cp_model.UNKNOWN):
-        raw_bound = solver.best_objective_bound
-        if raw_bound == raw_bound and abs(raw_bound) != float("inf"):
-            bound = raw_bound / built.scale.factor
-    if status == cp_model.OPTIMAL and built.exact:
-        word = "optimal"
-    elif has_plan:
-        word = "feasible"
-    elif status == cp_model.INFEASIBLE and built.exact:
-        word = "infeasible"
-    else:
-        word = "unknown"
-
+    outcome = _outcome(built, solver, status, started, time_limit_s)
     info = SolverInfo(
         name=SOLVER_NAME,
         version=_versions(),
@@ -160,20 +144,16 @@ def _solution(
     common = {
         "instance": instance.name,
         "instance_sha256": instance.sha256,
-        "status": word,
+        "status": outcome.status,
+        "bound": outcome.bound,
         "solver": info,
     }
-    if not has_plan:
-        return Solution(**common, bound=bound if word == "unknown" else None)  # type: ignore[arg-type]
-
-    plan = extract_plan(built, solver.response_proto.solution)
-    objective = plan.objective
-    if bound is not None:
-        bound = min(bound, objective)
+    if outcome.plan is None:
+        return Solution(**common)  # type: ignore[arg-type]
+    plan = outcome.plan
     return Solution(
         **common,  # type: ignore[arg-type]
-        objective=objective,
-        bound=bound,
+        objective=plan.objective,
         training=plan.training,
         unplaced_training=plan.unplaced_training,
         inference=plan.inference,
@@ -181,3 +161,71 @@ def _solution(
         unserved=plan.unserved,
         costs=plan.costs,
     )
+
+
+@dataclass
+class _Outcome:
+    status: Status
+    bound: float | None
+    plan: Plan | None
+
+
+def _outcome(
+    built: BuiltModel,
+    solver: cp_model.CpSolver,
+    status: cp_model.CpSolverStatus,
+    started: float,
+    time_limit_s: float,
+) -> _Outcome:
+    """Map CP-SAT's answer to the SPEC's status words, plan and proved bound.
+
+    On an exact model CP-SAT's bound (of the rounded-down objective) is a proved
+    bound. On an inexact one the model is a slight restriction of the SPEC, so the
+    bound is the LP relaxation's, and the flows of the plan are re-optimised as
+    continuous quantities with placements and replicas fixed.
+    """
+    has_plan = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    bound: float | None = None
+    if built.exact:
+        raw = solver.best_objective_bound
+        if has_plan or status == cp_model.UNKNOWN:
+            bound = raw / built.scale.factor if math.isfinite(raw) else None
+        if status == cp_model.INFEASIBLE:
+            return _Outcome("infeasible", None, None)
+    else:
+        remaining = time_limit_s - (time.perf_counter() - started)
+        relaxation = solve_linear(built, time_limit_s=max(1.0, remaining / 2))
+        bound = relaxation.bound
+        if relaxation.status == "infeasible":
+            return _Outcome("infeasible", None, None)
+    if not has_plan:
+        return _Outcome("unknown", bound, None)
+
+    values: Sequence[float] = list(solver.response_proto.solution)
+    if not built.exact:
+        values = _polished(built, values, time_limit_s - (time.perf_counter() - started))
+    plan = extract_plan(built, values)
+    objective = plan.objective
+    if bound is not None:
+        bound = min(bound, objective)
+    proved = bound is not None and objective - bound <= PROOF_TOLERANCE * max(1.0, abs(objective))
+    optimal = (status == cp_model.OPTIMAL and built.exact) or proved
+    return _Outcome("optimal" if optimal else "feasible", bound, plan)
+
+
+def _polished(built: BuiltModel, values: Sequence[float], remaining_s: float) -> Sequence[float]:
+    """Flows and unserved demand re-optimised continuously for the plan's integer decisions;
+    the CP-SAT values when the LP does not improve them."""
+    variables = built.variables
+    integral = [
+        *variables.placement.values(),
+        *variables.unplaced.values(),
+        *variables.replicas.values(),
+        *variables.site_active.values(),
+    ]
+    fixed = {var.index: float(values[var.index]) for var in integral}
+    polish = solve_linear(built, fixed=fixed, time_limit_s=max(1.0, remaining_s))
+    if polish.status != "optimal" or polish.objective is None:
+        return values
+    before = extract_plan(built, values).objective
+    return polish.values if polish.objective < before else values

@@ -21,6 +21,9 @@ from solver.cpsat.objective import ObjectiveTerms, cost_estimates, objective_ter
 from solver.cpsat.scaling import CostScale
 from solver.cpsat.variables import PlanVariables, create_variables
 
+#: Flow values (in rps units) below this are read as zero.
+FLOW_ZERO = 1e-9
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -122,12 +125,19 @@ def _all_variables(variables: PlanVariables) -> list[cp_model.IntVar]:
     ]
 
 
-def extract_plan(built: BuiltModel, solution_values: Sequence[int]) -> Plan:
-    """The plan held by a CP-SAT solution (values indexed by variable index)."""
+def extract_plan(built: BuiltModel, solution_values: Sequence[float]) -> Plan:
+    """The plan held by variable values indexed by variable index (from CP-SAT, or from
+    the flow-polishing LP, where flows are continuous)."""
     variables = built.variables
+    integral = {v.index for v in _all_variables(variables)} - {
+        v.index for v in (*variables.flow.values(), *variables.unserved.values())
+    }
 
-    def value(var: cp_model.IntVar) -> int:
-        return int(solution_values[var.index])
+    def value(var: cp_model.IntVar) -> float:
+        raw = float(solution_values[var.index])
+        if var.index in integral:
+            return round(raw)
+        return raw if raw > FLOW_ZERO else 0.0
 
     training = sorted(
         (
@@ -141,7 +151,7 @@ def extract_plan(built: BuiltModel, solution_values: Sequence[int]) -> Plan:
     inference = sorted(
         (
             ReplicaAssignment(
-                service=o.service, site=o.site, accelerator=o.accelerator, replicas=value(var)
+                service=o.service, site=o.site, accelerator=o.accelerator, replicas=int(value(var))
             )
             for o, var in variables.replicas.items()
             if value(var)

@@ -45,7 +45,7 @@ class ObjectiveTerms:
             totals[var.index] = (var, cost + (previous[1] if previous else 0.0))
         return totals
 
-    def breakdown(self, value_of: dict[int, int]) -> dict[str, float]:
+    def breakdown(self, value_of: dict[int, float]) -> dict[str, float]:
         """Cost per SPEC part for the given variable values (by variable index)."""
         parts: dict[str, list[float]] = defaultdict(list)
         for var, part, cost in self.terms:

@@ -30,10 +30,9 @@ class ServiceUnits:
     demand_units: dict[str, int]
     capacity_units: dict[str, int]
 
-    def rps(self, units: int) -> float:
+    def rps(self, units: float) -> float:
         """Units back to rps, without float noise."""
-        digits = max(0, round(-math.log10(self.unit)))
-        return round(units * self.unit, digits)
+        return round(units * self.unit, 9)
 
 
 @dataclass
