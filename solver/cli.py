@@ -5,6 +5,7 @@ Exit codes: 0 success, 1 a failed input or plan, 2 a usage error.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -139,6 +140,55 @@ def solve(
             failed += 1
     if failed:
         raise typer.Exit(1)
+
+
+class BenchmarkProblem(StrEnum):
+    """Problems `infraplan import` reads."""
+
+    gap = "gap"
+    sscflp = "sscflp"
+
+
+@app.command("import")
+def import_command(
+    problem: Annotated[BenchmarkProblem, typer.Argument(help="gap or sscflp.")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="Benchmark file to import.")],
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Directory for the instance files.")
+    ],
+    layout: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="gap: orlib or single; sscflp: orlib, holmberg or brescia "
+            "(default: recognised from the content).",
+        ),
+    ] = None,
+    capacity: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--capacity", min=0, help="Capacity for OR-Library capa/capb/capc (repeatable)."
+        ),
+    ] = None,
+) -> None:
+    """Turn a public benchmark file (GAP, SSCFLP) into SPEC instance files, one per instance."""
+    from benchmarks.external.importing import import_to_dir
+    from benchmarks.external.tokens import OptionNeeded
+
+    try:
+        written = import_to_dir(problem.value, file, output, layout, capacity or ())
+    except OptionNeeded as error:
+        raise fail(str(error), 2) from None
+    except InputError as error:
+        raise fail(str(error)) from None
+    except OSError as error:
+        raise fail(f"{error.filename}: cannot write: {error.strerror}") from None
+    for path, instance in written:
+        out.print(
+            f"{path}: {instance.name} ({len(instance.sites)} sites, "
+            f"{len(instance.training)} training)",
+            markup=False,
+        )
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""infraplan benchmarks: external benchmark importers and runners, baselines and harness."""
