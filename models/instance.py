@@ -150,7 +150,7 @@ def reference_issues(inst: Instance) -> list[InputIssue]:
         seen: set[str] = set()
         for index, entity_id in enumerate(ids):
             if entity_id in seen:
-                bad(f"duplicate id '{entity_id}'", list_name, index, "id")
+                bad(f"duplicate id {entity_id!r}", list_name, index, "id")
             seen.add(entity_id)
     node_lists: tuple[tuple[str, str, list[str]], ...] = (
         ("sites", "site", [s.id for s in inst.sites]),
@@ -161,7 +161,7 @@ def reference_issues(inst: Instance) -> list[InputIssue]:
         for index, node_id in enumerate(node_ids):
             if node_id in node_kind:
                 bad(
-                    f"duplicate node id '{node_id}' (already a {node_kind[node_id]})",
+                    f"duplicate node id {node_id!r} (already a {node_kind[node_id]})",
                     list_name,
                     index,
                     "id",
@@ -172,13 +172,13 @@ def reference_issues(inst: Instance) -> list[InputIssue]:
     def expect(ref: str, wanted: str, *parts: str | int) -> None:
         kind = node_kind.get(ref)
         if kind is None:
-            bad(f"unknown {wanted} '{ref}'", *parts)
+            bad(f"unknown {wanted} {ref!r}", *parts)
         elif wanted != "node" and kind != wanted:
-            bad(f"'{ref}' is a {kind}, not a {wanted}", *parts)
+            bad(f"{ref!r} is a {kind}, not a {wanted}", *parts)
 
     def expect_accelerator(ref: str, *parts: str | int) -> None:
         if ref not in accelerator_ids:
-            bad(f"unknown accelerator '{ref}'", *parts)
+            bad(f"unknown accelerator {ref!r}", *parts)
 
     for s_index, site in enumerate(inst.sites):
         seen_acc: set[str] = set()
@@ -188,7 +188,7 @@ def reference_issues(inst: Instance) -> list[InputIssue]:
             )
             if item.accelerator in seen_acc:
                 bad(
-                    f"accelerator '{item.accelerator}' listed twice in the inventory",
+                    f"accelerator {item.accelerator!r} listed twice in the inventory",
                     "sites",
                     s_index,
                     "inventory",
@@ -202,11 +202,11 @@ def reference_issues(inst: Instance) -> list[InputIssue]:
         expect(link.a, "node", "links", l_index, "a")
         expect(link.b, "node", "links", l_index, "b")
         if link.a == link.b:
-            bad(f"link from '{link.a}' to itself", "links", l_index, "b")
+            bad(f"link from {link.a!r} to itself", "links", l_index, "b")
             continue
         pair = frozenset((link.a, link.b))
         if pair in pairs:
-            bad(f"second link between '{link.a}' and '{link.b}'", "links", l_index)
+            bad(f"second link between {link.a!r} and {link.b!r}", "links", l_index)
         pairs.add(pair)
 
     for j_index, job in enumerate(inst.training):
@@ -216,7 +216,7 @@ def reference_issues(inst: Instance) -> list[InputIssue]:
             expect_accelerator(option.accelerator, *base, "options", o_index, "accelerator")
             if option.accelerator in seen_acc:
                 bad(
-                    f"accelerator '{option.accelerator}' in two options",
+                    f"accelerator {option.accelerator!r} in two options",
                     *base,
                     "options",
                     o_index,
@@ -243,7 +243,7 @@ def reference_issues(inst: Instance) -> list[InputIssue]:
             expect_accelerator(profile.accelerator, *base, "profiles", p_index, "accelerator")
             if profile.accelerator in seen_acc:
                 bad(
-                    f"accelerator '{profile.accelerator}' in two profiles",
+                    f"accelerator {profile.accelerator!r} in two profiles",
                     *base,
                     "profiles",
                     p_index,

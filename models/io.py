@@ -8,7 +8,9 @@ applies, nesting depth is bounded, and every problem is reported as an
 from __future__ import annotations
 
 import hashlib
+import math
 import os
+import reprlib
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -27,11 +29,14 @@ MAX_DEPTH = 64
 
 
 def max_input_bytes() -> int:
-    """The size limit of an input file in bytes."""
+    """The size limit of an input file in bytes (the default when the variable is not a
+    finite, non-negative number)."""
     raw = os.environ.get("INFRAPLAN_MAX_INPUT_MB", "")
     try:
         megabytes = float(raw) if raw else DEFAULT_MAX_INPUT_MB
     except ValueError:
+        megabytes = DEFAULT_MAX_INPUT_MB
+    if not math.isfinite(megabytes) or megabytes < 0:
         megabytes = DEFAULT_MAX_INPUT_MB
     return int(megabytes * 1_000_000)
 
@@ -39,24 +44,28 @@ def max_input_bytes() -> int:
 def read_json_file(path: str | Path) -> tuple[Any, bytes]:
     """Parse a JSON file; return the document and the raw bytes. Raises InputError."""
     source = str(path)
+    limit = max_input_bytes()
     try:
         size = os.path.getsize(path)
-        limit = max_input_bytes()
         if size > limit:
-            raise InputError(
-                source,
-                [
-                    InputIssue(
-                        "$",
-                        f"file is {size / 1e6:.1f} MB, over the {limit / 1e6:.0f} MB limit "
-                        "(set INFRAPLAN_MAX_INPUT_MB to raise it)",
-                    )
-                ],
-            )
-        raw = Path(path).read_bytes()
+            raise InputError(source, [_too_big(size, limit)])
+        # Read at most one byte past the limit: devices, pipes and growing files have no
+        # trustworthy size.
+        with open(path, "rb") as stream:
+            raw = stream.read(limit + 1)
     except OSError as error:
         raise InputError(source, [InputIssue("$", f"cannot read file: {error.strerror}")]) from None
+    if len(raw) > limit:
+        raise InputError(source, [_too_big(None, limit)])
     return parse_json_bytes(raw, source), raw
+
+
+def _too_big(size: int | None, limit: int) -> InputIssue:
+    over = "over" if size is None else f"{size:,} bytes, over"
+    return InputIssue(
+        "$",
+        f"file is {over} the {limit / 1e6:g} MB limit (set INFRAPLAN_MAX_INPUT_MB to raise it)",
+    )
 
 
 def parse_json_bytes(raw: bytes, source: str) -> Any:
@@ -65,6 +74,12 @@ def parse_json_bytes(raw: bytes, source: str) -> Any:
         document = orjson.loads(raw)
     except orjson.JSONDecodeError as error:
         message = error.msg if hasattr(error, "msg") else str(error)
+        if "depth" in message or "recursion" in message:
+            # orjson's own nesting limit: valid JSON, but deeper than we accept.
+            message = f"nested deeper than {MAX_DEPTH} levels"
+            raise InputError(
+                source, [InputIssue("$", f"{message} (line {error.lineno} column {error.colno})")]
+            ) from None
         raise InputError(
             source,
             [
@@ -94,25 +109,52 @@ def _check_depth(document: Any, source: str) -> None:
 _MESSAGES = {
     "extra_forbidden": "unknown field",
     "missing": "required field missing",
+    "model_type": "expected a JSON object",
+    "dict_type": "expected a JSON object",
 }
+
+#: Most issues listed for one input; a file with a million bad entries needs only the
+#: first few to be fixed, and listing them all would take longer than the fix.
+MAX_ISSUES = 100
+
+# Shows the offending value without ever rendering a huge or deeply nested one in full.
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = 40
+_SHORT.maxother = 40
+_SHORT.maxlevel = 2
 
 
 def validation_issues(error: ValidationError) -> list[InputIssue]:
-    """Turn a pydantic ValidationError into located input issues."""
+    """Turn a pydantic ValidationError into located input issues: the first MAX_ISSUES,
+    then one issue counting the rest."""
     issues: list[InputIssue] = []
+    total = 0
     for detail in error.errors(include_url=False):
         context = detail.get("ctx") or {}
         inner = context.get("error")
         if isinstance(inner, ReferenceIssues):
-            issues.extend(inner.issues)
+            total += len(inner.issues)
+            issues.extend(inner.issues[: max(0, MAX_ISSUES - len(issues))])
+            continue
+        total += 1
+        if len(issues) >= MAX_ISSUES:
             continue
         parts = [p for p in detail["loc"] if isinstance(p, str | int)]
         message = _MESSAGES.get(detail["type"], detail["msg"])
-        if detail["type"] not in _MESSAGES and "input" in detail:
-            shown = repr(detail["input"])
-            if len(shown) <= 40:
+        if parts and parts[-1] == "[key]":
+            # pydantic locates a bad object key as (..., key, "[key]").
+            parts.pop()
+            message = f"invalid key: {message}"
+        if detail["type"].startswith("json_"):
+            # Errors of models.base.check_json_object say where inside the object.
+            parts.extend(context.get("json_path", ()))
+        elif detail["type"] not in ("extra_forbidden", "missing") and "input" in detail:
+            shown = _SHORT.repr(detail["input"])
+            if len(shown) <= 60:
                 message = f"{message} (got {shown})"
         issues.append(InputIssue(json_path(*parts), message))
+    if total > len(issues):
+        issues.append(InputIssue("$", f"{total - len(issues)} more problems not listed"))
     return issues
 
 
