@@ -10,9 +10,9 @@ REL_TOL = 1e-6
 ABS_TOL = 1e-6
 
 
-def allowance(*figures: float) -> float:
+def allowance(first: float, second: float) -> float:
     """How far two figures may differ: 1e-6 of the larger magnitude, at least 1e-6."""
-    return max(ABS_TOL, REL_TOL * max(abs(figure) for figure in figures))
+    return max(ABS_TOL, REL_TOL * max(abs(first), abs(second)))
 
 
 def excess(value: float, limit: float) -> float:
