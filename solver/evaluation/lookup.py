@@ -64,7 +64,7 @@ class InstanceLookup:
 
     def missing_tags(self, site_id: str, required: list[str]) -> list[str]:
         """The required tags a site does not carry, in the order they were required."""
-        if not required:
-            return []
         tags = self.site_tags[site_id]
+        if tags.issuperset(required):  # the common case, without building a list
+            return []
         return [tag for tag in required if tag not in tags]
