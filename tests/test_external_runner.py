@@ -137,3 +137,10 @@ def test_runner_refuses_unknown_instance_names(
     """A name not in the set is a usage error (exit 2) naming it."""
     assert main(["--set=gap-orlib", "--instances=gap99-1", f"--out={tmp_path}"]) == 2
     assert "gap99-1" in capsys.readouterr().err
+
+
+def test_proved_covers_optimality_and_infeasibility() -> None:
+    """An optimal plan and a proof of infeasibility are both proved; a feasible plan is not."""
+    assert Outcome(case_with(OPTIMUM), "optimal", 100.0, 100.0).proved
+    assert Outcome(case_with(INFEASIBLE), "infeasible").proved
+    assert not Outcome(case_with(OPTIMUM), "feasible", 101.0, 95.0).proved

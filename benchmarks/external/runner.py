@@ -5,10 +5,10 @@
 
 Writes DIR/<set>.csv and DIR/<set>.md: per instance the known optimum or
 bounds, our objective and bound, the gap to the best known value, whether the
-solver proved optimality, the time until it first reached the best known value
-and the wall time. With --results the set's section of that Markdown file is
-replaced (or added). Exit 0 when every instance ran and nothing contradicts the
-known values, 1 otherwise, 2 on a usage error.
+solver proved its answer (optimal or infeasible), the time until it first
+reached the best known value and the wall time. With --results the set's
+section of that Markdown file is replaced (or added). Exit 0 when every instance
+ran and nothing contradicts the known values, 1 otherwise, 2 on a usage error.
 """
 
 from __future__ import annotations
@@ -59,6 +59,11 @@ class Outcome:
     def proved_optimal(self) -> bool:
         """Whether the solver proved its plan optimal."""
         return self.status == "optimal"
+
+    @property
+    def proved(self) -> bool:
+        """Whether the solver proved its answer: an optimal plan, or that no plan exists."""
+        return self.status in ("optimal", "infeasible")
 
     @property
     def gap_to_known(self) -> float | None:
@@ -218,7 +223,7 @@ CSV_FIELDS = (
     "objective",
     "bound",
     "gap_to_known",
-    "proved_optimal",
+    "proved",
     "verdict",
     "time_to_known_s",
     "wall_s",
@@ -249,7 +254,7 @@ def to_csv(outcomes: Sequence[Outcome]) -> str:
                 _cell(outcome.objective),
                 _cell(outcome.bound),
                 _cell(outcome.gap_to_known),
-                "yes" if outcome.proved_optimal else "no",
+                "yes" if outcome.proved else "no",
                 outcome.verdict,
                 _cell(outcome.time_to_known_s),
                 _cell(outcome.wall_s),
@@ -261,6 +266,11 @@ def to_csv(outcomes: Sequence[Outcome]) -> str:
 
 def _number(value: float | None, decimals: int) -> str:
     return "-" if value is None else f"{value:,.{decimals}f}"
+
+
+def _percent(value: float | None) -> str:
+    # Adding 0.0 turns a rounded -0.0 (an objective a hair under a rounded table value) into 0.0.
+    return "-" if value is None else f"{round(value, 6) + 0.0:.4%}"
 
 
 def _seconds(value: float | None) -> str:
@@ -301,13 +311,15 @@ def to_markdown(set_name: str, outcomes: Sequence[Outcome], facts: dict[str, str
         verdict: sum(o.verdict == verdict for o in outcomes)
         for verdict in ("match", "better", "worse", "no plan", "contradiction", "error")
     }
-    proved = sum(o.proved_optimal for o in outcomes)
+    optimal = sum(o.proved_optimal for o in outcomes)
+    infeasible = sum(o.proved and not o.proved_optimal for o in outcomes)
     all_cases = len(load_set(set_name)) if set_name in SETS else total
     lines = [f"## {set_name}", ""]
     lines += [f"- {key}: {value}" for key, value in facts.items() if key != "set"]
     lines.append(f"- instances: {total} of {all_cases} in the set")
     lines.append(
-        f"- result: {counts['match']} reach the best known value, {proved} proved optimal, "
+        f"- result: {counts['match']} reach the best known value, {optimal} proved optimal, "
+        f"{infeasible} proved infeasible, "
         f"{counts['better']} better than best known, {counts['worse']} worse, "
         f"{counts['no plan']} without a plan, {counts['contradiction']} contradictions, "
         f"{counts['error']} errors"
@@ -322,12 +334,11 @@ def to_markdown(set_name: str, outcomes: Sequence[Outcome], facts: dict[str, str
         case = outcome.case
         decimals = max(case.known.decimals, 0)
         name = f"{case.name} ({case.published_as})" if case.published_as else case.name
-        gap = outcome.gap_to_known
         verdict = outcome.verdict if not outcome.error else f"error: {outcome.error}"
         lines.append(
             f"| {name} | {case.known} | {_number(outcome.objective, decimals)} "
-            f"| {_number(outcome.bound, decimals)} | {'-' if gap is None else f'{gap:.4%}'} "
-            f"| {'yes' if outcome.proved_optimal else 'no'} | {verdict} "
+            f"| {_number(outcome.bound, decimals)} | {_percent(outcome.gap_to_known)} "
+            f"| {'yes' if outcome.proved else 'no'} | {verdict} "
             f"| {_seconds(outcome.time_to_known_s)} | {_seconds(outcome.wall_s)} |"
         )
     return "\n".join(lines) + "\n"
