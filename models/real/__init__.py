@@ -1,0 +1,12 @@
+"""Real-world planning instances built from the public figures in the shared data folder."""
+
+from models.real.build import BuiltInstance as BuiltInstance
+from models.real.build import build_real_instances as build_real_instances
+from models.real.build import default_out_dir as default_out_dir
+from models.real.feasibility import GreedyPlan as GreedyPlan
+from models.real.feasibility import InfeasibleInstance as InfeasibleInstance
+from models.real.feasibility import greedy_plan as greedy_plan
+from models.real.scenarios import SCENARIOS as SCENARIOS
+from models.real.sources import SHARED_ENV as SHARED_ENV
+from models.real.sources import load_shared_data as load_shared_data
+from models.real.sources import shared_dir as shared_dir

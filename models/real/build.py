@@ -1,0 +1,89 @@
+"""Build the real instances from the shared data and write them with their README.
+
+`build_real_instances()` is what `infraplan build-real` runs: it reads the shared
+data folder, builds every scenario, validates it, proves it feasible with a
+greedy plan, writes the JSON files and regenerates instances/real/README.md.
+Building twice from the same data gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from models.io import dump_model, write_atomic
+from models.io import parse_instance as validate_instance
+from models.real.feasibility import greedy_plan
+from models.real.hardware import accelerator_kinds
+from models.real.readme import render_readme
+from models.real.scenarios import SCENARIO_BY_NAME, SCENARIOS, build_document
+from models.real.sources import load_shared_data, repo_root
+from models.real.topology import fit_access_model
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from models import Instance
+    from models.real.feasibility import GreedyPlan
+
+#: Built files must stay small enough to commit.
+MAX_FILE_BYTES = 2_000_000
+
+
+def default_out_dir() -> Path:
+    """instances/real in this checkout."""
+    return repo_root() / "instances" / "real"
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltInstance:
+    """One written instance and the greedy plan that proved it feasible."""
+
+    instance: Instance
+    path: Path
+    size_bytes: int
+    greedy: GreedyPlan
+
+    def summary(self) -> str:
+        """One line for the command line."""
+        inst = self.instance
+        unserved = sum(self.greedy.unserved.values())
+        return (
+            f"{self.path}: {len(inst.sites)} sites, {len(inst.regions)} metros, "
+            f"{len(inst.links)} links, {len(inst.training)} training, "
+            f"{len(inst.inference)} inference, {self.size_bytes / 1e6:.2f} MB; feasible "
+            f"(greedy plan: {len(self.greedy.training)} jobs placed, {unserved:g} rps dropped)"
+        )
+
+
+def build_real_instances(
+    out_dir: Path | None = None,
+    shared: Path | None = None,
+    names: list[str] | None = None,
+    *,
+    write_readme: bool = True,
+) -> list[BuiltInstance]:
+    """Build, validate, prove feasible and write the named scenarios (all by default)."""
+    target = out_dir if out_dir is not None else default_out_dir()
+    unknown = sorted(set(names or []) - set(SCENARIO_BY_NAME))
+    if unknown:
+        raise ValueError(f"unknown real instance(s): {', '.join(unknown)}")
+    data = load_shared_data(shared)
+    kinds = accelerator_kinds(data)
+    access = fit_access_model(data)
+    built: list[BuiltInstance] = []
+    for scenario in SCENARIOS:
+        if names and scenario.name not in names:
+            continue
+        document = build_document(scenario, data, kinds, access)
+        instance = validate_instance(document, scenario.name)
+        plan = greedy_plan(instance)
+        payload = dump_model(instance, exclude_unset=True)
+        if len(payload) > MAX_FILE_BYTES:
+            raise ValueError(f"{scenario.name} is {len(payload)} bytes, over {MAX_FILE_BYTES}")
+        path = target / f"{scenario.name}.json"
+        write_atomic(path, payload)
+        built.append(BuiltInstance(instance, path, len(payload), plan))
+    if write_readme and not names:
+        write_atomic(target / "README.md", render_readme(data, access, built).encode())
+    return built
