@@ -229,6 +229,39 @@ def generate(
         markup=False,
     )
 
+
+@app.command("build-real")
+def build_real(
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="Directory to write (default: instances/real)."),
+    ] = None,
+    shared: Annotated[
+        Path | None,
+        typer.Option(
+            "--shared", help="Folder holding data/ (default: $INFRAPLAN_SHARED, else ../shared)."
+        ),
+    ] = None,
+    only: Annotated[
+        list[str] | None,
+        typer.Option("--only", help="Build only this instance (repeatable; README left as is)."),
+    ] = None,
+) -> None:
+    """Build the real-world instances from the shared public figures, with their README."""
+    from models.real import build_real_instances
+
+    try:
+        built = build_real_instances(output, shared, only)
+    except InputError as error:
+        for line in error.lines():
+            err.print(line, markup=False)
+        raise typer.Exit(1) from None
+    except (OSError, ValueError) as error:
+        raise fail(str(error)) from None
+    for item in built:
+        out.print(item.summary(), markup=False)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()
