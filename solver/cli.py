@@ -6,7 +6,7 @@ Exit codes: 0 success, 1 a failed input or plan, 2 a usage error.
 from __future__ import annotations
 
 from enum import StrEnum
-from pathlib import Path
+from pathlib import Path  # noqa: TC003 (typer reads the annotations at run time)
 from typing import Annotated
 
 import orjson
@@ -95,51 +95,141 @@ def evaluate_command(
         raise typer.Exit(1)
 
 
+class ExecutorName(StrEnum):
+    """Where `infraplan solve` runs its instances."""
+
+    local = "local"
+    ray = "ray"
+
+
 @app.command()
 def solve(
-    instances: Annotated[list[Path], typer.Argument(help="Instance files to solve.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Directory for solutions.")],
+    inputs: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="INPUT...", help="Instance files, directories (their *.json) or glob patterns."
+        ),
+    ],
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Directory for solutions and the summary.")
+    ],
     time_limit: Annotated[
         float, typer.Option("--time-limit", min=0.01, help="Seconds per instance, build included.")
     ] = 60.0,
     workers: Annotated[
-        int | None, typer.Option("--workers", min=1, help="CP-SAT workers per instance.")
+        int | None,
+        typer.Option(
+            "--workers", min=1, help="CP-SAT workers per instance [default: cores, max 8]."
+        ),
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            help="Instances solved at once [default: local: cores / workers; ray: as the "
+            "cluster's CPUs allow].",
+        ),
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume", help="Skip instances whose solution file matches instance and settings."
+        ),
+    ] = False,
+    executor: Annotated[
+        ExecutorName,
+        typer.Option(
+            "--executor",
+            help="local: worker processes on this machine; ray: a Ray cluster "
+            "(pip install 'infraplan[ray]').",
+        ),
+    ] = ExecutorName.local,
+    address: Annotated[
+        str | None,
+        typer.Option(
+            "--address",
+            help="Ray cluster to join (auto, HOST:6379, ray://HOST:10001) [default: start a "
+            "local Ray].",
+        ),
+    ] = None,
 ) -> None:
-    """Solve instances; write OUTPUT/<stem>.solution.json for each and print the result."""
-    from rich.live import Live
+    """Solve instances in parallel: OUTPUT/<name>.solution.json each, OUTPUT/summary.json
+    and summary.csv, and a table at the end.
 
-    from models import save_solution
-    from solver.solve import solve as solve_instance
+    SIGINT or SIGTERM stops the batch cleanly. Exits 0 when every instance has a plan, 1
+    when any is invalid, infeasible, unsolved, failed or did not finish, 2 for a usage
+    error.
+    """
+    import threading
+    import time
 
-    failed = 0
-    for path in instances:
-        try:
-            instance = load_instance(path)
-        except InputError as error:
-            err.print(f"error: {error}", markup=False)
-            failed += 1
-            continue
-        with Live(console=err, transient=True, refresh_per_second=4) as live:
+    from solver import batch
+    from solver.executors import LocalExecutor, make_executor
+    from solver.executors.ray_executor import RayUnavailableError
+    from solver.progress import BatchDisplay, print_results
+    from solver.solve import default_workers
 
-            def show(wall_s: float, objective: float, bound: float | None) -> None:
-                gap = (
-                    ""
-                    if bound is None or objective == 0
-                    else f" gap {(objective - bound) / abs(objective):.3%}"
-                )
-                live.update(f"{path.name}: {wall_s:6.1f}s objective {objective:,.2f}{gap}")
+    try:
+        paths = batch.expand_inputs(inputs)
+        default_jobs = batch.default_jobs(workers) if executor == ExecutorName.local else None
+        runner = make_executor(executor.value, jobs=jobs or default_jobs, address=address)
+        stop = threading.Event()
+        display = BatchDisplay(out, len(paths), time_limit_s=time_limit, slots=runner.slots())
+        running = batch.solve_many(
+            paths,
+            time_limit_s=time_limit,
+            workers=workers,
+            seed=seed,
+            executor=runner,
+            output_dir=output,
+            resume=resume,
+            on_event=display.event,
+            stop=stop,
+        )
+    except (batch.BatchUsageError, ValueError, RayUnavailableError) as error:
+        raise fail(str(error), 2) from None
+    threads = workers or default_workers()
+    if isinstance(runner, LocalExecutor) and (
+        warning := batch.oversubscription(runner.jobs, threads)
+    ):
+        err.print(f"warning: {warning}", markup=False)
 
-            solution = solve_instance(
-                instance, time_limit_s=time_limit, workers=workers, seed=seed, on_progress=show
-            )
-        save_solution(solution, output / f"{path.stem}.solution.json")
-        out.print(solution.summary(), markup=False)
-        if not solution.has_plan:
-            failed += 1
-    if failed:
-        raise typer.Exit(1)
+    started = time.perf_counter()
+    results: list[batch.BatchResult] = []
+    try:
+        with batch.stop_on_signals(stop), display:
+            for result in running:
+                results.append(result)
+                display.finished(result)
+        summary = batch.write_summary(
+            results,
+            output,
+            settings={
+                "executor": runner.name,
+                "address": address,
+                "jobs": jobs or default_jobs,
+                "time_limit_s": time_limit,
+                "workers": threads,
+                "seed": seed,
+                "resume": resume,
+            },
+            wall_s=time.perf_counter() - started,
+            interrupted=stop.is_set(),
+        )
+    except OSError as error:
+        raise fail(f"{error.filename or output}: cannot write: {error.strerror}") from None
+    print_results(out, results)
+    unfinished = [result.name for result in results if result.status == "cancelled"]
+    if unfinished:
+        err.print(
+            f"interrupted: {len(unfinished)} instances did not finish: {', '.join(unfinished)}",
+            markup=False,
+        )
+    out.print(f"summary: {summary[0]} {summary[1]}", markup=False)
+    raise typer.Exit(batch.exit_code(results))
 
 
 class BenchmarkProblem(StrEnum):

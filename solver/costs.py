@@ -74,10 +74,14 @@ def replica_costs(instance: Instance, option: ReplicaOption) -> PartCosts:
     """Cost of one replica over the horizon."""
     rate = accelerator_hour_costs(instance, option.site, option.accelerator)
     hours = option.per_replica * instance.horizon_hours
-    return PartCosts(compute=hours * rate.compute, energy=hours * rate.energy, carbon=hours * rate.carbon)
+    return PartCosts(
+        compute=hours * rate.compute, energy=hours * rate.energy, carbon=hours * rate.carbon
+    )
 
 
-def traffic_egress_per_rps(instance: Instance, kb_per_request: float, region: str, site: str) -> float:
+def traffic_egress_per_rps(
+    instance: Instance, kb_per_request: float, region: str, site: str
+) -> float:
     """Egress cost over the horizon of serving one rps from `region` at `site`."""
     route = instance.paths.route(region, site)
     assert route is not None, "route pairs are reachable"

@@ -3,7 +3,8 @@
 One model of the SPEC, two readings: `to_linear` walks the CP-SAT model proto
 (linear rows, exactly-one rows, implications, enforced rows) and states each row
 with `pywraplp`, with the float cost coefficients of `ObjectiveTerms` (not the
-scaled integers). Flow and unserved-demand variables are always continuous.
+scaled integers) and the SPEC's exact form of rows CP-SAT states with a grid
+allowance. Flow and unserved-demand variables are always continuous.
 Uses:
 
 * `solve_linear(..., integer=False)`: the LP relaxation, a proved lower bound on
@@ -103,9 +104,13 @@ def to_linear(
         rows.append(row)
         return len(rows) - 1
 
-    for constraint in proto.constraints:
+    for constraint_index, constraint in enumerate(proto.constraints):
         stated: list[int] = []
-        if constraint.has_linear():
+        exact = built.notes.relaxed.get(constraint_index)
+        if exact is not None:
+            # A row CP-SAT states with an allowance: here it is the SPEC's own row.
+            stated = [add_row(exact.coefficients, -math.inf, exact.limit)]
+        elif constraint.has_linear():
             terms: dict[int, float] = {}
             for ref, coeff in zip(constraint.linear.vars, constraint.linear.coeffs, strict=True):
                 terms[ref] = terms.get(ref, 0.0) + float(coeff)

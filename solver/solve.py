@@ -103,32 +103,19 @@ def solve(
     model.
     """
     started = time.perf_counter()
+    deadline = started + time_limit_s
     options = options or SolveOptions()
     workers = workers or default_workers()
     built = build_model(instance)
     if hint is not None:
         add_hint(built, hint)
-    # An inexact model needs an LP afterwards (bound, flow polish): keep time for it.
-    reserve_s = 0.0 if built.exact else LP_SHARE * time_limit_s
-
-    solver = cp_model.CpSolver()
-    params = solver.parameters
-    elapsed = time.perf_counter() - started
-    params.max_time_in_seconds = max(MIN_SOLVE_S, time_limit_s - elapsed - reserve_s)
-    params.num_workers = workers
-    params.random_seed = seed
-    params.relative_gap_limit = options.relative_gap
-    params.log_search_progress = options.log_search
-    if options.deterministic:
-        params.interleave_search = True
-    for name, value in sorted(options.parameters.items()):
-        setattr(params, name, value)
-
+    # Keep time for the LP steps that follow the search (bound, flow polish).
+    reserve_s = LP_SHARE * time_limit_s if built.relaxed or not built.exact else 0.0
     relay = _ProgressRelay(on_progress, built.scale.factor, started) if on_progress else None
-    status = solver.solve(built.model, relay)
-    if status == cp_model.MODEL_INVALID:
-        raise ModelInvalidError(f"CP-SAT rejected the model: {built.model.validate()}")
-    outcome = _outcome(built, solver, status, started, time_limit_s)
+    search = _search(built, deadline - reserve_s, workers, seed, options, relay)
+    outcome = _outcome(built, search, deadline)
+    if outcome.needs_repair:
+        outcome = _repair(instance, outcome, deadline, workers, seed, options)
     info = SolverInfo(
         name=SOLVER_NAME,
         version=_versions(),
@@ -164,58 +151,92 @@ def solve(
 
 
 @dataclass
+class _Search:
+    """What one CP-SAT run returned."""
+
+    status: cp_model.CpSolverStatus
+    values: list[float]
+    bound: float | None
+
+
+def _search(
+    built: BuiltModel,
+    deadline: float,
+    workers: int,
+    seed: int,
+    options: SolveOptions,
+    relay: _ProgressRelay | None,
+) -> _Search:
+    """Run CP-SAT on a built model until `deadline` (a perf_counter time)."""
+    solver = cp_model.CpSolver()
+    params = solver.parameters
+    params.max_time_in_seconds = max(MIN_SOLVE_S, deadline - time.perf_counter())
+    params.num_workers = workers
+    params.random_seed = seed
+    params.relative_gap_limit = options.relative_gap
+    params.log_search_progress = options.log_search
+    if options.deterministic:
+        params.interleave_search = True
+    for name, value in sorted(options.parameters.items()):
+        setattr(params, name, value)
+    status = solver.solve(built.model, relay)
+    if status == cp_model.MODEL_INVALID:
+        raise ModelInvalidError(f"CP-SAT rejected the model: {built.model.validate()}")
+    has_plan = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    raw_bound = solver.best_objective_bound
+    bound = raw_bound / built.scale.factor if math.isfinite(raw_bound) else None
+    values = [float(v) for v in solver.response_proto.solution] if has_plan else []
+    return _Search(status, values, bound if status != cp_model.INFEASIBLE else None)
+
+
+@dataclass
 class _Outcome:
     status: Status
     bound: float | None
     plan: Plan | None
+    #: Integer decisions of a plan whose flows could not be made to fit exact rows.
+    needs_repair: bool = False
+    rejected: list[float] | None = None
 
 
-def _outcome(
-    built: BuiltModel,
-    solver: cp_model.CpSolver,
-    status: cp_model.CpSolverStatus,
-    started: float,
-    time_limit_s: float,
-) -> _Outcome:
-    """Map CP-SAT's answer to the SPEC's status words, plan and proved bound.
+def _outcome(built: BuiltModel, search: _Search, deadline: float) -> _Outcome:
+    """Map a CP-SAT answer to the SPEC's status words, plan and proved bound.
 
-    On an exact model CP-SAT's bound (of the rounded-down objective) is a proved
-    bound. On an inexact one the model is a slight restriction of the SPEC, so the
-    bound is the LP relaxation's, and the flows of the plan are re-optimised as
-    continuous quantities with placements and replicas fixed.
+    On a model with no restriction CP-SAT's bound (of the rounded-down objective)
+    is a proved SPEC bound; otherwise the bound is the LP relaxation's. Plans of a
+    model with relaxed rows get their flows re-optimised continuously against the
+    exact rows; when that fails the plan needs repair.
     """
-    has_plan = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
-    bound: float | None = None
     if built.exact:
-        raw = solver.best_objective_bound
-        if has_plan or status == cp_model.UNKNOWN:
-            bound = raw / built.scale.factor if math.isfinite(raw) else None
-        if status == cp_model.INFEASIBLE:
+        bound = search.bound
+        if search.status == cp_model.INFEASIBLE:
             return _Outcome("infeasible", None, None)
     else:
-        remaining = time_limit_s - (time.perf_counter() - started)
-        relaxation = solve_linear(built, time_limit_s=max(1.0, remaining / 2))
+        relaxation = solve_linear(built, time_limit_s=max(1.0, deadline - time.perf_counter()))
         bound = relaxation.bound
         if relaxation.status == "infeasible":
             return _Outcome("infeasible", None, None)
-    if not has_plan:
+    if not search.values:
         return _Outcome("unknown", bound, None)
 
-    values: Sequence[float] = list(solver.response_proto.solution)
-    if not built.exact:
-        values = _polished(built, values, time_limit_s - (time.perf_counter() - started))
+    values: Sequence[float] = search.values
+    if built.relaxed:
+        polished = _polished(built, values, deadline - time.perf_counter())
+        if polished is None:
+            return _Outcome("unknown", bound, None, needs_repair=True, rejected=search.values)
+        values = polished
     plan = extract_plan(built, values)
     objective = plan.objective
     if bound is not None:
         bound = min(bound, objective)
     proved = bound is not None and objective - bound <= PROOF_TOLERANCE * max(1.0, abs(objective))
-    optimal = (status == cp_model.OPTIMAL and built.exact) or proved
+    optimal = (search.status == cp_model.OPTIMAL and built.exact and not built.relaxed) or proved
     return _Outcome("optimal" if optimal else "feasible", bound, plan)
 
 
-def _polished(built: BuiltModel, values: Sequence[float], remaining_s: float) -> Sequence[float]:
-    """Flows and unserved demand re-optimised continuously for the plan's integer decisions;
-    the CP-SAT values when the LP does not improve them."""
+def _polished(built: BuiltModel, values: Sequence[float], remaining_s: float) -> list[float] | None:
+    """Flows and unserved demand re-optimised continuously against the exact rows, with the
+    plan's placements and replicas fixed; None when no such flows exist."""
     variables = built.variables
     integral = [
         *variables.placement.values(),
@@ -225,7 +246,28 @@ def _polished(built: BuiltModel, values: Sequence[float], remaining_s: float) ->
     ]
     fixed = {var.index: float(values[var.index]) for var in integral}
     polish = solve_linear(built, fixed=fixed, time_limit_s=max(1.0, remaining_s))
-    if polish.status != "optimal" or polish.objective is None:
-        return values
-    before = extract_plan(built, values).objective
-    return polish.values if polish.objective < before else values
+    if polish.status != "optimal":
+        return None
+    return polish.values
+
+
+def _repair(
+    instance: Instance,
+    failed: _Outcome,
+    deadline: float,
+    workers: int,
+    seed: int,
+    options: SolveOptions,
+) -> _Outcome:
+    """Search again on the model whose link rows are exact on the rps grid (every plan of
+    it is a SPEC plan), hinted with the rejected plan; the proved bound is kept."""
+    built = build_model(instance, relax_bandwidth=False)
+    search = _search(built, deadline, workers, seed, options, None)
+    if not search.values:
+        return _Outcome("unknown", failed.bound, None)
+    plan = extract_plan(built, search.values)
+    bound = None if failed.bound is None else min(failed.bound, plan.objective)
+    proved = bound is not None and plan.objective - bound <= PROOF_TOLERANCE * max(
+        1.0, abs(plan.objective)
+    )
+    return _Outcome("optimal" if proved else "feasible", bound, plan)

@@ -27,14 +27,30 @@ GBPS_PER_RPS_KB = 8e-6
 
 @dataclass
 class ModelNotes:
-    """What the model had to approximate; empty `inexact` means the model is the SPEC's."""
+    """What the model had to approximate.
+
+    `inexact` lists restrictions of the SPEC (then CP-SAT's bound is not a proved SPEC
+    bound); `relaxed` holds rows stated looser than the SPEC's, by constraint index,
+    with their exact float form (then a plan's flows must be re-optimised against
+    the exact rows before it is a SPEC plan).
+    """
 
     inexact: list[str] = field(default_factory=list)
+    relaxed: dict[int, ExactRow] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     def note_row(self, family: str) -> None:
         """Count one added row of a family."""
         self.rows[family] += 1
+
+
+@dataclass(frozen=True)
+class ExactRow:
+    """`sum(coefficients[var index] * var) <= limit` in floats, as the SPEC states it."""
+
+    coefficients: dict[int, float]
+    limit: float
+    what: str
 
 
 @dataclass(frozen=True)
@@ -47,18 +63,35 @@ class Term:
 
 
 def _add_row(
-    model: CpModel, terms: list[Term], limit: float, family: str, what: str, notes: ModelNotes
-) -> None:
-    """Add `sum(terms) <= limit` in integers, unless no plan can exceed the limit."""
+    model: CpModel,
+    terms: list[Term],
+    limit: float,
+    family: str,
+    what: str,
+    notes: ModelNotes,
+    *,
+    allowance: float = 0.0,
+) -> bool:
+    """Add `sum(terms) <= limit` in integers, unless no plan can exceed the limit.
+
+    With an `allowance` the row is stated as `<= limit + allowance` and recorded as
+    relaxed, with its exact form. Returns whether a row was added."""
     if sum(t.coefficient * t.upper for t in terms) <= limit:
-        return
-    row = integer_row([t.coefficient for t in terms], limit)
-    if not row.exact:
+        return False
+    relaxed = allowance > 0
+    row = integer_row([t.coefficient for t in terms], limit + allowance, loosen=relaxed)
+    if not row.exact and not relaxed:
         notes.inexact.append(f"{family} row of {what} rounded to integers (conservatively)")
+    if relaxed:
+        exact: dict[int, float] = defaultdict(float)
+        for term in terms:
+            exact[term.var.index] += term.coefficient
+        notes.relaxed[len(model.proto.constraints)] = ExactRow(dict(exact), limit, what)
     model.add(
         cp_model.LinearExpr.weighted_sum([t.var for t in terms], row.coefficients) <= row.limit
     )
     notes.note_row(family)
+    return True
 
 
 def _usage_terms(
@@ -203,11 +236,19 @@ def resilience(
 
 
 def bandwidth(
-    model: CpModel, instance: Instance, variables: PlanVariables, notes: ModelNotes
+    model: CpModel,
+    instance: Instance,
+    variables: PlanVariables,
+    notes: ModelNotes,
+    *,
+    relax: bool = True,
 ) -> None:
-    """Traffic and remote dataset reads over a limited link fit its bandwidth (SPEC §5.7)."""
+    """Traffic and remote dataset reads over a limited link fit its bandwidth (SPEC §5.7).
+
+    With `relax`, rows that carry routed traffic get the grid-rounding allowance;
+    without, they are stated exactly on the grid (a restriction of the SPEC)."""
     terms: dict[int, list[Term]] = defaultdict(list)
-    has_traffic: set[int] = set()
+    traffic: dict[int, list[Term]] = defaultdict(list)
     limited = {i for i, link in enumerate(instance.links) if link.bandwidth_gbps is not None}
     if not limited:
         return
@@ -224,8 +265,9 @@ def bandwidth(
         upper = variables.units[pair.service].demand_units[pair.region]
         for link_index in route.links:
             if link_index in limited:
-                terms[link_index].append(Term(var, gbps_per_unit, upper))
-                has_traffic.add(link_index)
+                term = Term(var, gbps_per_unit, upper)
+                terms[link_index].append(term)
+                traffic[link_index].append(term)
     for placement, var in variables.placement.items():
         dataset = instance.training_by_id[placement.job].dataset
         if dataset is None or dataset.read_gbps <= 0 or dataset.at == placement.site:
@@ -238,14 +280,20 @@ def bandwidth(
     for index in sorted(terms):
         link = instance.links[index]
         assert link.bandwidth_gbps is not None
-        link_terms = terms[index]
-        before = notes.rows["bandwidth"]
+        # Flows live on an rps grid. Rounding a continuous plan's flows to the grid moves
+        # each flow by less than one unit, so allowing one unit per flow on the link keeps
+        # every SPEC plan's rounding feasible: CP-SAT's bound stays a proved SPEC bound,
+        # and plans are re-optimised against the exact row afterwards (solver.solve).
+        allowance = sum(t.coefficient for t in traffic[index]) if relax else 0.0
         _add_row(
-            model, link_terms, link.bandwidth_gbps, "bandwidth", f"link {link.a}-{link.b}", notes
+            model,
+            terms[index],
+            link.bandwidth_gbps,
+            "bandwidth",
+            f"link {link.a}-{link.b}",
+            notes,
+            allowance=allowance,
         )
-        if notes.rows["bandwidth"] > before and index in has_traffic:
-            # Flows live on an rps grid; with a binding link the continuous optimum may be off-grid.
-            notes.inexact.append(f"bandwidth of link {link.a}-{link.b} may bind routed traffic")
 
 
 def site_use(
@@ -264,7 +312,9 @@ def site_use(
             notes.note_row("site_use")
 
 
-def add_constraints(model: CpModel, instance: Instance, variables: PlanVariables) -> ModelNotes:
+def add_constraints(
+    model: CpModel, instance: Instance, variables: PlanVariables, *, relax_bandwidth: bool = True
+) -> ModelNotes:
     """Add every constraint family, in SPEC order."""
     notes = ModelNotes()
     assign_training(model, instance, variables, notes)
@@ -274,7 +324,9 @@ def add_constraints(model: CpModel, instance: Instance, variables: PlanVariables
     demand(model, instance, variables, notes)
     serving_capacity(model, instance, variables, notes)
     resilience(model, instance, variables, notes)
-    bandwidth(model, instance, variables, notes)
+    bandwidth(model, instance, variables, notes, relax=relax_bandwidth)
+    if not relax_bandwidth and any(link.bandwidth_gbps for link in instance.links):
+        notes.inexact.append("bandwidth rows stated on the rps grid (a restriction)")
     site_use(model, instance, variables, notes)
     for service_id, units in variables.units.items():
         if not units.exact:

@@ -43,8 +43,13 @@ class BuiltModel:
 
     @property
     def exact(self) -> bool:
-        """Whether the model's optimum and bound are the SPEC's (nothing approximated)."""
+        """Whether CP-SAT's bound is a proved bound on the SPEC optimum (no restriction)."""
         return not self.notes.inexact
+
+    @property
+    def relaxed(self) -> bool:
+        """Whether some rows are looser than the SPEC's, so plans need their flows polished."""
+        return bool(self.notes.relaxed)
 
 
 @dataclass
@@ -64,13 +69,17 @@ class Plan:
         return math.fsum(getattr(self.costs, part) for part in CostBreakdown.model_fields)
 
 
-def build_model(instance: Instance) -> BuiltModel:
-    """Variables, constraints and objective of `instance`, in deterministic order."""
+def build_model(instance: Instance, *, relax_bandwidth: bool = True) -> BuiltModel:
+    """Variables, constraints and objective of `instance`, in deterministic order.
+
+    With `relax_bandwidth` (the default) link rows carrying traffic get the grid
+    rounding allowance, which keeps CP-SAT's bound proved; without it they are
+    stated exactly on the grid, which keeps every plan a SPEC plan."""
     start = time.perf_counter()
     model = cp_model.CpModel()
     model.name = instance.name
     variables = create_variables(model, instance)
-    notes = add_constraints(model, instance, variables)
+    notes = add_constraints(model, instance, variables, relax_bandwidth=relax_bandwidth)
     objective = objective_terms(instance, variables)
     low, high, units = cost_estimates(instance, variables, objective)
     scale = CostScale.choose(low, high, units)

@@ -77,14 +77,19 @@ class IntegerRow:
     exact: bool
 
 
-def integer_row(coefficients: list[float], limit: float) -> IntegerRow:
-    """Scale a `<=` row with non-negative coefficients to integers, never loosening it."""
+def integer_row(coefficients: list[float], limit: float, *, loosen: bool = False) -> IntegerRow:
+    """Scale a `<=` row with non-negative coefficients to integers.
+
+    When no power of ten makes it whole, coefficients round up and the limit down
+    (never loosening the row), or the other way round with `loosen` (never
+    tightening it, for rows that are relaxations anyway)."""
     exponent = decimal_exponent([*coefficients, limit])
     exact = exponent is not None
     factor = 10.0 ** (exponent if exponent is not None else 9)
+    up, down = (snap_floor, snap_ceil) if loosen else (snap_ceil, snap_floor)
     row = IntegerRow(
-        coefficients=[snap_ceil(c * factor) for c in coefficients],
-        limit=snap_floor(limit * factor),
+        coefficients=[up(c * factor) for c in coefficients],
+        limit=down(limit * factor),
         exact=exact,
     )
     magnitude = max([abs(row.limit), *(abs(c) for c in row.coefficients)], default=0)
