@@ -1,5 +1,7 @@
 """infraplan solver: CP-SAT placement, plan evaluation, batch solving and reports."""
 
+from solver.batch import BatchResult as BatchResult
+from solver.batch import solve_many as solve_many
 from solver.cpsat.scaling import ScalingWarning as ScalingWarning
 from solver.evaluate import evaluate as evaluate
 from solver.evaluation import Evaluation as Evaluation

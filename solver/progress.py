@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rich.console import Group
+from rich.console import Console, Group
 from rich.live import Live
 from rich.measure import Measurement
 from rich.table import Table
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from types import TracebackType
 
-    from rich.console import Console, RenderableType
+    from rich.console import RenderableType
 
     from solver.batch import BatchResult
     from solver.executors import Event
@@ -179,8 +179,10 @@ def results_table(results: Sequence[BatchResult]) -> Table:
 def print_results(console: Console, results: Sequence[BatchResult]) -> None:
     """Print the end-of-batch table; off a terminal, as wide as it needs (no cut figures)."""
     table = results_table(results)
-    width = console.width
-    if not console.is_terminal:
-        natural = Measurement.get(console, console.options.update(width=10_000), table)
-        width = max(width, natural.maximum)
-    console.print(table, width=width)
+    if console.is_terminal:
+        console.print(table)
+        return
+    natural = Measurement.get(console, console.options.update(width=10_000), table)
+    # Console.print never goes wider than its console: print through a wide twin.
+    wide = Console(file=console.file, width=max(console.width, natural.maximum), highlight=False)
+    wide.print(table)
