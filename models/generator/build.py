@@ -18,7 +18,7 @@ from models.io import save_instance, save_solution
 from models.solution import Solution
 
 #: Bumped whenever the same (family, seed) would produce a different instance.
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 #: One month, the planning period of every generated instance.
 HORIZON_HOURS = 730.0
 #: Carbon prices drawn per instance (currency per tonne CO2; 85 is about the EU ETS price

@@ -306,7 +306,10 @@ def draw_service(
         service["unserved_cost_per_rps_hour"] = None
     hosting = [network.site(s) for s in placement.replicas]
     shared_tags = [t for t in hosting[0].tags if all(t in s.tags for s in hosting[1:])]
-    if shared_tags and chance(rng, 0.2):
+    if shared_tags and placement.resilient and chance(rng, 0.7):
+        # Resilient deployments are mostly regional: the continent every hosting site is on.
+        service["requires_tags"] = [shared_tags[0]]
+    elif shared_tags and chance(rng, 0.2):
         service["requires_tags"] = [pick(rng, shared_tags)]
     if chance(rng, 0.1):
         service["allowed_sites"] = _allowed_with(rng, network, list(placement.replicas))
