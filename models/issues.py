@@ -18,8 +18,10 @@ def json_path(*parts: str | int) -> str:
         elif _PLAIN_KEY.fullmatch(part):
             out += f".{part}" if out else part
         else:
-            # JSON string syntax escapes quotes and control characters (untrusted keys).
-            out += f"[{json.dumps(part, ensure_ascii=False)}]"
+            # Untrusted keys: JSON string syntax escapes quotes and control characters, and
+            # other unprintable characters (bidi overrides) are escaped too.
+            quoted = json.dumps(part, ensure_ascii=False)
+            out += "[" + "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in quoted) + "]"
     return out or "$"
 
 

@@ -314,6 +314,8 @@ def test_control_characters_in_ids_are_escaped() -> None:
     assert found == ["sites[0].inventory[0].accelerator: unknown accelerator 'h\\x1b[31m'"]
     found = broken(lambda d: d["inference"][0].update(demand_rps={"a\nb": 1}))
     assert found == ["inference[0].demand_rps[\"a\\nb\"]: unknown region 'a\\nb'"]
+    found = broken(lambda d: d["inference"][0].update(demand_rps={"\u202eab": 1}))
+    assert found == ["inference[0].demand_rps[\"\\u202eab\"]: unknown region '\\u202eab'"]
 
 
 # -- field values --------------------------------------------------------------------------
