@@ -6,6 +6,9 @@ from solver.cpsat.scaling import ScalingWarning as ScalingWarning
 from solver.evaluate import evaluate as evaluate
 from solver.evaluation import Evaluation as Evaluation
 from solver.evaluation import Violation as Violation
+from solver.report import Comparison as Comparison
+from solver.report import compare as compare
+from solver.report import report as report
 from solver.solve import ModelInvalidError as ModelInvalidError
 from solver.solve import SolveOptions as SolveOptions
 from solver.solve import solve as solve

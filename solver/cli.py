@@ -6,7 +6,7 @@ Exit codes: 0 success, 1 a failed input or plan, 2 a usage error.
 from __future__ import annotations
 
 from enum import StrEnum
-from pathlib import Path  # noqa: TC003 (typer reads the annotations at run time)
+from pathlib import Path
 from typing import Annotated
 
 import orjson
@@ -68,8 +68,11 @@ def schema(
     )
     if output is None:
         typer.echo(data.decode(), nl=False)
-    else:
+        return
+    try:
         write_atomic(output, data)
+    except OSError as error:
+        raise fail(f"{output}: cannot write: {error.strerror}") from None
 
 
 @app.command("evaluate")
@@ -350,6 +353,100 @@ def build_real(
         raise fail(str(error)) from None
     for item in built:
         out.print(item.summary(), markup=False)
+
+
+ReportOutput = Annotated[
+    Path | None,
+    typer.Option(
+        "-o", "--output", help="Report file: .md, .json or .html (default: Markdown to stdout)."
+    ),
+]
+ReportRows = Annotated[
+    int, typer.Option("--max-rows", min=1, help="Rows per long table (the JSON has every row).")
+]
+
+
+@app.command("compare")
+def compare_command(
+    instance: Annotated[Path, typer.Argument(metavar="INSTANCE", help="Instance file.")],
+    solutions: Annotated[
+        list[Path], typer.Argument(metavar="SOLUTION...", help="Two or more solution files.")
+    ],
+    output: ReportOutput = None,
+    extra_instances: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--instance",
+            help="Instance file of a scenario a solution names (repeatable; "
+            "<name>.json beside INSTANCE or the solution is found without it).",
+        ),
+    ] = None,
+    labels: Annotated[
+        list[str] | None,
+        typer.Option("--label", help="Name of each plan, in order (default: file names)."),
+    ] = None,
+    max_rows: ReportRows = 25,
+) -> None:
+    """Compare plans against the first: costs, sites, latency, links, placements, resilience.
+
+    Each solution is read against the instance it names, so scenarios of one family compare.
+    """
+    if len(solutions) < 2:
+        raise fail("compare needs two or more solutions (use `infraplan report` for one)", 2)
+    _write_report(instance, solutions, extra_instances or [], labels, output, max_rows)
+
+
+@app.command("report")
+def report_command(
+    instance: Annotated[Path, typer.Argument(metavar="INSTANCE", help="Instance file.")],
+    solution: Annotated[Path, typer.Argument(metavar="SOLUTION", help="Solution file.")],
+    output: ReportOutput = None,
+    label: Annotated[
+        str | None, typer.Option("--label", help="Name of the plan (default: file name).")
+    ] = None,
+    max_rows: ReportRows = 25,
+) -> None:
+    """Report one plan: costs, sites, latency, links, placements and resilience."""
+    _write_report(instance, [solution], [], None if label is None else [label], output, max_rows)
+
+
+def _write_report(
+    instance: Path,
+    solutions: list[Path],
+    extra_instances: list[Path],
+    labels: list[str] | None,
+    output: Path | None,
+    max_rows: int,
+) -> None:
+    """Load the files, compare the plans, and print or write the report."""
+    from solver.report import compare_evaluated, format_for, render
+    from solver.report.inputs import load_plans
+    from solver.report.output import write_report
+
+    try:
+        report_format = None if output is None else format_for(output)
+    except ValueError as error:
+        raise fail(str(error), 2) from None
+    try:
+        plans = load_plans(instance, solutions, extra_instances, labels)
+    except InputError as error:
+        raise fail(str(error)) from None
+    from solver.evaluate import evaluate
+
+    comparison = compare_evaluated(
+        [(plan.instance, plan.solution, evaluate(plan.instance, plan.solution)) for plan in plans],
+        labels=[plan.label for plan in plans],
+    )
+    if output is None or report_format is None:
+        typer.echo(render(comparison, "md", max_rows=max_rows), nl=False)
+        return
+    try:
+        write_report(comparison, output, max_rows=max_rows)
+    except OSError as error:
+        raise fail(f"{error.filename or output}: cannot write: {error.strerror}") from None
+    for warning in comparison.warnings:
+        err.print(f"warning: {warning}", markup=False)
+    out.print(f"{output}: {report_format} report, {output.stat().st_size:,} bytes", markup=False)
 
 
 def main() -> None:

@@ -300,6 +300,15 @@ def test_schema_to_stdout_equals_schema_to_file(tmp_path: Path) -> None:
     assert orjson.loads(stdout) == exported_schema(tmp_path)
 
 
+def test_schema_to_a_directory_is_a_clean_error(tmp_path: Path) -> None:
+    """regression (schema -o DIR raised IsADirectoryError): one error line, exit 1."""
+    code, stdout, stderr = run("schema", "-o", tmp_path)
+    assert code == 1
+    assert stdout == ""
+    assert stderr == f"error: {tmp_path}: cannot write: Is a directory\n"
+    assert [p.name for p in tmp_path.iterdir()] == []
+
+
 def test_schema_structure(tmp_path: Path) -> None:
     """The schema is draft 2020-12, closed, and names the SPEC's required fields."""
     schema = exported_schema(tmp_path)

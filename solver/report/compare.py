@@ -10,7 +10,6 @@ Every figure comes from the evaluator; nothing is recomputed here.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from solver.evaluate import evaluate
@@ -34,6 +33,8 @@ from solver.report.diff import plan_delta
 from solver.report.latency import bin_edges, histogram, weighted_mean, weighted_quantiles
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from models import Instance, Solution
     from solver.evaluation import Evaluation, ServiceUsage, SiteUsage
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from solver.report.data import QUANTILES
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
 
 #: Bin widths a histogram may use, in ms (and these times powers of ten).
 _NICE_STEPS = (1.0, 2.0, 2.5, 5.0)

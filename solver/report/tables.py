@@ -8,7 +8,6 @@ they leave out; the JSON report always holds every row.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -26,6 +25,8 @@ from solver.report.text import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from solver.report.data import (
         Comparison,
         LinkRow,
@@ -86,15 +87,15 @@ def lead(comparison: Comparison) -> str:
     base = comparison.baseline.summary
     instances = dict.fromkeys(plan.summary.instance for plan in comparison.plans)
     read = (
-        f"instance {base.instance}"
+        f"read against instance {base.instance}"
         if len(instances) == 1
-        else "each plan against its own instance (" + ", ".join(instances) + ")"
+        else "each read against its own instance (" + ", ".join(instances) + ")"
     )
     if len(comparison.plans) == 1:
-        return f"One plan, read against {read}; every figure is recomputed by the evaluator."
+        return f"One plan, {read}; every figure is recomputed by the evaluator."
     return (
-        f"{len(comparison.plans)} plans, read against {read}; every figure is recomputed by "
-        f"the evaluator; Δ columns are each plan minus the first ({base.label})."
+        f"{len(comparison.plans)} plans, {read}; every figure is recomputed by the evaluator; "
+        f"Δ columns are each plan minus the first ({base.label})."
     )
 
 
@@ -112,7 +113,9 @@ def _plans_section(comparison: Comparison) -> Section:
         if delta.objective is None:
             return MISSING
         relative = (
-            "" if delta.objective_relative is None else f" ({signed_relative(delta.objective_relative)})"
+            ""
+            if delta.objective_relative is None
+            else f" ({signed_relative(delta.objective_relative)})"
         )
         return signed(delta.objective) + relative
 
@@ -145,7 +148,10 @@ def _plans_section(comparison: Comparison) -> Section:
         ["time limit (s)", *[number(plan.solver.time_limit_s, 1) for plan in plans], *blank],
         [
             "workers",
-            *[MISSING if plan.solver.workers is None else str(plan.solver.workers) for plan in plans],
+            *[
+                MISSING if plan.solver.workers is None else str(plan.solver.workers)
+                for plan in plans
+            ],
             *blank,
         ],
         [
@@ -216,9 +222,7 @@ def _sites_section(comparison: Comparison, max_rows: int) -> Section:
         cells += [signed(d.facility_kw, 1) for d in deltas]
         cells += [signed_points(d.utilization) for d in deltas]
         rows.append(cells)
-    overview = Table(
-        "Sites side by side", headers, rows, frozenset(range(2, len(headers))), note
-    )
+    overview = Table("Sites side by side", headers, rows, frozenset(range(2, len(headers))), note)
     details = [
         Table(
             f"Sites in {plan.summary.label}",
@@ -265,7 +269,11 @@ def _power_cell(row: SiteRow | None) -> str:
     if row is None:
         return "absent"
     share = "" if row.power_utilization is None else f" ({percent(row.power_utilization)})"
-    return used_of(row.facility_kw, row.grid_kw) + share + flag(over_limit(row.facility_kw, row.grid_kw))
+    return (
+        used_of(row.facility_kw, row.grid_kw)
+        + share
+        + flag(over_limit(row.facility_kw, row.grid_kw))
+    )
 
 
 def _accelerator_cell(row: SiteRow | None) -> str:
@@ -359,7 +367,9 @@ def _latency_section(comparison: Comparison, max_rows: int) -> Section:
         first = rows_by_plan[0]
         cells += [
             signed(
-                None if row is None or first is None else _minus(row.worst_latency_ms, first.worst_latency_ms),
+                None
+                if row is None or first is None
+                else _minus(row.worst_latency_ms, first.worst_latency_ms),
                 1,
             )
             for row in rows_by_plan[1:]
@@ -376,7 +386,9 @@ def _latency_section(comparison: Comparison, max_rows: int) -> Section:
         ],
         service_rows,
         frozenset(range(1, 1 + 2 * len(plans) + len(deltas))),
-        _left_out(len(services), len(shown), "services", "unserved demand, then worst latency / SLO"),
+        _left_out(
+            len(services), len(shown), "services", "unserved demand, then worst latency / SLO"
+        ),
     )
     intro = (
         "Quantiles are of served rps by network round-trip latency (region to site); "
@@ -393,7 +405,9 @@ def _links_section(comparison: Comparison, max_rows: int) -> Section:
     by_plan = [{_link_key(link): link for link in plan.links} for plan in plans]
     keys = list(dict.fromkeys(key for links in by_plan for key in links))
     limited = [
-        key for key in keys if any(links.get(key) and links[key].capacity_gbps is not None for links in by_plan)
+        key
+        for key in keys
+        if any(links.get(key) and links[key].capacity_gbps is not None for links in by_plan)
     ]
 
     def load(key: tuple[str, str]) -> tuple[float, str, str]:
