@@ -216,9 +216,10 @@ def resilience(
     for service in instance.inference:
         if service.resilience != "n+1":
             continue
-        served = [var for _, var in flows.get(service.id, [])]
-        if not served:
+        served_vars = [var for _, var in flows.get(service.id, [])]
+        if not served_vars:
             continue
+        served = _served_expression(service.id, served_vars, variables)
         sites = sorted({option.site for option, _ in replicas.get(service.id, [])})
         domains = sorted({instance.site_by_id[s].domain for s in sites})
         for domain in domains:
@@ -230,9 +231,46 @@ def resilience(
             ]
             model.add(
                 cp_model.LinearExpr.weighted_sum([v for v, _ in outside], [c for _, c in outside])
-                >= cp_model.LinearExpr.sum(served)
+                >= served
             )
             notes.note_row("resilience")
+
+
+def _served_expression(
+    service_id: str, flows: list[IntVar], variables: PlanVariables
+) -> cp_model.LinearExprT:
+    """Served rps units of a service: the whole demand when none may go unserved (a constant
+    lets CP-SAT round capacity rows by their GCD), else the sum of its flows."""
+    units = variables.units[service_id]
+    if any(key[0] == service_id for key in variables.unserved):
+        return cp_model.LinearExpr.sum(flows)
+    return sum(units.demand_units.values())
+
+
+def demand_cover(
+    model: CpModel, instance: Instance, variables: PlanVariables, notes: ModelNotes
+) -> None:
+    """Redundant: a service's replica capacity over all sites covers its served demand.
+
+    Implied by demand and serving capacity; stated so that CP-SAT can round it
+    (for one profile it reads `replicas >= ceil(demand / rps)`), which tightens
+    its LP bound."""
+    flows = variables.flows_by_service()
+    capacity = _capacity_terms(variables)
+    by_service: dict[str, list[tuple[IntVar, int]]] = defaultdict(list)
+    for (service_id, _site), terms in capacity.items():
+        by_service[service_id].extend(terms)
+    for service in instance.inference:
+        served_vars = [var for _, var in flows.get(service.id, [])]
+        terms = by_service.get(service.id, [])
+        if not served_vars or not terms:
+            continue
+        served = _served_expression(service.id, served_vars, variables)
+        model.add(
+            cp_model.LinearExpr.weighted_sum([v for v, _ in terms], [c for _, c in terms])
+            >= served
+        )
+        notes.note_row("demand_cover")
 
 
 def bandwidth(
@@ -323,6 +361,7 @@ def add_constraints(
     cooling(model, instance, variables, notes)
     demand(model, instance, variables, notes)
     serving_capacity(model, instance, variables, notes)
+    demand_cover(model, instance, variables, notes)
     resilience(model, instance, variables, notes)
     bandwidth(model, instance, variables, notes, relax=relax_bandwidth)
     if not relax_bandwidth and any(link.bandwidth_gbps for link in instance.links):

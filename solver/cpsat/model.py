@@ -82,7 +82,8 @@ def build_model(instance: Instance, *, relax_bandwidth: bool = True) -> BuiltMod
     notes = add_constraints(model, instance, variables, relax_bandwidth=relax_bandwidth)
     objective = objective_terms(instance, variables)
     low, high, units = cost_estimates(instance, variables, objective)
-    scale = CostScale.choose(low, high, units)
+    costs = [cost for _, cost in objective.per_variable().values()]
+    scale = CostScale.choose(low, high, units, costs)
     set_objective(model, objective, scale)
     return BuiltModel(model, variables, objective, scale, notes, time.perf_counter() - start)
 

@@ -122,14 +122,22 @@ class CostScale:
     warnings: list[str] = field(default_factory=list)
 
     @classmethod
-    def choose(cls, low: float, high: float, total_units: float) -> CostScale:
+    def choose(
+        cls, low: float, high: float, total_units: float, costs: list[float] | None = None
+    ) -> CostScale:
         """Pick 10^k so that rounding every coefficient down by < 1 unit, summed over at most
         `total_units` variable units, stays below COST_PRECISION of the cost estimate `low`,
-        while the scaled `high` estimate stays a safe integer."""
+        while the scaled `high` estimate stays a safe integer. When a smaller power of ten
+        already makes every cost coefficient whole, that one is used: the objective is
+        then exact and its numbers as small as they can be."""
         low = max(low, 1e-3)
         high = max(high, low)
         total_units = max(total_units, 1.0)
         exponent = math.ceil(math.log10(total_units / (COST_PRECISION * low)))
+        if costs:
+            whole = decimal_exponent(costs, max(0, exponent))
+            if whole is not None:
+                exponent = min(exponent, whole)
         # The largest integer objective must stay a safe integer.
         ceiling = math.floor(math.log10(SAFE_INTEGER / (10 * high)))
         notes: list[str] = []
