@@ -74,7 +74,7 @@ class BatchDisplay:
         if self.live_view:
             self._live = Live(
                 console=self.console,
-                get_renderable=self._render,
+                get_renderable=self.render,
                 refresh_per_second=4,
                 transient=True,
             )
@@ -122,7 +122,8 @@ class BatchDisplay:
             return elapsed / self.solved_here * left
         return left / self.slots * self.time_limit_s
 
-    def _render(self) -> RenderableType:
+    def render(self) -> RenderableType:
+        """The live panel as it is now: counts, times, and one row per running instance."""
         with self._lock:
             running = sorted(self._running.values(), key=lambda r: r.started)
             done, failed = self.done, self.failed
