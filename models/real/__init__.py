@@ -6,6 +6,7 @@ from models.real.build import default_out_dir as default_out_dir
 from models.real.feasibility import GreedyPlan as GreedyPlan
 from models.real.feasibility import InfeasibleInstance as InfeasibleInstance
 from models.real.feasibility import greedy_plan as greedy_plan
+from models.real.feasibility import plan_solution as plan_solution
 from models.real.scenarios import SCENARIOS as SCENARIOS
 from models.real.sources import SHARED_ENV as SHARED_ENV
 from models.real.sources import load_shared_data as load_shared_data

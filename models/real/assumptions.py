@@ -65,12 +65,13 @@ COMMITTED_PRICE_SHARE = 0.5
 B200_HOURLY = 9.0
 GB200_HOURLY = 11.0
 CARBON_PRICE_2027 = 100.0
-#: 2027 facility power (kW) of a region's existing air-cooled halls, per tier.
-GRID_2027_KW = {"major": 20000.0, "standard": 8000.0, "small": 2000.0}
+#: 2027 facility power (kW) of a region, per tier: air-only regions, liquid-ready regions.
+GRID_2027_AIR_KW = {"major": 12000.0, "standard": 6000.0, "small": 2000.0}
+GRID_2027_LIQUID_READY_KW = {"major": 20000.0, "standard": 7000.0, "small": 7000.0}
 #: 2027 liquid-cooled campus at a liquid-ready region, per tier of the region:
 #: (B200 count, GB200 count, liquid cooling kW of IT heat).
 LIQUID_CAMPUS_2027 = {
-    "major": (8192, 9216, 12000.0),
+    "major": (8192, 9216, 16000.0),
     "standard": (2048, 2304, 5000.0),
     "small": (2048, 2304, 5000.0),
 }
@@ -262,13 +263,13 @@ ASSUMPTIONS: tuple[Assumption, ...] = (
     Assumption(
         "grid_2027",
         "per tier",
-        "2027 facility power of existing air halls 20/8/2 MW for major/standard/small regions, "
-        "plus PUE x the liquid cooling capacity at a liquid-ready campus; set below the power "
-        "of the inventory so that power, not hardware, limits the plan",
+        "2027 facility power per region: 12/6/2 MW for air-only major/standard/small regions, "
+        "20/7/7 MW for liquid-ready ones (campus and halls together); below the power the "
+        "inventory draws, so power, not hardware, limits the plan",
     ),
     Assumption(
         "liquid_campus_2027",
-        "8192 B200 + 9216 GB200, 12 MW (major); 2048 + 2304, 5 MW (others)",
+        "8192 B200 + 9216 GB200, 16 MW (major); 2048 + 2304, 5 MW (others)",
         "Blackwell parts delivered to each liquid-ready campus and the IT heat its liquid "
         "loop removes (less than the parts draw, so cooling also binds); other sites have "
         "no liquid cooling",

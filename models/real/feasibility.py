@@ -13,14 +13,20 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from models.real.geography import METROS
+from models.solution import (
+    ReplicaAssignment,
+    RouteFlow,
+    Solution,
+    SolverInfo,
+    TrainingAssignment,
+    UnservedDemand,
+)
 
 if TYPE_CHECKING:
     from models import Instance, ReplicaOption
 
 #: Headroom kept below every power and cooling limit so that rounding can never bite.
 SLACK = 1e-6
-METRO_WEIGHT = {m.id: m.weight for m in METROS}
 
 
 class InfeasibleInstance(ValueError):
@@ -225,3 +231,31 @@ def greedy_plan(instance: Instance) -> GreedyPlan:
     _place_training(instance, capacity, plan, optional)
     plan.it_kw = dict(capacity.it_kw)
     return plan
+
+
+def plan_solution(instance: Instance, plan: GreedyPlan) -> Solution:
+    """The greedy plan as an (unpriced) Solution, e.g. to evaluate it or to warm-start."""
+    return Solution(
+        instance=instance.name,
+        instance_sha256=instance.sha256,
+        status="feasible",
+        objective=0.0,
+        training=[
+            TrainingAssignment(job=job, site=site, accelerator=accelerator, count=count)
+            for job, (site, accelerator, count) in sorted(plan.training.items())
+        ],
+        unplaced_training=sorted(plan.unplaced),
+        inference=[
+            ReplicaAssignment(service=service, site=site, accelerator=accelerator, replicas=n)
+            for (service, site, accelerator), n in sorted(plan.replicas.items())
+        ],
+        routes=[
+            RouteFlow(service=service, region=region, site=site, rps=rps)
+            for (service, region, site), rps in sorted(plan.routes.items())
+        ],
+        unserved=[
+            UnservedDemand(service=service, region=region, rps=rps)
+            for (service, region), rps in sorted(plan.unserved.items())
+        ],
+        solver=SolverInfo(name="infraplan-real-greedy", version="1"),
+    )

@@ -211,13 +211,13 @@ def site_2027(facts: RegionFacts) -> dict[str, Any]:
         for kind_id, offer in facts.offers.items()
     ]
     liquid = is_liquid_ready(facts)
-    grid_kw = A.GRID_2027_KW[facts.tier]
+    grid_kw = A.GRID_2027_AIR_KW[facts.tier]
     liquid_kw = 0.0
     pue = A.PUE_AIR_2027
     if liquid:
         b200, gb200, liquid_kw = A.LIQUID_CAMPUS_2027[facts.tier]
         pue = A.PUE_LIQUID_2027
-        grid_kw += pue * liquid_kw
+        grid_kw = A.GRID_2027_LIQUID_READY_KW[facts.tier]
         inventory += [
             {"accelerator": "b200", "count": b200, "hourly_cost": A.B200_HOURLY},
             {"accelerator": "gb200", "count": gb200, "hourly_cost": A.GB200_HOURLY},
