@@ -11,3 +11,15 @@ batch_status=0
 $BIN/infraplan solve instances/*.json instances/generated/*.json -o "$OUT" \
     --time-limit 10 --jobs 2 --workers 1 || batch_status=$?
 [ "$batch_status" -le 1 ] || exit "$batch_status"
+# Compare two scenarios of one family, each plan read against its own instance: the 2027
+# build-out with and without a carbon price. Writes $OUT/compare.html (one self-contained
+# page with charts) and $OUT/compare.md; the solve's exit 1 (no plan) shows in the report.
+scenarios=(instances/real/real-buildout-2027.json instances/real/real-buildout-2027-no-carbon.json)
+scenario_status=0
+$BIN/infraplan solve "${scenarios[@]}" -o "$OUT/scenarios" \
+    --time-limit 20 --jobs 2 --workers 1 || scenario_status=$?
+[ "$scenario_status" -le 1 ] || exit "$scenario_status"
+$BIN/infraplan compare "${scenarios[0]}" "$OUT/scenarios/real-buildout-2027.solution.json" \
+    "$OUT/scenarios/real-buildout-2027-no-carbon.solution.json" \
+    --label "carbon price 100/t" --label "no carbon price" \
+    -o "$OUT/compare.html" -o "$OUT/compare.md"

@@ -170,8 +170,7 @@ def solve(
     import time
 
     from solver import batch
-    from solver.executors import LocalExecutor, make_executor
-    from solver.executors.ray_executor import RayUnavailableError
+    from solver.executors import ExecutorError, LocalExecutor, make_executor
     from solver.progress import BatchDisplay, print_results
     from solver.solve import default_workers
 
@@ -192,7 +191,7 @@ def solve(
             on_event=display.event,
             stop=stop,
         )
-    except (batch.BatchUsageError, ValueError, RayUnavailableError) as error:
+    except (batch.BatchUsageError, ValueError, ExecutorError) as error:
         raise fail(str(error), 2) from None
     threads = workers or default_workers()
     if isinstance(runner, LocalExecutor) and (
@@ -222,6 +221,11 @@ def solve(
             wall_s=time.perf_counter() - started,
             interrupted=stop.is_set(),
         )
+    except ExecutorError as error:
+        raise fail(str(error), 2) from None
+    except KeyboardInterrupt:
+        running.close()  # kills the running solves; files written so far are complete
+        raise fail("stopped at once by a second signal: no summary written") from None
     except OSError as error:
         raise fail(f"{error.filename or output}: cannot write: {error.strerror}") from None
     print_results(out, results)
@@ -356,9 +360,11 @@ def build_real(
 
 
 ReportOutput = Annotated[
-    Path | None,
+    list[Path] | None,
     typer.Option(
-        "-o", "--output", help="Report file: .md, .json or .html (default: Markdown to stdout)."
+        "-o",
+        "--output",
+        help="Report file: .md, .json or .html (repeatable; default: Markdown to stdout).",
     ),
 ]
 ReportRows = Annotated[
@@ -385,7 +391,7 @@ def compare_command(
         list[str] | None,
         typer.Option("--label", help="Name of each plan, in order (default: file names)."),
     ] = None,
-    max_rows: ReportRows = 25,
+    max_rows: ReportRows = 40,
 ) -> None:
     """Compare plans against the first: costs, sites, latency, links, placements, resilience.
 
@@ -404,7 +410,7 @@ def report_command(
     label: Annotated[
         str | None, typer.Option("--label", help="Name of the plan (default: file name).")
     ] = None,
-    max_rows: ReportRows = 25,
+    max_rows: ReportRows = 40,
 ) -> None:
     """Report one plan: costs, sites, latency, links, placements and resilience."""
     _write_report(instance, [solution], [], None if label is None else [label], output, max_rows)
@@ -415,38 +421,37 @@ def _write_report(
     solutions: list[Path],
     extra_instances: list[Path],
     labels: list[str] | None,
-    output: Path | None,
+    outputs: list[Path] | None,
     max_rows: int,
 ) -> None:
-    """Load the files, compare the plans, and print or write the report."""
-    from solver.report import compare_evaluated, format_for, render
+    """Load the files, compare the plans, and print the report or write each file."""
+    from solver.report import compare, format_for, render, write_report
     from solver.report.inputs import load_plans
-    from solver.report.output import write_report
 
     try:
-        report_format = None if output is None else format_for(output)
+        formats = [(path, format_for(path)) for path in outputs or []]
     except ValueError as error:
         raise fail(str(error), 2) from None
     try:
         plans = load_plans(instance, solutions, extra_instances, labels)
     except InputError as error:
         raise fail(str(error)) from None
-    from solver.evaluate import evaluate
-
-    comparison = compare_evaluated(
-        [(plan.instance, plan.solution, evaluate(plan.instance, plan.solution)) for plan in plans],
-        labels=[plan.label for plan in plans],
+    except ValueError as error:
+        raise fail(str(error), 2) from None
+    comparison = compare(
+        [(plan.instance, plan.solution) for plan in plans], labels=[plan.label for plan in plans]
     )
-    if output is None or report_format is None:
+    if not formats:
         typer.echo(render(comparison, "md", max_rows=max_rows), nl=False)
         return
-    try:
-        write_report(comparison, output, max_rows=max_rows)
-    except OSError as error:
-        raise fail(f"{error.filename or output}: cannot write: {error.strerror}") from None
     for warning in comparison.warnings:
         err.print(f"warning: {warning}", markup=False)
-    out.print(f"{output}: {report_format} report, {output.stat().st_size:,} bytes", markup=False)
+    for path, report_format in formats:
+        try:
+            write_report(comparison, path, max_rows=max_rows)
+        except OSError as error:
+            raise fail(f"{error.filename or path}: cannot write: {error.strerror}") from None
+        out.print(f"{path}: {report_format} report, {path.stat().st_size:,} bytes", markup=False)
 
 
 def main() -> None:

@@ -57,6 +57,8 @@ _RC: dict[Any, Any] = {
     "axes.spines.right": False,
 }
 _PROLOG = re.compile(r"\A.*?(?=<svg\b)", re.DOTALL)
+#: The RDF block names the file format by URL; a page needs none of it.
+_METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.DOTALL)
 _ID = re.compile(r'\bid="([^"]+)"')
 
 
@@ -103,31 +105,60 @@ def power_chart(comparison: Comparison) -> str:
 
 
 def cost_chart(comparison: Comparison) -> str:
-    """The cost breakdown of each plan as one stacked horizontal bar."""
+    """Each plan's cost breakdown as a stacked bar; below it, with two or more plans, each
+    part's difference against the first plan (small parts that move stay visible there)."""
     plans = comparison.plans
-    parts = list(plans[0].summary.costs)
-    with _figure(len(plans), row_in=0.55, base_in=2.0) as (figure, axes):
+    parts = [
+        part
+        for part in plans[0].summary.costs
+        if any(plan.summary.costs[part] for plan in plans)
+        or any(delta.costs[part] for delta in comparison.deltas)
+    ]
+    colours = {
+        part: COST_COLOURS[index % len(COST_COLOURS)]
+        for index, part in enumerate(plans[0].summary.costs)
+    }
+    height = 1.6 + 0.55 * len(plans) + (1.0 + 0.3 * len(parts) if comparison.deltas else 0.0)
+    with mpl.rc_context(_RC):
+        figure = Figure(figsize=(_WIDTH_IN, height), layout="constrained")
+        FigureCanvasSVG(figure)
+        if comparison.deltas:
+            totals, changes = figure.subplots(
+                2, 1, height_ratios=[0.55 * len(plans) + 0.8, 0.3 * len(parts) + 0.8]
+            )
+        else:
+            totals, changes = figure.add_subplot(), None
         ys = list(range(len(plans)))[::-1]
         left = [0.0] * len(plans)
-        for part_index, part in enumerate(parts):
+        for part in parts:
             widths = [plan.summary.costs[part] for plan in plans]
-            if not any(widths):
-                continue
-            axes.barh(
-                ys,
-                widths,
-                left=left,
-                height=0.6,
-                color=COST_COLOURS[part_index % len(COST_COLOURS)],
-                label=part,
-            )
+            totals.barh(ys, widths, left=left, height=0.6, color=colours[part], label=part)
             left = [start + width for start, width in zip(left, widths, strict=True)]
-        axes.set_yticks(ys, [plan.summary.label for plan in plans])
-        axes.set_xlabel("cost over the horizon")
-        axes.set_title("Cost breakdown")
-        axes.xaxis.set_major_formatter(FuncFormatter(_short_number))
-        figure.legend(loc="outside lower center", ncol=4, fontsize=8)
+        totals.set_yticks(ys, [plan.summary.label for plan in plans])
+        totals.set_title("Cost breakdown over the horizon")
+        totals.xaxis.set_major_formatter(FuncFormatter(_short_number))
+        totals.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
+        if changes is not None:
+            _cost_changes(changes, comparison, parts)
         return _svg(figure, "costs")
+
+
+def _cost_changes(axes: Axes, comparison: Comparison, parts: list[str]) -> None:
+    """Horizontal bars of each part's difference, one per later plan, in the plan's colour."""
+    positions = _group_positions(len(parts), len(comparison.deltas))
+    for index, delta in enumerate(comparison.deltas):
+        axes.barh(
+            positions[index],
+            [delta.costs[part] for part in parts],
+            height=0.8 / len(comparison.deltas),
+            color=_plan_colour(index + 1),
+            label=f"{delta.label} − {delta.baseline}",
+        )
+    axes.axvline(0.0, color="black", linewidth=0.8)
+    _site_axis(axes, parts)
+    axes.set_title("Difference by part against the first plan")
+    axes.xaxis.set_major_formatter(FuncFormatter(_short_number))
+    axes.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
 
 
 def latency_chart(comparison: Comparison) -> str:
@@ -195,8 +226,8 @@ def _figure(
 def _svg(figure: Figure, name: str) -> str:
     """The figure as an inline `<svg>` element with ids prefixed by `name`."""
     buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
-    text = _PROLOG.sub("", buffer.getvalue(), count=1)
+    figure.savefig(buffer, format="svg", metadata={"Date": None})
+    text = _METADATA.sub("", _PROLOG.sub("", buffer.getvalue(), count=1), count=1)
     for element_id in dict.fromkeys(_ID.findall(text)):
         new_id = f"{name}-{element_id}"
         text = (
@@ -217,6 +248,7 @@ def _group_positions(groups: int, members: int) -> list[list[float]]:
 
 
 def _site_axis(axes: Axes, sites: Sequence[str]) -> None:
+    """Label grouped bars with their names (sites or cost parts), first at the top."""
     axes.set_yticks([len(sites) - 1 - index for index in range(len(sites))], list(sites))
     axes.set_ylim(-0.6, len(sites) - 0.4)
 

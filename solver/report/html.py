@@ -11,7 +11,7 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING
 
-from solver.report.charts import charts
+from solver.report.charts import MAX_CHART_SITES, charts
 from solver.report.tables import DEFAULT_MAX_ROWS, headline, lead, sections
 from solver.report.text import number
 
@@ -43,6 +43,7 @@ p.lead, p.intro, p.note { color: var(--muted); margin: 4px 0 10px; }
   align-items: start; }
 figure { margin: 0; border: 1px solid var(--line); border-radius: 8px; padding: 8px; }
 figure svg { width: 100%; height: auto; display: block; }
+figcaption { color: var(--muted); font-size: 12px; margin-top: 4px; }
 .scroll { overflow-x: auto; }
 table { border-collapse: collapse; margin: 4px 0 8px; font-variant-numeric: tabular-nums; }
 th, td { border-bottom: 1px solid var(--line); padding: 4px 10px; text-align: left;
@@ -79,7 +80,8 @@ def render_html(comparison: Comparison, *, max_rows: int = DEFAULT_MAX_ROWS) -> 
         + "</section>"
     )
     figures = "".join(
-        f'<figure id="chart-{name}">{svg}</figure>' for name, svg in charts(comparison).items()
+        f'<figure id="chart-{name}">{svg}{_caption(name, comparison)}</figure>'
+        for name, svg in charts(comparison).items()
     )
     parts.append(f'<section class="charts" id="charts">{figures}</section>')
     for section in sections(comparison, max_rows):
@@ -94,6 +96,17 @@ def render_html(comparison: Comparison, *, max_rows: int = DEFAULT_MAX_ROWS) -> 
         "</html>",
     ]
     return "\n".join(parts) + "\n"
+
+
+def _caption(chart: str, comparison: Comparison) -> str:
+    """Say so under a per-site chart that leaves sites out."""
+    sites = len(comparison.site_ids)
+    if chart not in ("power", "utilization") or sites <= MAX_CHART_SITES:
+        return ""
+    return (
+        f"<figcaption>The {MAX_CHART_SITES} of {sites} sites drawing most facility power "
+        "in any plan; the tables and the JSON report have all.</figcaption>"
+    )
 
 
 def _card(summary: PlanSummary) -> str:

@@ -41,12 +41,13 @@ def load_plans(
     extra_instances: Sequence[Path] = (),
     labels: Sequence[str] | None = None,
 ) -> list[PlanFiles]:
-    """Load every file and pair each solution with its instance. Raises InputError."""
+    """Load every file and pair each solution with its instance.
+
+    Raises InputError for a bad or unmatched file, ValueError when the labels do not
+    match the solutions one to one.
+    """
     if labels is not None and len(labels) != len(solution_paths):
-        raise InputError(
-            "--label",
-            [InputIssue("$", f"{len(labels)} labels given for {len(solution_paths)} solutions")],
-        )
+        raise ValueError(f"{len(labels)} labels given for {len(solution_paths)} solutions")
     known: list[tuple[Path, Instance]] = [(instance_path, load_instance(instance_path))]
     known += [(path, load_instance(path)) for path in extra_instances]
     plans: list[PlanFiles] = []

@@ -55,13 +55,13 @@ def bin_edges(max_latency_ms: float) -> list[float]:
     """Edges from 0 with a round width, at most MAX_BINS bins, covering `max_latency_ms`."""
     if max_latency_ms <= 0:
         return [0.0, 1.0]
-    raw_width = max_latency_ms / MAX_BINS
+    # One bin is kept for the top edge lying strictly above the maximum.
+    raw_width = max_latency_ms / (MAX_BINS - 1)
     scale = 10.0 ** math.floor(math.log10(raw_width))
     width = next(
         (step * scale for step in (*_NICE_STEPS, 10.0) if step * scale >= raw_width),
         10.0 * scale,
     )
-    # The top edge is strictly above the maximum, so the maximum falls inside the last bin.
     bins = math.floor(max_latency_ms / width) + 1
     return [round(index * width, 9) for index in range(bins + 1)]
 

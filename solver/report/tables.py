@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     )
 
 #: Rows a long table shows by default.
-DEFAULT_MAX_ROWS = 25
+DEFAULT_MAX_ROWS = 40
 
 
 @dataclass(frozen=True, slots=True)
