@@ -12,8 +12,10 @@ import re
 
 import pytest
 
-from solver import Comparison, report
+from models import Solution
+from solver import Comparison, compare, report
 from solver.evaluation.costs import COST_PARTS
+from solver.report import render
 from solver.report.markdown import escape, render_markdown
 from tests.test_report_compare import (
     CUT_SITE,
@@ -273,3 +275,22 @@ def test_hostile_ids_are_escaped() -> None:
 def solution_label() -> str:
     """The label `report` gives one plan without a label."""
     return "plan 1"
+
+
+def test_plan_without_plan_renders_in_every_format() -> None:
+    """A solution without a plan (status unknown) still gives a report in all three formats."""
+    plans = two_plans()
+    empty = Solution(
+        instance=plans.base.name,
+        instance_sha256=plans.base.sha256,
+        status="unknown",
+        solver=plans.base_plan.solver,
+    )
+    result = compare([(plans.base, plans.base_plan), (plans.base, empty)], labels=["a", "b"])
+    markdown = render(result, "md")
+    rows = by_first_column(parse_tables(markdown)["Plans"])
+    assert rows["objective"]["b"] == "–" and rows["objective"]["Δ b"] == "–"
+    assert rows["evaluator"]["b"] == "no plan"
+    assert "> **Warning:** b: status unknown, the solution holds no plan" in markdown
+    assert "b: status unknown, the solution holds no plan" in render(result, "html")
+    assert '"objective": null' in render(result, "json")
