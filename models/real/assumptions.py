@@ -67,7 +67,7 @@ GB200_HOURLY = 11.0
 CARBON_PRICE_2027 = 100.0
 #: 2027 facility power (kW) of a region, per tier: air-only regions, liquid-ready regions.
 GRID_2027_AIR_KW = {"major": 12000.0, "standard": 6000.0, "small": 2000.0}
-GRID_2027_LIQUID_READY_KW = {"major": 20000.0, "standard": 7000.0, "small": 7000.0}
+GRID_2027_LIQUID_READY_KW = {"major": 16000.0, "standard": 5000.0, "small": 5000.0}
 #: 2027 liquid-cooled campus at a liquid-ready region, per tier of the region:
 #: (B200 count, GB200 count, liquid cooling kW of IT heat).
 LIQUID_CAMPUS_2027 = {
@@ -264,15 +264,15 @@ ASSUMPTIONS: tuple[Assumption, ...] = (
         "grid_2027",
         "per tier",
         "2027 facility power per region: 12/6/2 MW for air-only major/standard/small regions, "
-        "20/7/7 MW for liquid-ready ones (campus and halls together); below the power the "
+        "16/5/5 MW for liquid-ready ones (campus and halls together); below the power the "
         "inventory draws, so power, not hardware, limits the plan",
     ),
     Assumption(
         "liquid_campus_2027",
         "8192 B200 + 9216 GB200, 16 MW (major); 2048 + 2304, 5 MW (others)",
         "Blackwell parts delivered to each liquid-ready campus and the IT heat its liquid "
-        "loop removes (less than the parts draw, so cooling also binds); other sites have "
-        "no liquid cooling",
+        "loop removes (less than the parts draw, more than the grid can feed: the grid budget "
+        "binds first); other sites have no liquid cooling",
     ),
     Assumption(
         "committed_price_2027",

@@ -98,11 +98,15 @@ def _first_number(text: str) -> float:
     return float(match.group())
 
 
-def host_share_kw(server: ServerClass, tdp_w: float) -> tuple[float, str]:
+def host_share_kw(row: KindRow, tdp_w: float) -> tuple[float, str]:
     """Host power per accelerator and how it was obtained."""
+    server = row.server
     if server == "hgx":
         share = (DGX_H100_KW - DGX_H100_GPUS * H100_SXM_TDP_W / 1000) / DGX_H100_GPUS
-        return share, f"(DGX H100 {DGX_H100_KW} kW - 8 x {H100_SXM_TDP_W:g} W) / 8, {FACTS_SOURCE}"
+        basis = f"(DGX H100 {DGX_H100_KW} kW - 8 x {H100_SXM_TDP_W:g} W) / 8, {FACTS_SOURCE}"
+        if row.id != REFERENCE_TRAINING_TYPE:
+            basis += "; assumption sxm_host_share_applies_to_hgx"
+        return share, basis
     if server == "dgx-b200":
         share = (DGX_B200_KW - DGX_B200_GPUS * tdp_w / 1000) / DGX_B200_GPUS
         return share, f"(DGX B200 {DGX_B200_KW} kW - 8 x {tdp_w:g} W) / 8, {FACTS_SOURCE}"
@@ -117,7 +121,7 @@ def accelerator_kind(row: KindRow, spec: AcceleratorSpec) -> AcceleratorKind:
     memory = row.memory_variant_gb if row.memory_variant_gb is not None else float(spec.memory_gb)
     # Two board powers ("400 (SXM4) / 250 (PCIe)"): the first is the SXM part clouds use.
     tdp_w = _first_number(spec.tdp_w)
-    share, basis = host_share_kw(row.server, tdp_w)
+    share, basis = host_share_kw(row, tdp_w)
     tflops_basis: Literal["bf16", "fp16"]
     if spec.bf16_dense_tflops is not None:
         tflops, tflops_basis = spec.bf16_dense_tflops, "bf16"
