@@ -35,7 +35,7 @@ from solver.solve import SOLVER_NAME, default_workers
 from solver.solve import _versions as solver_version
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator, Sequence
+    from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
     from types import FrameType
 
     from models import Solution
@@ -210,7 +210,7 @@ def solve_many(
     kill_after: float | None = None,
     on_event: Callable[[Event], None] | None = None,
     stop: threading.Event | None = None,
-) -> Iterator[BatchResult]:
+) -> Generator[BatchResult, None, None]:
     """Solve many instances; yield one BatchResult per instance as each finishes.
 
     `items` are instance file paths or `Instance` objects. Each instance is solved with
@@ -254,7 +254,7 @@ def _run(
     kill_after: float,
     on_event: Callable[[Event], None] | None,
     stop: threading.Event,
-) -> Iterator[BatchResult]:
+) -> Generator[BatchResult, None, None]:
     """The batch itself: resumed and unreadable entries first, then results as they come."""
     to_solve: list[_Entry] = []
     hashes: dict[int, str | None] = {}

@@ -170,8 +170,7 @@ def solve(
     import time
 
     from solver import batch
-    from solver.executors import LocalExecutor, make_executor
-    from solver.executors.ray_executor import RayUnavailableError
+    from solver.executors import ExecutorError, LocalExecutor, make_executor
     from solver.progress import BatchDisplay, print_results
     from solver.solve import default_workers
 
@@ -192,7 +191,7 @@ def solve(
             on_event=display.event,
             stop=stop,
         )
-    except (batch.BatchUsageError, ValueError, RayUnavailableError) as error:
+    except (batch.BatchUsageError, ValueError, ExecutorError) as error:
         raise fail(str(error), 2) from None
     threads = workers or default_workers()
     if isinstance(runner, LocalExecutor) and (
@@ -222,6 +221,11 @@ def solve(
             wall_s=time.perf_counter() - started,
             interrupted=stop.is_set(),
         )
+    except ExecutorError as error:
+        raise fail(str(error), 2) from None
+    except KeyboardInterrupt:
+        running.close()  # kills the running solves; files written so far are complete
+        raise fail("stopped at once by a second signal: no summary written") from None
     except OSError as error:
         raise fail(f"{error.filename or output}: cannot write: {error.strerror}") from None
     print_results(out, results)

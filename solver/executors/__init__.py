@@ -6,6 +6,7 @@ driver (`solver.batch`) neither knows nor cares which one it talks to.
 
 from solver.executors.base import Event as Event
 from solver.executors.base import Executor as Executor
+from solver.executors.base import ExecutorError as ExecutorError
 from solver.executors.base import Finished as Finished
 from solver.executors.base import Outcome as Outcome
 from solver.executors.base import Progress as Progress

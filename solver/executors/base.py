@@ -101,6 +101,10 @@ class Finished:
 Event = Started | Progress | Finished
 
 
+class ExecutorError(RuntimeError):
+    """The executor cannot run at all (a missing package, an unreachable cluster)."""
+
+
 class Executor(ABC):
     """Runs tasks and streams their events back as they happen."""
 

@@ -16,7 +16,14 @@ from collections import deque
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from solver.executors.base import Executor, Finished, Outcome, Started, one_line
+from solver.executors.base import (
+    Executor,
+    ExecutorError,
+    Finished,
+    Outcome,
+    Started,
+    one_line,
+)
 from solver.executors.task import run_task
 
 if TYPE_CHECKING:
@@ -26,9 +33,12 @@ if TYPE_CHECKING:
 
 #: How long the driver waits for results before checking stop requests and deadlines.
 POLL_S = 0.2
+#: Tasks in flight per free slot when --jobs is not given: enough to keep the cluster busy,
+#: few enough that a batch of thousands does not put every instance in the object store.
+IN_FLIGHT_PER_SLOT = 2
 
 
-class RayUnavailableError(RuntimeError):
+class RayUnavailableError(ExecutorError):
     """The `ray` package is not installed."""
 
 
@@ -79,10 +89,7 @@ class RayExecutor(Executor):
         ray = self.ray
         started_here = not ray.is_initialized()
         if started_here:
-            if self.address is None:
-                ray.init(include_dashboard=False, log_to_driver=False, logging_level="warning")
-            else:
-                ray.init(address=self.address, log_to_driver=False, logging_level="warning")
+            self._connect()
         from ray.util.queue import Queue
 
         queue = Queue()
@@ -96,7 +103,7 @@ class RayExecutor(Executor):
                 if stop():
                     yield from self._cancel(in_flight, pending)
                     return
-                while not exhausted and (self.jobs is None or len(in_flight) < self.jobs):
+                while not exhausted and len(in_flight) < self._cap():
                     task = next(pending, None)
                     if task is None:
                         exhausted = True
@@ -125,6 +132,24 @@ class RayExecutor(Executor):
             queue.shutdown()
             if started_here:
                 ray.shutdown()
+
+    def _connect(self) -> None:
+        """Start a local Ray, or join the cluster at the address; one line if that fails."""
+        try:
+            if self.address is None:
+                self.ray.init(include_dashboard=False, log_to_driver=False, logging_level="warning")
+            else:
+                self.ray.init(address=self.address, log_to_driver=False, logging_level="warning")
+        except Exception as error:  # Ray raises many kinds here; all mean "no cluster"
+            where = "a local Ray" if self.address is None else f"Ray at {self.address}"
+            raise ExecutorError(f"cannot start {where}: {one_line(str(error))}") from None
+
+    def _cap(self) -> int:
+        """Most tasks in flight: --jobs, else a few per CPU the cluster has now."""
+        if self.jobs is not None:
+            return self.jobs
+        cpus = int(self.ray.cluster_resources().get("CPU", 1))
+        return IN_FLIGHT_PER_SLOT * max(1, cpus)
 
     def _submit(self, remote: Any, queue: Any, task: Task) -> Any:
         """Submit one task; a file that cannot be read is finished on the spot."""
