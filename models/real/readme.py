@@ -99,10 +99,10 @@ are strictly slower than some relayed route of measured links are left out: the
 SPEC routes over minimum-latency paths, so such a link is on no path, and
 dropping it changes no latency, no path (ties included) and no egress. Every
 other measured pair is kept, so the graph is the measured mesh minus links no
-route would use. Where a cloud's matrix breaks the triangle inequality (the AWS
-sample has this for some Cape Town and Hong Kong pairs) the instance's latency
-between two regions is the relayed one, below the measured figure; the counts
-are in the table below and in each instance's `meta`.
+route would use. Where a cloud's matrix breaks the triangle inequality the
+instance's latency between two regions is the relayed one, below the measured
+figure; the counts are in the instances table, the pairs in each instance's
+`meta.dropped_pairs`, and the regions they touch are listed below.
 
 Metros attach to their nearest region (great-circle) by one access link whose
 round trip is fitted from the AWS matrix itself: the median measured
@@ -196,6 +196,48 @@ def _accelerator_table(built: list[BuiltInstance]) -> list[str]:
     return [*lines, ""]
 
 
+def _dropped_summary(built: list[BuiltInstance]) -> list[str]:
+    lines = []
+    for item in built:
+        pairs = (item.instance.meta or {}).get("dropped_pairs", [])
+        touched: dict[str, int] = {}
+        for a, b, _ in pairs:
+            touched[a] = touched.get(a, 0) + 1
+            touched[b] = touched.get(b, 0) + 1
+        ranked = sorted(touched.items(), key=lambda kv: (-kv[1], kv[0]))
+        shown = ", ".join(f"{site} ({n})" for site, n in ranked[:8])
+        lines.append(f"- `{item.instance.name}`: {len(pairs)} dropped; most touch {shown}.")
+    return [*lines, ""]
+
+
+def _metro_table(built: list[BuiltInstance]) -> list[str]:
+    widest = max(built, key=lambda b: len(b.instance.sites)).instance
+    access = {}
+    for link in widest.links:
+        if (link.meta or {}).get("kind") == "access":
+            access[link.a] = (link.b, link.latency_ms, (link.meta or {})["km"])
+    lines = [
+        f"## Metros (attachment in `{widest.name}`)",
+        "",
+        "| metro | weight | markets | attached to | km | access RTT ms |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for region in widest.regions:
+        meta = region.meta or {}
+        site, latency, km = access[region.id]
+        lines.append(
+            f"| {region.id} | {meta['weight']:g} | {', '.join(meta['markets'])} | {site} "
+            f"| {km:g} | {latency:g} |"
+        )
+    return [*lines, ""]
+
+
+def _source_kind(source: str) -> str:
+    if "proxy" in source:
+        return "proxy"
+    return "sourced" if source.startswith("region_energy.csv") else "fallback"
+
+
 def _site_table(built: list[BuiltInstance]) -> list[str]:
     widest = max(built, key=lambda b: len(b.instance.sites)).instance
     lines = [
@@ -206,10 +248,8 @@ def _site_table(built: list[BuiltInstance]) -> list[str]:
     ]
     for site in widest.sites:
         meta = site.meta or {}
-        price_kind = (
-            "sourced" if str(meta["energy_price_source"]).startswith("region") else "fallback"
-        )
-        carbon_kind = "sourced" if str(meta["carbon_source"]).startswith("region") else "fallback"
+        price_kind = _source_kind(str(meta["energy_price_source"]))
+        carbon_kind = _source_kind(str(meta["carbon_source"]))
         types = ", ".join(item.accelerator for item in site.inventory) or "none"
         lines.append(
             f"| {site.id} | {meta['city']}, {meta['country']} | {meta['tier']} "
@@ -248,7 +288,9 @@ def render_readme(data: SharedData, access: AccessModel, built: list[BuiltInstan
         *_sources_table(),
         *_accelerator_table(built),
         NETWORK.format(peering_km=A.PEERING_MAX_KM),
+        *_dropped_summary(built),
         *access_lines,
+        *_metro_table(built),
         *_site_table(built),
         *_assumption_list(built),
         GAPS,

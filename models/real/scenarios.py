@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from models.real import assumptions as A
 from models.real.fleet import RegionFacts, region_facts
 from models.real.geography import REGION_PLACES
-from models.real.topology import Topology, build_topology, relayed_pairs
+from models.real.topology import Topology, build_topology, relayed_pairs, site_id
 from models.real.workload_mix import (
     DEMAND_GROWTH_2027,
     EU_TAG,
@@ -373,6 +373,10 @@ def build_document(
             "access_intra_ms": access.intra_ms,
             "access_ms_per_km": access.ms_per_km,
             "dropped_measured_links": len(topology.dropped),
+            "dropped_pairs": [
+                [site_id(p.cloud, p.a), site_id(p.cloud, p.b), p.latency_ms]
+                for p in topology.dropped
+            ],
             "relayed_same_cloud_pairs": relayed,
             "assumptions": list(scenario.assumption_keys),
         },
