@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 POLL_S = 0.2
 #: Time a worker gets to exit after being asked to, or after SIGTERM, before SIGKILL.
 EXIT_GRACE_S = 2.0
+#: Time a new worker gets to start up (spawn, imports) before its task's clock runs anyway.
+STARTUP_ALLOWANCE_S = 60.0
 
 
 def _serve(connection: Connection) -> None:
@@ -44,6 +46,9 @@ def _serve(connection: Connection) -> None:
             return
         if task is None:
             return
+        # The task's clock starts here, not when the driver sent it: spawning a worker and
+        # importing OR-Tools takes seconds on a loaded machine.
+        connection.send(Started(task.key, task.name))
         outcome = run_task(task, connection.send)
         connection.send(Finished(task.key, outcome))
 
@@ -61,16 +66,24 @@ class _Worker:
         child.close()
         self.task: Task | None = None
         self.started = 0.0
+        #: Whether the worker has picked up its task (sent `Started`).
+        self.acknowledged = False
         #: False once the process died or was killed: never given another task.
         self.usable = True
 
     def assign(self, task: Task) -> None:
         self.task = task
         self.started = time.perf_counter()
+        self.acknowledged = False
         self.connection.send(task)
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
+
+    def overdue(self, kill_after_s: float) -> bool:
+        """Whether the task has run past `kill_after_s` (or the worker never picked it up)."""
+        allowance = 0.0 if self.acknowledged else STARTUP_ALLOWANCE_S
+        return self.elapsed() > kill_after_s + allowance
 
     def receive(self) -> tuple[list[Event], bool]:
         """Events waiting on the pipe, and whether the pipe is closed (the worker is gone)."""
@@ -146,7 +159,6 @@ class LocalExecutor(Executor):
                     worker = idle.popleft() if idle else _Worker()
                     worker.assign(task)
                     busy.append(worker)
-                    yield Started(task.key, task.name)
                 if not busy:
                     return
                 wait([w.connection for w in busy] + [w.process.sentinel for w in busy], POLL_S)
@@ -171,7 +183,10 @@ class LocalExecutor(Executor):
         assert task is not None
         events, closed = worker.receive()
         for event in events:
-            if isinstance(event, Finished):
+            if isinstance(event, Started):
+                worker.started = time.perf_counter()
+                worker.acknowledged = True
+            elif isinstance(event, Finished):
                 worker.task = None
             yield event
             if worker.task is None:
@@ -180,7 +195,7 @@ class LocalExecutor(Executor):
             reason = worker.death()
             worker.kill()
             yield self._failed(worker, task, "crashed", reason)
-        elif worker.elapsed() > task.kill_after_s:
+        elif worker.overdue(task.kill_after_s):
             message = (
                 f"still running {worker.elapsed():.0f} s after its start "
                 f"(time limit {task.settings.time_limit_s:g} s): worker killed"
