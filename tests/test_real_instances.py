@@ -151,6 +151,24 @@ def _in_market(region_meta: dict[str, Any], service: Any) -> bool:
     return bool(market == "global" or market in region_meta["markets"])
 
 
+def test_dropped_demand_costs_five_times_the_cheapest_serving(
+    instances: dict[str, Instance],
+) -> None:
+    """A droppable service's unserved cost is 5x its cheapest hourly cost per rps."""
+    for instance in instances.values():
+        cheapest: dict[str, float] = {}
+        for site in instance.sites:
+            for item in site.inventory:
+                cheapest[item.accelerator] = min(
+                    cheapest.get(item.accelerator, item.hourly_cost), item.hourly_cost
+                )
+        droppable = [s for s in instance.inference if s.unserved_cost_per_rps_hour is not None]
+        assert droppable
+        for service in droppable:
+            serving = min(cheapest[p.accelerator] * p.per_replica / p.rps for p in service.profiles)
+            assert service.unserved_cost_per_rps_hour == round(5 * serving, 4)
+
+
 def test_eu_workloads_need_eu_sites_and_only_eu_sites_are_tagged(
     instances: dict[str, Instance],
 ) -> None:

@@ -79,7 +79,8 @@ LIQUID_CAMPUS_2027 = {
 # -- workloads ----------------------------------------------------------------------
 
 HORIZON_HOURS = 730.0
-UNSERVED_COST_PER_RPS_HOUR = 5.0
+#: Unserved demand costs this many times the cheapest way to serve it in the instance.
+UNSERVED_COST_MULTIPLE = 5.0
 
 
 ASSUMPTIONS: tuple[Assumption, ...] = (
@@ -244,9 +245,10 @@ ASSUMPTIONS: tuple[Assumption, ...] = (
     ),
     Assumption(
         "unserved_cost",
-        f"{UNSERVED_COST_PER_RPS_HOUR} USD per rps-hour",
-        "value of demand left unserved, for services that may drop demand (about 10x the "
-        "cost of serving it)",
+        f"{UNSERVED_COST_MULTIPLE:g} x cheapest serving cost",
+        "value of demand left unserved, for services that may drop demand: this multiple of "
+        "the cheapest hourly cost per rps of the service in the instance (cheapest site price "
+        "of a type x accelerators per replica / rps per replica), rounded to 4 decimals",
     ),
     Assumption(
         "liquid_ready_2027",

@@ -265,6 +265,16 @@ def _max_counts(sites: list[dict[str, Any]], eu_only: bool) -> dict[str, int]:
     return best
 
 
+def _cheapest_hourly(sites: list[dict[str, Any]]) -> dict[str, float]:
+    """The lowest price per accelerator-hour of each type over all sites."""
+    cheapest: dict[str, float] = {}
+    for site in sites:
+        for item in site["inventory"]:
+            kind, price = item["accelerator"], item["hourly_cost"]
+            cheapest[kind] = min(cheapest.get(kind, price), price)
+    return cheapest
+
+
 def _training_homes(sites: list[dict[str, Any]], eu_only: bool) -> list[str]:
     """Sites that hold flagship training parts: where fine-tuning data lives."""
     return [
@@ -366,7 +376,7 @@ def build_document(
         ],
         "links": _link_json(topology),
         "training": training,
-        "inference": inference_services(SERVICES_2025, used_kinds, growth),
+        "inference": inference_services(SERVICES_2025, used_kinds, _cheapest_hourly(sites), growth),
         "meta": {
             "builder": "infraplan build-real",
             "year": scenario.year,

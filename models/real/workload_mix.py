@@ -228,22 +228,20 @@ def fine_tuning_jobs(
 def inference_services(
     templates: tuple[ServiceTemplate, ...],
     kinds: dict[str, AcceleratorKind],
+    cheapest_hourly: dict[str, float],
     growth: int = 1,
 ) -> list[dict[str, Any]]:
-    """Services as instance JSON: profiles on every type that holds the model."""
+    """Services as instance JSON: profiles on every type that holds the model.
+    `cheapest_hourly` is the lowest price per accelerator-hour of each type in the
+    instance; it sets what dropped demand costs."""
     services = []
     for t in templates:
-        profiles = []
-        for kind_id in sorted(kinds):
-            profile = serving_profile(kinds[kind_id], t.params_b)
-            if profile is not None:
-                profiles.append(
-                    {
-                        "accelerator": kind_id,
-                        "per_replica": profile.per_replica,
-                        "rps": float(profile.rps),
-                    }
-                )
+        shapes = [serving_profile(kinds[kind_id], t.params_b) for kind_id in sorted(kinds)]
+        fitting = [shape for shape in shapes if shape is not None]
+        profiles = [
+            {"accelerator": p.accelerator, "per_replica": p.per_replica, "rps": float(p.rps)}
+            for p in fitting
+        ]
         demand = split_by_weight(t.total_rps * growth, market_metros(t.market))
         service: dict[str, Any] = {
             "id": t.id,
@@ -257,7 +255,8 @@ def inference_services(
         if t.resilience != "none":
             service["resilience"] = t.resilience
         if t.may_drop:
-            service["unserved_cost_per_rps_hour"] = A.UNSERVED_COST_PER_RPS_HOUR
+            cheapest = min(cheapest_hourly[p.accelerator] * p.per_replica / p.rps for p in fitting)
+            service["unserved_cost_per_rps_hour"] = round(A.UNSERVED_COST_MULTIPLE * cheapest, 4)
         if t.eu_only:
             service["requires_tags"] = [EU_TAG]
         services.append(service)
