@@ -384,23 +384,28 @@ def test_dropped_links_are_on_no_shortest_path(instances: dict[str, Instance]) -
 
 @needs_shared
 def test_energy_and_carbon_equal_the_energy_rows(instances: dict[str, Instance]) -> None:
-    """Sourced energy prices and carbon equal their region_energy.csv row; fallbacks are named."""
+    """Sourced (and proxy) energy prices and carbon equal their region_energy.csv row;
+    fallbacks name their assumption and fill only blanks of the table."""
     energy = {r["location"]: r for r in _rows("region_energy.csv")}
     readme = (data_dir() / "README.md").read_text(encoding="utf-8")
+    locations = {f"{r['cloud']}-{r['region']}": r for r in _rows("region_locations.csv")}
     for instance in instances.values():
         for site in instance.sites:
             meta = site.meta or {}
             row = energy[meta["energy_location"]]
-            if str(meta["energy_price_source"]).startswith("region_energy.csv"):
-                assert site.energy_price_per_kwh == round(float(row["industrial_price_usd_kwh"]), 4)
-            else:
+            own_key = locations[site.id]["energy_location_key"]
+            assert (meta["energy_location"] == own_key) == (meta["energy_price_basis"] != "proxy")
+            if meta["energy_price_basis"] == "fallback":
                 assert "energy_price_fallback" in meta["energy_price_source"]
                 assert not row["industrial_price_usd_kwh"].strip()
                 assert f"{site.energy_price_per_kwh:g}" in readme
-            if str(meta["carbon_source"]).startswith("region_energy.csv"):
-                assert site.carbon_g_per_kwh == float(row["carbon_gco2_kwh"])
             else:
+                assert site.energy_price_per_kwh == round(float(row["industrial_price_usd_kwh"]), 4)
+            if meta["carbon_basis"] == "fallback":
                 assert "carbon_fallback" in meta["carbon_source"]
+                assert not row["carbon_gco2_kwh"].strip()
+            else:
+                assert site.carbon_g_per_kwh == float(row["carbon_gco2_kwh"])
 
 
 @needs_shared

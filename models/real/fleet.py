@@ -78,6 +78,10 @@ COUNTS_2025: dict[InventoryClass, dict[Tier, int]] = {
 }
 
 
+#: How a figure was obtained: the region's own row, a stated fallback, or a proxy location.
+Basis = Literal["sourced", "fallback", "proxy"]
+
+
 @dataclass(frozen=True, slots=True)
 class EnergyFigures:
     """Energy price and carbon of a site, with where each came from."""
@@ -85,8 +89,10 @@ class EnergyFigures:
     location: str
     price_per_kwh: float
     price_source: str
+    price_basis: Basis
     carbon_g_per_kwh: float
     carbon_source: str
+    carbon_basis: Basis
 
 
 @dataclass(slots=True)
@@ -169,12 +175,16 @@ def energy_figures(data: SharedData, cloud: str, region: str) -> EnergyFigures:
     if location_row is None:
         raise ValueError(f"{cloud}:{region} is not in region_locations.csv")
     key = location_row.energy_location_key or BAHRAIN_PROXY
-    proxy = "" if location_row.energy_location_key else " (assumption bahrain_proxy)"
+    own: Basis = "sourced" if location_row.energy_location_key else "proxy"
+    proxy = "" if own == "sourced" else " (assumption bahrain_proxy)"
     row = data.energy[key]
+    price_basis: Basis
+    carbon_basis: Basis
     if row.industrial_price_usd_kwh is not None:
-        price = row.industrial_price_usd_kwh
+        price, price_basis = row.industrial_price_usd_kwh, own
         price_source = f"region_energy.csv {key}{proxy}: {row.price_source} ({row.price_period})"
     else:
+        price_basis = "fallback"
         continent = COUNTRY_CONTINENT[row.country]
         price = CONTINENT_BUSINESS_PRICE[continent]
         price_source = (
@@ -182,9 +192,10 @@ def energy_figures(data: SharedData, cloud: str, region: str) -> EnergyFigures:
             f"{continent} {price}, {CONTINENT_PRICE_SOURCE}"
         )
     if row.carbon_gco2_kwh is not None:
-        carbon = row.carbon_gco2_kwh
+        carbon, carbon_basis = row.carbon_gco2_kwh, own
         carbon_source = f"region_energy.csv {key}{proxy}: {row.carbon_source} ({row.carbon_year})"
     elif key in CARBON_FALLBACK_IMPACT:
+        carbon_basis = "fallback"
         impact = data.cloud_impact[CARBON_FALLBACK_IMPACT[key]]
         carbon = impact.impact_gco2_kwh
         carbon_source = (
@@ -192,6 +203,7 @@ def energy_figures(data: SharedData, cloud: str, region: str) -> EnergyFigures:
             f"{impact.region} ({impact.source}), raw/codecarbon_cloud_impact_2023-05_8277eb67.csv"
         )
     else:
+        carbon_basis = "fallback"
         national = data.energy[CARBON_FALLBACK_LOCATION[key]]
         assert national.carbon_gco2_kwh is not None
         carbon = national.carbon_gco2_kwh
@@ -199,7 +211,9 @@ def energy_figures(data: SharedData, cloud: str, region: str) -> EnergyFigures:
             f"assumption carbon_fallback: region_energy.csv {national.location}: "
             f"{national.carbon_source} ({national.carbon_year})"
         )
-    return EnergyFigures(key, round(price, 4), price_source, carbon, carbon_source)
+    return EnergyFigures(
+        key, round(price, 4), price_source, price_basis, carbon, carbon_source, carbon_basis
+    )
 
 
 def nearest_region(cloud: str, region: str, other_cloud: str) -> str:

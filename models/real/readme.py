@@ -232,12 +232,6 @@ def _metro_table(built: list[BuiltInstance]) -> list[str]:
     return [*lines, ""]
 
 
-def _source_kind(source: str) -> str:
-    if "proxy" in source:
-        return "proxy"
-    return "sourced" if source.startswith("region_energy.csv") else "fallback"
-
-
 def _site_table(built: list[BuiltInstance]) -> list[str]:
     widest = max(built, key=lambda b: len(b.instance.sites)).instance
     lines = [
@@ -248,8 +242,7 @@ def _site_table(built: list[BuiltInstance]) -> list[str]:
     ]
     for site in widest.sites:
         meta = site.meta or {}
-        price_kind = _source_kind(str(meta["energy_price_source"]))
-        carbon_kind = _source_kind(str(meta["carbon_source"]))
+        price_kind, carbon_kind = meta["energy_price_basis"], meta["carbon_basis"]
         types = ", ".join(item.accelerator for item in site.inventory) or "none"
         lines.append(
             f"| {site.id} | {meta['city']}, {meta['country']} | {meta['tier']} "

@@ -151,9 +151,7 @@ SCENARIO_BY_NAME = {s.name: s for s in SCENARIOS}
 
 def is_liquid_ready(facts: RegionFacts) -> bool:
     """A 2027 liquid campus goes where the region's own sourced price is low enough."""
-    sourced = facts.energy.price_source.startswith("region_energy.csv") and "proxy" not in (
-        facts.energy.price_source
-    )
+    sourced = facts.energy.price_basis == "sourced"
     return sourced and facts.energy.price_per_kwh <= A.LIQUID_READY_MAX_PRICE
 
 
@@ -167,7 +165,9 @@ def _site_meta(facts: RegionFacts) -> dict[str, Any]:
         "price_region": facts.price_region,
         "energy_location": facts.energy.location,
         "energy_price_source": facts.energy.price_source,
+        "energy_price_basis": facts.energy.price_basis,
         "carbon_source": facts.energy.carbon_source,
+        "carbon_basis": facts.energy.carbon_basis,
         "prices": {
             kind_id: {
                 "instance_type": offer.row.instance_type,
