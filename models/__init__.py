@@ -1,5 +1,6 @@
 """infraplan data models: instances, derived network quantities, solutions and I/O."""
 
+from models.accelerators import COOLING_KINDS as COOLING_KINDS
 from models.accelerators import Accelerator as Accelerator
 from models.eligibility import Eligibility as Eligibility
 from models.eligibility import ReplicaOption as ReplicaOption

@@ -14,6 +14,7 @@ from ortools.sat.python import cp_model
 
 from models import Solution, SolverInfo
 from solver.cpsat.model import Plan, add_hint, build_model, extract_plan
+from solver.heuristics.greedy import greedy
 from solver.linear import solve_linear
 
 if TYPE_CHECKING:
@@ -27,11 +28,16 @@ if TYPE_CHECKING:
 ProgressCallback = Callable[[float, float, float | None], None]
 
 SOLVER_NAME = "infraplan-cpsat"
-#: Share of the time limit kept for the LP steps of an inexact model.
-LP_SHARE = 0.1
+#: Share of the time limit kept for what may follow the main search: the LP bound of an
+#: inexact model, flow polishing, and a strict search when the main one left work out.
+RESERVE_SHARE = 0.15
 #: A plan within this relative distance of a proved bound counts as proved optimal
 #: (the SPEC's feasibility tolerance).
 PROOF_TOLERANCE = 1e-6
+#: Largest model whose LP relaxation is solved for a bound after the search.
+MAX_LP_VARIABLES = 300_000
+#: Least time left for that LP to be tried.
+MIN_LP_S = 0.5
 #: The shortest time CP-SAT is given, even when the model build used up the limit.
 MIN_SOLVE_S = 0.05
 
@@ -66,6 +72,11 @@ class SolveOptions:
     log_search: bool = False
     #: Extra CP-SAT parameters by name (for experiments; recorded in the solution).
     parameters: dict[str, float | int | bool] = field(default_factory=dict)
+    #: Search the elastic model (required work may be left out at a penalty), which always
+    #: has a plan to improve on; False searches the strict model only.
+    elastic: bool = True
+    #: Without a `hint`, start from the greedy planner's plan (possibly incomplete).
+    greedy_start: bool = True
 
 
 class _ProgressRelay(cp_model.CpSolverSolutionCallback):
@@ -99,23 +110,30 @@ def solve(
     Returns a Solution whose `objective` and `costs` are recomputed in float64 from
     the plan and whose `bound` is a proved lower bound on the SPEC optimum (None
     when none is proved). `hint` warm-starts the search from a previous plan, also
-    one made for an edited instance. Raises ModelInvalidError if CP-SAT rejects the
-    model.
+    one made for an edited instance. `on_progress(wall_s, objective, bound)` sees
+    each improving plan of the search (penalties for left-out work included while
+    there are any). Raises ModelInvalidError if CP-SAT rejects the model.
+
+    The search runs on the elastic model (see `SolveOptions.elastic`); if its best
+    plan still leaves required work out, a search on the strict model follows,
+    which also proves infeasibility where there is no plan.
     """
     started = time.perf_counter()
     deadline = started + time_limit_s
     options = options or SolveOptions()
     workers = workers or default_workers()
-    built = build_model(instance)
-    if hint is not None:
-        add_hint(built, hint)
-    # Keep time for the LP steps that follow the search (bound, flow polish).
-    reserve_s = LP_SHARE * time_limit_s if built.relaxed or not built.exact else 0.0
+    built = build_model(instance, elastic=options.elastic)
+    start = hint
+    if start is None and options.greedy_start:
+        start = greedy(instance, partial=True)
+    if start is not None:
+        add_hint(built, start)
     relay = _ProgressRelay(on_progress, built.scale.factor, started) if on_progress else None
-    search = _search(built, deadline - reserve_s, workers, seed, options, relay)
+    search = _search(built, deadline - RESERVE_SHARE * time_limit_s, workers, seed, options, relay)
     outcome = _outcome(built, search, deadline)
-    if outcome.needs_repair:
-        outcome = _repair(instance, outcome, deadline, workers, seed, options)
+    if outcome.plan is None or outcome.plan.uses_slack:
+        outcome = _strict(instance, outcome, deadline, workers, seed, options)
+
     info = SolverInfo(
         name=SOLVER_NAME,
         version=_versions(),
@@ -194,9 +212,12 @@ class _Outcome:
     status: Status
     bound: float | None
     plan: Plan | None
-    #: Integer decisions of a plan whose flows could not be made to fit exact rows.
-    needs_repair: bool = False
-    rejected: list[float] | None = None
+    #: A plan whose flows could not be made to fit the exact link rows (to repair).
+    rejected: Plan | None = None
+
+
+def _proved(objective: float, bound: float | None) -> bool:
+    return bound is not None and objective - bound <= PROOF_TOLERANCE * max(1.0, abs(objective))
 
 
 def _outcome(built: BuiltModel, search: _Search, deadline: float) -> _Outcome:
@@ -205,33 +226,45 @@ def _outcome(built: BuiltModel, search: _Search, deadline: float) -> _Outcome:
     On a model with no restriction CP-SAT's bound (of the rounded-down objective)
     is a proved SPEC bound; otherwise the bound is the LP relaxation's. Plans of a
     model with relaxed rows get their flows re-optimised continuously against the
-    exact rows; when that fails the plan needs repair.
+    exact rows; a plan where that fails is returned as `rejected`.
     """
-    if built.exact:
-        bound = search.bound
-        if search.status == cp_model.INFEASIBLE:
+    bound = search.bound if built.exact else None
+    if built.exact and search.status == cp_model.INFEASIBLE:
+        return _Outcome("infeasible", None, None)
+    if search.status != cp_model.OPTIMAL or not built.exact:
+        # The LP relaxation (flows continuous, so valid for any model) often proves more
+        # than CP-SAT's search did in the time; both are proved bounds: keep the larger.
+        relaxation = _relaxation_bound(built, deadline)
+        if relaxation == math.inf:
             return _Outcome("infeasible", None, None)
-    else:
-        relaxation = solve_linear(built, time_limit_s=max(1.0, deadline - time.perf_counter()))
-        bound = relaxation.bound
-        if relaxation.status == "infeasible":
-            return _Outcome("infeasible", None, None)
+        bound = _best_bound(bound, relaxation)
     if not search.values:
         return _Outcome("unknown", bound, None)
-
-    values: Sequence[float] = search.values
+    plan = extract_plan(built, search.values)
     if built.relaxed:
-        polished = _polished(built, values, deadline - time.perf_counter())
+        polished = _polished(built, search.values, deadline - time.perf_counter())
         if polished is None:
-            return _Outcome("unknown", bound, None, needs_repair=True, rejected=search.values)
-        values = polished
-    plan = extract_plan(built, values)
-    objective = plan.objective
+            return _Outcome("unknown", bound, None, rejected=plan)
+        plan = extract_plan(built, polished)
+    if plan.uses_slack:
+        return _Outcome("unknown", bound, plan)
     if bound is not None:
-        bound = min(bound, objective)
-    proved = bound is not None and objective - bound <= PROOF_TOLERANCE * max(1.0, abs(objective))
-    optimal = (search.status == cp_model.OPTIMAL and built.exact and not built.relaxed) or proved
-    return _Outcome("optimal" if optimal else "feasible", bound, plan)
+        bound = min(bound, plan.objective)
+    optimal = search.status == cp_model.OPTIMAL and built.exact and not built.relaxed
+    status: Status = "optimal" if optimal or _proved(plan.objective, bound) else "feasible"
+    return _Outcome(status, bound, plan)
+
+
+def _relaxation_bound(built: BuiltModel, deadline: float) -> float | None:
+    """The LP relaxation's optimum (inf when infeasible), if the LP is small enough to be
+    cheap and time is left; None otherwise."""
+    remaining = deadline - time.perf_counter()
+    if len(built.model.proto.variables) > MAX_LP_VARIABLES or remaining < MIN_LP_S:
+        return None
+    relaxation = solve_linear(built, time_limit_s=remaining)
+    if relaxation.status == "infeasible":
+        return math.inf
+    return relaxation.bound
 
 
 def _polished(built: BuiltModel, values: Sequence[float], remaining_s: float) -> list[float] | None:
@@ -251,23 +284,35 @@ def _polished(built: BuiltModel, values: Sequence[float], remaining_s: float) ->
     return polish.values
 
 
-def _repair(
+def _strict(
     instance: Instance,
-    failed: _Outcome,
+    first: _Outcome,
     deadline: float,
     workers: int,
     seed: int,
     options: SolveOptions,
 ) -> _Outcome:
-    """Search again on the model whose link rows are exact on the rps grid (every plan of
-    it is a SPEC plan), hinted with the rejected plan; the proved bound is kept."""
-    built = build_model(instance, relax_bandwidth=False)
+    """Search the strict model (no work left out), hinted with the first search's plan.
+
+    Its link rows carry the grid allowance (so infeasibility is proved) unless the
+    first plan's flows could not be fitted to the exact rows; then they are stated
+    exactly on the rps grid, so that every plan found is a SPEC plan."""
+    if first.status == "infeasible":
+        return first
+    built = build_model(instance, relax_bandwidth=first.rejected is None)
+    start = first.rejected or first.plan
+    if start is not None:
+        add_hint(built, start)
     search = _search(built, deadline, workers, seed, options, None)
-    if not search.values:
-        return _Outcome("unknown", failed.bound, None)
-    plan = extract_plan(built, search.values)
-    bound = None if failed.bound is None else min(failed.bound, plan.objective)
-    proved = bound is not None and plan.objective - bound <= PROOF_TOLERANCE * max(
-        1.0, abs(plan.objective)
-    )
-    return _Outcome("optimal" if proved else "feasible", bound, plan)
+    outcome = _outcome(built, search, deadline)
+    bound = _best_bound(first.bound, outcome.bound)
+    if outcome.plan is None:
+        return _Outcome(outcome.status, bound, None)
+    bound = None if bound is None else min(bound, outcome.plan.objective)
+    status: Status = "optimal" if _proved(outcome.plan.objective, bound) else outcome.status
+    return _Outcome(status, bound, outcome.plan)
+
+
+def _best_bound(*bounds: float | None) -> float | None:
+    known = [b for b in bounds if b is not None]
+    return max(known) if known else None

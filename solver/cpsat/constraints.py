@@ -242,9 +242,10 @@ def _served_expression(
     """Served rps units of a service: the whole demand when none may go unserved (a constant
     lets CP-SAT round capacity rows by their GCD), else the sum of its flows."""
     units = variables.units[service_id]
-    if any(key[0] == service_id for key in variables.unserved):
+    regions = units.demand_units
+    if any((service_id, region) in variables.unserved for region in regions):
         return cp_model.LinearExpr.sum(flows)
-    return sum(units.demand_units.values())
+    return sum(regions.values())
 
 
 def demand_cover(
@@ -267,8 +268,7 @@ def demand_cover(
             continue
         served = _served_expression(service.id, served_vars, variables)
         model.add(
-            cp_model.LinearExpr.weighted_sum([v for v, _ in terms], [c for _, c in terms])
-            >= served
+            cp_model.LinearExpr.weighted_sum([v for v, _ in terms], [c for _, c in terms]) >= served
         )
         notes.note_row("demand_cover")
 

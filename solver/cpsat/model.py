@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from ortools.sat.python import cp_model
 
@@ -27,7 +27,7 @@ FLOW_ZERO = 1e-9
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from models import Instance, Solution
+    from models import Instance
 
 
 @dataclass
@@ -62,6 +62,9 @@ class Plan:
     routes: list[RouteFlow]
     unserved: list[UnservedDemand]
     costs: CostBreakdown
+    #: The plan leaves a required job unplaced or must-serve demand unserved (elastic
+    #: slack): it is not a SPEC plan.
+    uses_slack: bool = False
 
     @property
     def objective(self) -> float:
@@ -69,16 +72,19 @@ class Plan:
         return math.fsum(getattr(self.costs, part) for part in CostBreakdown.model_fields)
 
 
-def build_model(instance: Instance, *, relax_bandwidth: bool = True) -> BuiltModel:
+def build_model(
+    instance: Instance, *, relax_bandwidth: bool = True, elastic: bool = False
+) -> BuiltModel:
     """Variables, constraints and objective of `instance`, in deterministic order.
 
     With `relax_bandwidth` (the default) link rows carrying traffic get the grid
     rounding allowance, which keeps CP-SAT's bound proved; without it they are
-    stated exactly on the grid, which keeps every plan a SPEC plan."""
+    stated exactly on the grid, which keeps every plan a SPEC plan. With `elastic`,
+    required work may be left out at a penalty (see `create_variables`)."""
     start = time.perf_counter()
     model = cp_model.CpModel()
     model.name = instance.name
-    variables = create_variables(model, instance)
+    variables = create_variables(model, instance, elastic=elastic)
     notes = add_constraints(model, instance, variables, relax_bandwidth=relax_bandwidth)
     objective = objective_terms(instance, variables)
     low, high, units = cost_estimates(instance, variables, objective)
@@ -88,7 +94,20 @@ def build_model(instance: Instance, *, relax_bandwidth: bool = True) -> BuiltMod
     return BuiltModel(model, variables, objective, scale, notes, time.perf_counter() - start)
 
 
-def add_hint(built: BuiltModel, plan: Solution) -> int:
+class PlanLike(Protocol):
+    """Anything that lists a plan's decisions: a Solution or a Plan."""
+
+    @property
+    def training(self) -> Sequence[TrainingAssignment]: ...
+    @property
+    def inference(self) -> Sequence[ReplicaAssignment]: ...
+    @property
+    def routes(self) -> Sequence[RouteFlow]: ...
+    @property
+    def unserved(self) -> Sequence[UnservedDemand]: ...
+
+
+def add_hint(built: BuiltModel, plan: PlanLike) -> int:
     """Hint every variable from a previous plan (possibly of an edited instance).
 
     Variables the plan does not mention are hinted 0, so the hint is complete;
@@ -200,4 +219,5 @@ def extract_plan(built: BuiltModel, solution_values: Sequence[float]) -> Plan:
         routes=routes,
         unserved=unserved,
         costs=costs,
+        uses_slack=variables.uses_slack(value),
     )

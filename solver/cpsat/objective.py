@@ -25,6 +25,12 @@ if TYPE_CHECKING:
     from solver.cpsat.variables import PlanVariables
 
 
+#: Objective part of elastic slack; not a SPEC cost part.
+PENALTY = "penalty"
+#: How far above the dearest real option elastic slack is priced.
+PENALTY_FACTOR = 10.0
+
+
 @dataclass
 class ObjectiveTerms:
     """Per variable (by name of its SPEC part), the float cost of one unit of the variable."""
@@ -49,6 +55,8 @@ class ObjectiveTerms:
         """Cost per SPEC part for the given variable values (by variable index)."""
         parts: dict[str, list[float]] = defaultdict(list)
         for var, part, cost in self.terms:
+            if part == PENALTY:
+                continue
             units = value_of.get(var.index, 0)
             if units:
                 parts[part].append(cost * units)
@@ -77,16 +85,59 @@ def objective_terms(instance: Instance, variables: PlanVariables) -> ObjectiveTe
                 instance, service.kb_per_request, pair.region, pair.site
             )
             objective.add(var, "egress", per_rps * variables.units[pair.service].unit)
-    for (service_id, _region), var in variables.unserved.items():
+    penalties = _elastic_penalties(instance, variables, objective)
+    for (service_id, region), var in variables.unserved.items():
         service = instance.inference_by_id[service_id]
-        assert service.unserved_cost_per_rps_hour is not None
-        per_rps = service.unserved_cost_per_rps_hour * instance.horizon_hours
-        objective.add(var, "unserved", per_rps * variables.units[service_id].unit)
+        unit = variables.units[service_id].unit
+        if (service_id, region) in variables.elastic_unserved:
+            objective.add(var, PENALTY, penalties[service_id] * unit)
+        else:
+            assert service.unserved_cost_per_rps_hour is not None
+            per_rps = service.unserved_cost_per_rps_hour * instance.horizon_hours
+            objective.add(var, "unserved", per_rps * unit)
     for job_id, var in variables.unplaced.items():
-        objective.add(var, "unplaced", instance.training_by_id[job_id].unplaced_cost)
+        if job_id in variables.elastic_unplaced:
+            objective.add(var, PENALTY, penalties[job_id])
+        else:
+            objective.add(var, "unplaced", instance.training_by_id[job_id].unplaced_cost)
     for site_id, var in variables.site_active.items():
         objective.add(var, "fixed", instance.site_by_id[site_id].fixed_cost)
     return objective
+
+
+def _elastic_penalties(
+    instance: Instance, variables: PlanVariables, objective: ObjectiveTerms
+) -> dict[str, float]:
+    """Penalty per unplaced required job and per unserved must-serve rps: well above the
+    dearest way of doing the work, fixed costs of every site it could use included."""
+    totals = objective.per_variable()
+
+    def cost(var: IntVar) -> float:
+        entry = totals.get(var.index)
+        return entry[1] if entry else 0.0
+
+    fixed = {s.id: s.fixed_cost for s in instance.sites}
+    penalties: dict[str, float] = {}
+    for job_id, choices in variables.placements_by_job().items():
+        if job_id in variables.elastic_unplaced:
+            dearest = max((cost(var) for _, var in choices), default=0.0)
+            sites = sum(fixed[p.site] for p, _ in choices)
+            penalties[job_id] = PENALTY_FACTOR * (dearest + sites) + 1.0
+    for job_id in variables.elastic_unplaced - penalties.keys():
+        penalties[job_id] = 1.0
+    elastic_services = {service for service, _ in variables.elastic_unserved}
+    replicas = variables.replicas_by_service()
+    flows = variables.flows_by_service()
+    for service_id in elastic_services:
+        options = replicas.get(service_id, [])
+        per_rps = max((cost(var) / option.rps for option, var in options), default=0.0)
+        unit = variables.units[service_id].unit
+        egress = max((cost(var) / unit for _, var in flows.get(service_id, [])), default=0.0)
+        demand = sum(instance.inference_by_id[service_id].demand_rps.values())
+        sites = sum(fixed[s] for s in {option.site for option, _ in options})
+        penalties[service_id] = PENALTY_FACTOR * (per_rps + egress + sites / max(demand, 1.0))
+        penalties[service_id] += 1.0
+    return penalties
 
 
 def cost_estimates(
@@ -104,7 +155,7 @@ def cost_estimates(
     by_job = variables.placements_by_job()
     for job in instance.training:
         costs = [cost(var) for _, var in by_job.get(job.id, [])]
-        if job.id in variables.unplaced:
+        if job.id in variables.unplaced and job.id not in variables.elastic_unplaced:
             costs.append(cost(variables.unplaced[job.id]))
         if costs:
             low += min(costs)

@@ -15,7 +15,12 @@ from typing import TYPE_CHECKING
 
 from solver.cpsat.scaling import rps_unit, snap_floor
 
+#: Flow values (in rps units) at or below this are read as zero.
+FLOW_EPSILON = 1e-9
+
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ortools.sat.python.cp_model import CpModel, IntVar
 
     from models import Instance, ReplicaOption, RoutePair, TrainingPlacement
@@ -48,6 +53,16 @@ class PlanVariables:
     units: dict[str, ServiceUnits] = field(default_factory=dict)
     #: Replica upper bounds, reused by constraints that need them (site use).
     replica_bound: dict[ReplicaOption, int] = field(default_factory=dict)
+    #: Elastic slack: required jobs that may stay unplaced and must-serve demand that may
+    #: go unserved in the model, at a penalty. A plan using any is not a SPEC plan.
+    elastic_unplaced: set[str] = field(default_factory=set)
+    elastic_unserved: set[tuple[str, str]] = field(default_factory=set)
+
+    def uses_slack(self, value_of: Callable[[IntVar], float]) -> bool:
+        """Whether a solution leaves a required job unplaced or must-serve demand unserved."""
+        return any(value_of(self.unplaced[j]) > 0.5 for j in self.elastic_unplaced) or any(
+            value_of(self.unserved[key]) > FLOW_EPSILON for key in self.elastic_unserved
+        )
 
     def placements_by_job(self) -> dict[str, list[tuple[TrainingPlacement, IntVar]]]:
         """Placement variables grouped by job."""
@@ -106,8 +121,13 @@ def _replica_bound(instance: Instance, option: ReplicaOption, demand_rps: float)
     return max(0, min(bounds))
 
 
-def create_variables(model: CpModel, instance: Instance) -> PlanVariables:
-    """Create every decision variable for the eligible decisions of `instance`."""
+def create_variables(model: CpModel, instance: Instance, *, elastic: bool = False) -> PlanVariables:
+    """Create every decision variable for the eligible decisions of `instance`.
+
+    With `elastic`, required jobs get an unplaced variable and must-serve demand an
+    unserved one too (penalised in the objective): the model then always has a plan,
+    which lets the search improve from the first moment, and it is a relaxation of
+    the SPEC, so its bound stays a proved SPEC bound."""
     eligibility = instance.eligibility
     variables = PlanVariables(units=service_units(instance))
 
@@ -115,8 +135,10 @@ def create_variables(model: CpModel, instance: Instance) -> PlanVariables:
         for placement in eligibility.training[job.id]:
             name = f"y[{job.id},{placement.site},{placement.accelerator}]"
             variables.placement[placement] = model.new_bool_var(name)
-        if not job.required:
+        if not job.required or elastic:
             variables.unplaced[job.id] = model.new_bool_var(f"unplaced[{job.id}]")
+            if job.required:
+                variables.elastic_unplaced.add(job.id)
 
     for service in instance.inference:
         units = variables.units[service.id]
@@ -136,10 +158,12 @@ def create_variables(model: CpModel, instance: Instance) -> PlanVariables:
             demand = units.demand_units[pair.region]
             name = f"x[{service.id},{pair.region},{pair.site}]"
             variables.flow[pair] = model.new_int_var(0, demand, name)
-        if service.unserved_cost_per_rps_hour is not None:
+        if service.unserved_cost_per_rps_hour is not None or elastic:
             for region, demand in units.demand_units.items():
                 name = f"w[{service.id},{region}]"
                 variables.unserved[service.id, region] = model.new_int_var(0, demand, name)
+                if service.unserved_cost_per_rps_hour is None:
+                    variables.elastic_unserved.add((service.id, region))
 
     used_sites = {p.site for p in variables.placement} | {o.site for o in variables.replicas}
     for site in instance.sites:

@@ -1,0 +1,410 @@
+"""A greedy planner: what a planner does without an optimizer.
+
+Workloads are placed one by one, largest first, each on its cheapest eligible
+option that still has inventory, power, cooling and bandwidth left (as per-task
+optimizers such as SkyPilot do). Services grow replicas where serving one more
+rps is cheapest, reuse spare capacity first, leave demand unserved where that
+is cheaper (and allowed), and finally add replicas outside the worst failure
+domain until n+1 holds. Used as a benchmark peer and as a complete first plan
+(hint) for CP-SAT. It may fail to find a plan where an optimizer would.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from models import (
+    COOLING_KINDS,
+    CostBreakdown,
+    ReplicaAssignment,
+    RouteFlow,
+    Solution,
+    SolverInfo,
+    TrainingAssignment,
+    UnservedDemand,
+)
+from solver.costs import replica_costs, traffic_egress_per_rps, training_costs
+from solver.cpsat.constraints import GBPS_PER_RPS_KB
+
+if TYPE_CHECKING:
+    from models import InferenceService, Instance, ReplicaOption, TrainingPlacement
+
+#: Relative slack kept on every limit, so float sums never overshoot it.
+SAFETY = 1e-9
+#: Less rps than this is not worth a new replica.
+MIN_RPS = 1e-6
+
+
+@dataclass
+class Capacity:
+    """What is left at every site and link while the plan grows."""
+
+    inventory: dict[tuple[str, str], int]
+    it_kw: dict[str, float]
+    cooling_kw: dict[tuple[str, str], float]
+    link_gbps: dict[int, float]
+    active: set[str] = field(default_factory=set)
+
+    @classmethod
+    def of(cls, instance: Instance) -> Capacity:
+        """Full capacity of an instance."""
+        cooling: dict[tuple[str, str], float] = {}
+        for site in instance.sites:
+            for kind in COOLING_KINDS:
+                limit = site.cooling_limit_kw(kind)
+                cooling[site.id, kind] = math.inf if limit is None else limit * (1 - SAFETY)
+        return cls(
+            inventory={(s.id, i.accelerator): i.count for s in instance.sites for i in s.inventory},
+            it_kw={s.id: s.grid_kw / s.pue * (1 - SAFETY) for s in instance.sites},
+            cooling_kw=cooling,
+            link_gbps={
+                index: math.inf
+                if link.bandwidth_gbps is None
+                else link.bandwidth_gbps * (1 - SAFETY)
+                for index, link in enumerate(instance.links)
+            },
+        )
+
+    def fits(self, instance: Instance, site: str, accelerator: str, count: int) -> int:
+        """How many units of `count` accelerators fit at the site (0 if none)."""
+        acc = instance.accelerator_by_id[accelerator]
+        by_inventory = self.inventory.get((site, accelerator), 0) // count
+        by_power = int(min(self.it_kw[site] / (acc.power_kw * count), 2**62))
+        by_cooling = self.cooling_kw[site, acc.cooling] / (acc.power_kw * count)
+        fit = min(by_inventory, by_power)
+        if by_cooling < fit:
+            fit = math.floor(by_cooling)
+        return max(0, fit)
+
+    def take(self, instance: Instance, site: str, accelerator: str, count: int) -> None:
+        """Use `count` accelerators at a site."""
+        acc = instance.accelerator_by_id[accelerator]
+        self.inventory[site, accelerator] -= count
+        self.it_kw[site] -= acc.power_kw * count
+        self.cooling_kw[site, acc.cooling] -= acc.power_kw * count
+        self.active.add(site)
+
+    def link_room(self, links: tuple[int, ...], gbps_per_unit: float) -> float:
+        """How many units of traffic (gbps_per_unit each) the links still carry."""
+        if gbps_per_unit <= 0:
+            return math.inf
+        return min((self.link_gbps[i] / gbps_per_unit for i in links), default=math.inf)
+
+    def use_links(self, links: tuple[int, ...], gbps: float) -> None:
+        """Carry `gbps` more over the links."""
+        for index in links:
+            self.link_gbps[index] -= gbps
+
+
+def _fixed_cost(instance: Instance, capacity: Capacity, site: str) -> float:
+    return 0.0 if site in capacity.active else instance.site_by_id[site].fixed_cost
+
+
+def _place_training(
+    instance: Instance, capacity: Capacity, partial: bool
+) -> tuple[list[TrainingPlacement], list[str]] | None:
+    """Largest jobs first, each on its cheapest option that fits; None if a required job fails."""
+    eligibility = instance.eligibility
+
+    def size(job_id: str) -> float:
+        job = instance.training_by_id[job_id]
+        return max(
+            o.count * instance.accelerator_by_id[o.accelerator].power_kw for o in job.options
+        )
+
+    placed: list[TrainingPlacement] = []
+    unplaced: list[str] = []
+
+    # Required jobs with the fewest options first (they have nowhere else to go), then largest.
+    def order(job_id: str) -> tuple[bool, int, float, str]:
+        job = instance.training_by_id[job_id]
+        return (not job.required, len(eligibility.training[job_id]), -size(job_id), job_id)
+
+    for job_id in sorted(instance.training_by_id, key=order):
+        job = instance.training_by_id[job_id]
+        best: tuple[float, TrainingPlacement] | None = None
+        for placement in eligibility.training[job_id]:
+            if capacity.fits(instance, placement.site, placement.accelerator, placement.count) < 1:
+                continue
+            if (
+                job.dataset is not None
+                and job.dataset.read_gbps > 0
+                and job.dataset.at != placement.site
+            ):
+                route = instance.paths.route(job.dataset.at, placement.site)
+                assert route is not None
+                if capacity.link_room(route.links, job.dataset.read_gbps) < 1:
+                    continue
+            cost = training_costs(instance, placement).total + _fixed_cost(
+                instance, capacity, placement.site
+            )
+            if best is None or cost < best[0]:
+                best = (cost, placement)
+        if best is None or (not job.required and best[0] >= job.unplaced_cost):
+            if job.required and not partial:
+                return None
+            unplaced.append(job_id)
+            continue
+        placement = best[1]
+        capacity.take(instance, placement.site, placement.accelerator, placement.count)
+        if (
+            job.dataset is not None
+            and job.dataset.read_gbps > 0
+            and job.dataset.at != placement.site
+        ):
+            route = instance.paths.route(job.dataset.at, placement.site)
+            assert route is not None
+            capacity.use_links(route.links, job.dataset.read_gbps)
+        placed.append(placement)
+    return placed, unplaced
+
+
+@dataclass
+class _ServicePlan:
+    replicas: dict[ReplicaOption, int] = field(default_factory=lambda: defaultdict(int))
+    spare_rps: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    routes: dict[tuple[str, str], float] = field(default_factory=lambda: defaultdict(float))
+    unserved: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+
+
+def _plan_service(
+    instance: Instance, capacity: Capacity, service_id: str, partial: bool
+) -> _ServicePlan | None:
+    """Serve each region (largest first) where one more rps is cheapest; None on failure."""
+    service = instance.inference_by_id[service_id]
+    eligibility = instance.eligibility
+    options_at: dict[str, list[ReplicaOption]] = defaultdict(list)
+    for option in eligibility.replicas[service_id]:
+        options_at[option.site].append(option)
+    per_replica = {o: replica_costs(instance, o).total for o in eligibility.replicas[service_id]}
+    gbps_per_rps = service.kb_per_request * GBPS_PER_RPS_KB
+    unserved_per_rps = (
+        math.inf
+        if service.unserved_cost_per_rps_hour is None
+        else service.unserved_cost_per_rps_hour * instance.horizon_hours
+    )
+    plan = _ServicePlan()
+    sites_of: dict[str, list[str]] = defaultdict(list)
+    for pair in eligibility.routes[service_id]:
+        sites_of[pair.region].append(pair.site)
+
+    for region, demand in sorted(service.demand_rps.items(), key=lambda item: (-item[1], item[0])):
+        remaining = demand
+        egress = {
+            site: traffic_egress_per_rps(instance, service.kb_per_request, region, site)
+            if service.kb_per_request > 0
+            else 0.0
+            for site in sites_of[region]
+        }
+        while remaining > 1e-9:
+            routes = {site: instance.paths.route(region, site) for site in sites_of[region]}
+            # Spare capacity first, cheapest egress first.
+            used_spare = False
+            for site in sorted(sites_of[region], key=lambda s: (egress[s], s)):
+                route = routes[site]
+                assert route is not None
+                room = min(
+                    plan.spare_rps[site], capacity.link_room(route.links, gbps_per_rps), remaining
+                )
+                if room > 1e-9 and egress[site] < unserved_per_rps:
+                    plan.spare_rps[site] -= room
+                    plan.routes[region, site] += room
+                    capacity.use_links(route.links, room * gbps_per_rps)
+                    remaining -= room
+                    used_spare = True
+            if remaining <= 1e-9:
+                break
+            best: tuple[float, ReplicaOption, int] | None = None
+            for site in sites_of[region]:
+                route = routes[site]
+                assert route is not None
+                # New capacity only helps as far as the links to it still carry traffic.
+                usable = min(remaining, capacity.link_room(route.links, gbps_per_rps))
+                usable -= plan.spare_rps[site]
+                if usable <= MIN_RPS:
+                    continue
+                for option in options_at[site]:
+                    fit = capacity.fits(instance, site, option.accelerator, option.per_replica)
+                    if fit < 1:
+                        continue
+                    count = min(fit, math.ceil(usable / option.rps - 1e-9))
+                    served = min(usable, option.rps * count)
+                    cost = (
+                        per_replica[option] * count + _fixed_cost(instance, capacity, site)
+                    ) / served
+                    cost += egress[site]
+                    if best is None or (cost, option.site) < (best[0], best[1].site):
+                        best = (cost, option, count)
+            if best is None or best[0] >= unserved_per_rps:
+                if unserved_per_rps == math.inf and not used_spare and not partial:
+                    return None
+                if unserved_per_rps < math.inf or (partial and not used_spare):
+                    plan.unserved[region] += remaining
+                    remaining = 0.0
+                continue
+            _, option, count = best
+            capacity.take(instance, option.site, option.accelerator, option.per_replica * count)
+            plan.replicas[option] += count
+            plan.spare_rps[option.site] += option.rps * count
+    resilient = service.resilience != "n+1" or _add_spare_domains(
+        instance, capacity, service_id, plan, per_replica
+    )
+    if not resilient and not partial:
+        return None
+    return plan
+
+
+def _add_spare_domains(
+    instance: Instance,
+    capacity: Capacity,
+    service_id: str,
+    plan: _ServicePlan,
+    per_replica: dict[ReplicaOption, float],
+) -> bool:
+    """Add the cheapest replicas outside the worst failure domain until n+1 holds."""
+    served = sum(plan.routes.values())
+    domain_of = {s.id: s.domain for s in instance.sites}
+    options = instance.eligibility.replicas[service_id]
+    while True:
+        by_domain: dict[str, float] = defaultdict(float)
+        for option, count in plan.replicas.items():
+            by_domain[domain_of[option.site]] += option.rps * count
+        total = sum(by_domain.values())
+        worst = max(by_domain, key=lambda d: (by_domain[d], d), default=None)
+        if worst is None or total - by_domain[worst] >= served - 1e-9:
+            return True
+        candidates = [
+            (per_replica[o] / o.rps, o.site, o)
+            for o in options
+            if domain_of[o.site] != worst
+            and capacity.fits(instance, o.site, o.accelerator, o.per_replica) >= 1
+        ]
+        if not candidates:
+            return False
+        _, _, option = min(candidates, key=lambda c: (c[0], c[1]))
+        capacity.take(instance, option.site, option.accelerator, option.per_replica)
+        plan.replicas[option] += 1
+
+
+def greedy(instance: Instance, *, partial: bool = False) -> Solution:
+    """The greedy plan of `instance` (status `feasible`), or status `unknown` if it fails.
+
+    With `partial`, a failure does not stop it: what could not be placed or served
+    is left out, and the incomplete plan (status `unknown`) still serves as a hint."""
+    started = time.perf_counter()
+    capacity = Capacity.of(instance)
+    info = SolverInfo(name="greedy", version="1", seed=0, time_limit_s=None, wall_s=0.0)
+    training = _place_training(instance, capacity, partial)
+    services: dict[str, _ServicePlan] = {}
+    if training is not None:
+        # Services that must be served, with the fewest sites, first; then the largest.
+        def order(service: InferenceService) -> tuple[bool, int, float, str]:
+            sites = {o.site for o in instance.eligibility.replicas[service.id]}
+            return (
+                service.unserved_cost_per_rps_hour is not None,
+                len(sites),
+                -sum(service.demand_rps.values()),
+                service.id,
+            )
+
+        for service_id in [s.id for s in sorted(instance.inference, key=order)]:
+            plan = _plan_service(instance, capacity, service_id, partial)
+            if plan is None:
+                training = None
+                break
+            services[service_id] = plan
+    wall_s = round(time.perf_counter() - started, 3)
+    info = info.model_copy(update={"wall_s": wall_s})
+    if training is None:
+        return Solution(
+            instance=instance.name, instance_sha256=instance.sha256, status="unknown", solver=info
+        )
+    placed, unplaced = training
+    solution = _solution(instance, placed, unplaced, services, info)
+    if partial and not _complete(instance, solution):
+        return solution.model_copy(update={"status": "unknown"})
+    return solution
+
+
+def _complete(instance: Instance, solution: Solution) -> bool:
+    """Whether a partial greedy plan nonetheless placed every required job and served
+    every demand that must be served."""
+    required = {j.id for j in instance.training if j.required}
+    if required & set(solution.unplaced_training):
+        return False
+    must_serve = {s.id for s in instance.inference if s.unserved_cost_per_rps_hour is None}
+    return not any(w.service in must_serve for w in solution.unserved)
+
+
+def _solution(
+    instance: Instance,
+    placed: list[TrainingPlacement],
+    unplaced: list[str],
+    services: dict[str, _ServicePlan],
+    info: SolverInfo,
+) -> Solution:
+    parts: dict[str, list[float]] = defaultdict(list)
+    for placement in placed:
+        costs = training_costs(instance, placement)
+        for part in ("compute", "energy", "carbon", "egress", "site_costs"):
+            parts[part].append(getattr(costs, part))
+    replicas, routes, unserved = [], [], []
+    for service_id, plan in services.items():
+        service = instance.inference_by_id[service_id]
+        for option, count in plan.replicas.items():
+            if count <= 0:
+                continue
+            costs = replica_costs(instance, option)
+            for part in ("compute", "energy", "carbon"):
+                parts[part].append(getattr(costs, part) * count)
+            replicas.append(
+                ReplicaAssignment(
+                    service=service_id,
+                    site=option.site,
+                    accelerator=option.accelerator,
+                    replicas=count,
+                )
+            )
+        for (region, site), rps in plan.routes.items():
+            if rps <= 0:
+                continue
+            if service.kb_per_request > 0:
+                parts["egress"].append(
+                    rps * traffic_egress_per_rps(instance, service.kb_per_request, region, site)
+                )
+            routes.append(RouteFlow(service=service_id, region=region, site=site, rps=rps))
+        for region, rps in plan.unserved.items():
+            if rps <= 0:
+                continue
+            # A partial plan may leave must-serve demand out; it has no price then.
+            price = service.unserved_cost_per_rps_hour or 0.0
+            parts["unserved"].append(rps * price * instance.horizon_hours)
+            unserved.append(UnservedDemand(service=service_id, region=region, rps=rps))
+    parts["unplaced"] = [instance.training_by_id[j].unplaced_cost for j in unplaced]
+    active = {p.site for p in placed} | {r.site for r in replicas}
+    parts["fixed"] = [instance.site_by_id[s].fixed_cost for s in sorted(active)]
+    breakdown = CostBreakdown(**{part: math.fsum(values) for part, values in parts.items()})
+    objective = math.fsum(getattr(breakdown, part) for part in CostBreakdown.model_fields)
+    return Solution(
+        instance=instance.name,
+        instance_sha256=instance.sha256,
+        status="feasible",
+        objective=objective,
+        training=sorted(
+            (
+                TrainingAssignment(job=p.job, site=p.site, accelerator=p.accelerator, count=p.count)
+                for p in placed
+            ),
+            key=lambda t: t.job,
+        ),
+        unplaced_training=sorted(unplaced),
+        inference=sorted(replicas, key=lambda r: (r.service, r.site, r.accelerator)),
+        routes=sorted(routes, key=lambda f: (f.service, f.region, f.site)),
+        unserved=sorted(unserved, key=lambda w: (w.service, w.region)),
+        costs=breakdown,
+        solver=info,
+    )
