@@ -38,10 +38,24 @@ class ModelNotes:
     inexact: list[str] = field(default_factory=list)
     relaxed: dict[int, ExactRow] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    #: Family and entity of every row, by constraint index (for diagnosis and duals).
+    labels: dict[int, RowLabel] = field(default_factory=dict)
 
-    def note_row(self, family: str) -> None:
-        """Count one added row of a family."""
+    def note_row(self, model: CpModel, family: str, *key: str) -> None:
+        """Label the row just added: its family and the entity it limits (ids)."""
         self.rows[family] += 1
+        self.labels[len(model.proto.constraints) - 1] = RowLabel(family, key)
+
+
+@dataclass(frozen=True)
+class RowLabel:
+    """Which SPEC constraint family a row belongs to, and the ids of what it limits:
+    assignment (job), inventory (site, accelerator), grid_power (site), cooling (site,
+    kind), demand (service, region), serving_capacity (service, site), demand_cover
+    (service), resilience (service, domain), bandwidth (link a, link b), site_use (site)."""
+
+    family: str
+    key: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -67,7 +81,7 @@ def _add_row(
     terms: list[Term],
     limit: float,
     family: str,
-    what: str,
+    key: tuple[str, ...],
     notes: ModelNotes,
     *,
     allowance: float = 0.0,
@@ -79,6 +93,7 @@ def _add_row(
     if sum(t.coefficient * t.upper for t in terms) <= limit:
         return False
     relaxed = allowance > 0
+    what = " ".join(key)
     row = integer_row([t.coefficient for t in terms], limit + allowance, loosen=relaxed)
     if not row.exact and not relaxed:
         notes.inexact.append(f"{family} row of {what} rounded to integers (conservatively)")
@@ -90,7 +105,7 @@ def _add_row(
     model.add(
         cp_model.LinearExpr.weighted_sum([t.var for t in terms], row.coefficients) <= row.limit
     )
-    notes.note_row(family)
+    notes.note_row(model, family, *key)
     return True
 
 
@@ -116,8 +131,9 @@ def assign_training(
         choices = [var for _, var in by_job.get(job.id, [])]
         if job.id in variables.unplaced:
             choices.append(variables.unplaced[job.id])
-        model.add_exactly_one(choices)
-        notes.note_row("assignment")
+        # A linear row rather than add_exactly_one: diagnosis may guard it with a literal.
+        model.add(cp_model.LinearExpr.sum(choices) == 1)
+        notes.note_row(model, "assignment", job.id)
 
 
 def inventory(
@@ -132,7 +148,7 @@ def inventory(
             cp_model.LinearExpr.weighted_sum([v for v, _, _ in terms], [per for _, per, _ in terms])
             <= count
         )
-        notes.note_row("inventory")
+        notes.note_row(model, "inventory", site_id, accelerator_id)
 
 
 def grid_power(
@@ -146,7 +162,7 @@ def grid_power(
         by_site[site_id].extend(Term(var, kw * per, upper) for var, per, upper in terms)
     for site in instance.sites:
         if site.id in by_site:
-            _add_row(model, by_site[site.id], site.grid_kw, "grid_power", f"site {site.id}", notes)
+            _add_row(model, by_site[site.id], site.grid_kw, "grid_power", (site.id,), notes)
 
 
 def cooling(
@@ -162,7 +178,7 @@ def cooling(
     for (site_id, kind), kind_terms in sorted(by_site_kind.items()):
         limit = instance.site_by_id[site_id].cooling_limit_kw(kind)  # type: ignore[arg-type]
         if limit is not None:
-            _add_row(model, kind_terms, limit, "cooling", f"site {site_id} {kind}", notes)
+            _add_row(model, kind_terms, limit, "cooling", (site_id, kind), notes)
 
 
 def demand(model: CpModel, instance: Instance, variables: PlanVariables, notes: ModelNotes) -> None:
@@ -177,7 +193,7 @@ def demand(model: CpModel, instance: Instance, variables: PlanVariables, notes: 
             if (service.id, region) in variables.unserved:
                 served.append(variables.unserved[service.id, region])
             model.add(cp_model.LinearExpr.sum(served) == demand_units)
-            notes.note_row("demand")
+            notes.note_row(model, "demand", service.id, region)
 
 
 def _capacity_terms(variables: PlanVariables) -> dict[tuple[str, str], list[tuple[IntVar, int]]]:
@@ -203,7 +219,7 @@ def serving_capacity(
             cp_model.LinearExpr.sum(served)
             <= cp_model.LinearExpr.weighted_sum([v for v, _ in terms], [c for _, c in terms])
         )
-        notes.note_row("serving_capacity")
+        notes.note_row(model, "serving_capacity", *key)
 
 
 def resilience(
@@ -233,7 +249,7 @@ def resilience(
                 cp_model.LinearExpr.weighted_sum([v for v, _ in outside], [c for _, c in outside])
                 >= served
             )
-            notes.note_row("resilience")
+            notes.note_row(model, "resilience", service.id, domain)
 
 
 def _served_expression(
@@ -270,7 +286,7 @@ def demand_cover(
         model.add(
             cp_model.LinearExpr.weighted_sum([v for v, _ in terms], [c for _, c in terms]) >= served
         )
-        notes.note_row("demand_cover")
+        notes.note_row(model, "demand_cover", service.id)
 
 
 def bandwidth(
@@ -328,7 +344,7 @@ def bandwidth(
             terms[index],
             link.bandwidth_gbps,
             "bandwidth",
-            f"link {link.a}-{link.b}",
+            (link.a, link.b),
             notes,
             allowance=allowance,
         )
@@ -342,12 +358,12 @@ def site_use(
         active = variables.site_active.get(placement.site)
         if active is not None:
             model.add_implication(var, active)
-            notes.note_row("site_use")
+            notes.note_row(model, "site_use", placement.site)
     for option, var in variables.replicas.items():
         active = variables.site_active.get(option.site)
         if active is not None:
             model.add(var == 0).only_enforce_if(active.Not())
-            notes.note_row("site_use")
+            notes.note_row(model, "site_use", option.site)
 
 
 def add_constraints(
