@@ -32,7 +32,7 @@ from solver.executors import Executor, Finished, SolveSettings, Task, make_execu
 from solver.executors.base import NO_PLAN_STATUSES
 from solver.executors.task import fault_for
 from solver.solve import SOLVER_NAME, default_workers
-from solver.solve import _versions as solver_version
+from solver.solve import solver_version
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator, Iterable, Iterator, Sequence

@@ -46,6 +46,11 @@ class ModelInvalidError(RuntimeError):
     """CP-SAT rejected the model: a bug in infraplan, never a property of the instance."""
 
 
+def solver_version() -> str:
+    """infraplan's and OR-Tools' versions, as recorded in every solution."""
+    return _versions()
+
+
 def _versions() -> str:
     try:
         own = version("infraplan")
