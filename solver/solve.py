@@ -181,6 +181,11 @@ class _Search:
     values: list[float]
     bound: float | None
 
+    @property
+    def has_plan(self) -> bool:
+        """Whether CP-SAT returned a solution (an empty model has one with no values)."""
+        return self.status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+
 
 def _search(
     built: BuiltModel,
@@ -243,7 +248,7 @@ def _outcome(built: BuiltModel, search: _Search, deadline: float) -> _Outcome:
         if relaxation == math.inf:
             return _Outcome("infeasible", None, None)
         bound = _best_bound(bound, relaxation)
-    if not search.values:
+    if not search.has_plan:
         return _Outcome("unknown", bound, None)
     plan = extract_plan(built, search.values)
     if built.relaxed:

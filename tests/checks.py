@@ -15,4 +15,6 @@ def assert_valid_plan(instance: Instance, solution: Solution) -> None:
     evaluation = evaluate(instance, solution)
     assert evaluation.feasible, "\n".join(str(v) for v in evaluation.violations)
     assert solution.objective is not None
-    assert abs(evaluation.objective - solution.objective) <= 1e-6 * max(1.0, abs(evaluation.objective))
+    assert abs(evaluation.objective - solution.objective) <= 1e-6 * max(
+        1.0, abs(evaluation.objective)
+    )

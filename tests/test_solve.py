@@ -103,7 +103,9 @@ def test_no_liquid_cooling_excludes_liquid_accelerators() -> None:
     assert solution.training[0].site == "B"
 
 
-def one_region(sites: list[dict], services: list[dict], latency_ms: float = 5.0, **links: dict) -> object:  # type: ignore[type-arg]
+def one_region(
+    sites: list[dict], services: list[dict], latency_ms: float = 5.0, **links: dict
+) -> object:  # type: ignore[type-arg]
     """Region u linked to every site."""
     return b.instance(
         sites=sites,
@@ -158,9 +160,7 @@ def test_resilience_n_plus_one() -> None:
         b.site("C", {"gpu": (100, 3.0)}, failure_domain="d2"),
     ]
     plain = one_region(sites, [b.service("s", {"gpu": (1, 10.0)}, {"u": 10})])
-    resilient = one_region(
-        sites, [b.service("s", {"gpu": (1, 10.0)}, {"u": 10}, resilience="n+1")]
-    )
+    resilient = one_region(sites, [b.service("s", {"gpu": (1, 10.0)}, {"u": 10}, resilience="n+1")])
     assert solved(plain).objective == pytest.approx(10.0)
     solution = solved(resilient)
     assert solution.status == "optimal"
@@ -304,7 +304,9 @@ def test_progress_callback_reports_improving_plans() -> None:
     """on_progress receives (wall, objective, bound) with objective >= bound."""
     seen: list[tuple[float, float, float | None]] = []
     instance = load_instance("instances/example.json")
-    solved(instance, on_progress=lambda wall, objective, bound: seen.append((wall, objective, bound)))
+    solved(
+        instance, on_progress=lambda wall, objective, bound: seen.append((wall, objective, bound))
+    )
     assert seen
     wall, objective, bound = seen[-1]
     assert wall >= 0
