@@ -1,0 +1,52 @@
+"""The greedy planner: valid plans, largest-first choices, and honest failure."""
+
+from __future__ import annotations
+
+import pytest
+
+from models import load_instance
+from solver.heuristics.greedy import greedy
+from tests import builders as b
+from tests.checks import assert_valid_plan
+
+
+def test_greedy_plan_of_worked_example_is_optimal() -> None:
+    """On the SPEC example the greedy plan is the optimum (one option each)."""
+    instance = load_instance("instances/example.json")
+    plan = greedy(instance)
+    assert plan.status == "feasible"
+    assert plan.objective == pytest.approx(2_778_598.80)
+    assert_valid_plan(instance, plan)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_greedy_plans_of_generated_instances_are_valid(seed: int) -> None:
+    """Every plan the greedy planner returns passes the evaluator."""
+    instance = load_instance(f"instances/generated/S-{seed}.json")
+    plan = greedy(instance)
+    if plan.has_plan:
+        assert_valid_plan(instance, plan)
+
+
+def test_greedy_is_myopic() -> None:
+    """Largest job first takes the cheap site, though the optimum puts the two small jobs there."""
+    instance = b.instance(
+        sites=[b.site("A", {"gpu": (4, 1.0)}), b.site("B", {"gpu": (8, 2.0)})],
+        training=[b.job("big", {"gpu": 4}), b.job("s1", {"gpu": 2}), b.job("s2", {"gpu": 2})],
+    )
+    plan = greedy(instance)
+    assert_valid_plan(instance, plan)
+    assert {t.job: t.site for t in plan.training}["big"] == "A"
+
+
+def test_greedy_fails_honestly() -> None:
+    """When a required job finds no room the greedy planner says `unknown`, not a bad plan."""
+    instance = b.instance(
+        sites=[b.site("A", {"gpu": (6, 1.0)})],
+        training=[b.job("j1", {"gpu": 4}), b.job("j2", {"gpu": 4})],
+    )
+    assert greedy(instance).status == "unknown"
+    partial = greedy(instance, partial=True)
+    assert partial.status == "unknown"
+    assert len(partial.training) == 1
+    assert len(partial.unplaced_training) == 1

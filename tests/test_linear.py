@@ -1,0 +1,66 @@
+"""The linear reading of the model: LP bound, HiGHS MIP, and flow polishing."""
+
+from __future__ import annotations
+
+import pytest
+
+from models import load_instance
+from solver import solve
+from solver.cpsat.model import build_model, extract_plan
+from solver.linear import solve_linear
+from tests import builders as b
+from tests.checks import assert_valid_plan
+
+
+def bandwidth_instance():  # type: ignore[no-untyped-def]
+    """Two sites behind one limited and one free link (optimum 10 + 2 x 20 = 50)."""
+    return b.instance(
+        sites=[b.site("A", {"gpu": (100, 1.0)}), b.site("B", {"gpu": (100, 2.0)})],
+        regions=["u"],
+        links=[b.link("u", "A", 5.0, bandwidth_gbps=0.01), b.link("u", "B", 5.0)],
+        inference=[b.service("s", {"gpu": (1, 10.0)}, {"u": 25}, request_kb=100, response_kb=25)],
+    )
+
+
+def test_lp_relaxation_is_a_lower_bound() -> None:
+    """The LP optimum never exceeds the proved optimum."""
+    instance = bandwidth_instance()
+    lp = solve_linear(build_model(instance))
+    optimum = solve(instance, time_limit_s=10, workers=1)
+    assert lp.status == "optimal"
+    assert lp.bound is not None and optimum.objective is not None
+    assert lp.bound <= optimum.objective + 1e-9
+    # 25 rps at 10 per replica: fractional replicas 1 at A and 1.5 at B cost 10 + 30.
+    assert lp.bound == pytest.approx(40.0)
+
+
+def test_highs_mip_matches_cpsat_optimum() -> None:
+    """HiGHS on the same model (continuous flows) finds the CP-SAT optimum, a valid plan."""
+    instance = bandwidth_instance()
+    built = build_model(instance)
+    mip = solve_linear(built, solver_id="HIGHS", integer=True, time_limit_s=10)
+    assert mip.status == "optimal"
+    plan = extract_plan(built, mip.values)
+    cpsat = solve(instance, time_limit_s=10, workers=1)
+    assert plan.objective == pytest.approx(cpsat.objective)
+    assert mip.objective == pytest.approx(cpsat.objective)
+
+
+def test_worked_example_lp_and_mip() -> None:
+    """On the SPEC example LP, MIP and CP-SAT agree on 2,778,598.80."""
+    built = build_model(load_instance("instances/example.json"))
+    assert solve_linear(built).objective == pytest.approx(2_778_598.80)
+    assert solve_linear(built, solver_id="HIGHS", integer=True).objective == pytest.approx(
+        2_778_598.80
+    )
+
+
+def test_fixed_decisions_polish_flows() -> None:
+    """A plan of the relaxed-link model keeps the exact link limit after polishing."""
+    instance = bandwidth_instance()
+    solution = solve(instance, time_limit_s=10, workers=1)
+    assert_valid_plan(instance, solution)
+    routes = {r.site: r.rps for r in solution.routes}
+    assert routes.get("A", 0.0) <= 10.0 + 1e-9
+    assert sum(routes.values()) == pytest.approx(25.0)
+    assert solution.objective == pytest.approx(50.0)
