@@ -253,9 +253,30 @@ def _plan_service(
     resilient = service.resilience != "n+1" or _add_spare_domains(
         instance, capacity, service_id, plan, per_replica
     )
-    if not resilient and not partial:
-        return None
+    if not resilient:
+        if not partial:
+            return None
+        _shed_to_resilient(instance, plan)
     return plan
+
+
+def _shed_to_resilient(instance: Instance, plan: _ServicePlan) -> None:
+    """Move served demand to unserved until capacity outside every failure domain covers
+    what is served (a partial plan stays consistent with the n+1 rule)."""
+    domain_of = {s.id: s.domain for s in instance.sites}
+    by_domain: dict[str, float] = defaultdict(float)
+    for option, count in plan.replicas.items():
+        by_domain[domain_of[option.site]] += option.rps * count
+    total = sum(by_domain.values())
+    allowed = min((total - held for held in by_domain.values()), default=0.0)
+    excess = sum(plan.routes.values()) - max(0.0, allowed)
+    for key in sorted(plan.routes, key=lambda k: (-plan.routes[k], k)):
+        if excess <= 1e-9:
+            break
+        cut = min(plan.routes[key], excess)
+        plan.routes[key] -= cut
+        plan.unserved[key[0]] += cut
+        excess -= cut
 
 
 def _add_spare_domains(
