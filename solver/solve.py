@@ -30,7 +30,7 @@ ProgressCallback = Callable[[float, float, float | None], None]
 SOLVER_NAME = "infraplan-cpsat"
 #: Share of the time limit kept for what may follow the main search: the LP bound of an
 #: inexact model, flow polishing, and a strict search when the main one left work out.
-RESERVE_SHARE = 0.15
+RESERVE_SHARE = 0.1
 #: A plan within this relative distance of a proved bound counts as proved optimal
 #: (the SPEC's feasibility tolerance).
 PROOF_TOLERANCE = 1e-6
@@ -77,9 +77,11 @@ class SolveOptions:
     log_search: bool = False
     #: Extra CP-SAT parameters by name (for experiments; recorded in the solution).
     parameters: dict[str, float | int | bool] = field(default_factory=dict)
-    #: Search the elastic model (required work may be left out at a penalty), which always
-    #: has a plan to improve on; False searches the strict model only.
-    elastic: bool = True
+    #: Search the elastic model first (required work may be left out at a penalty), which
+    #: always has a plan to improve on, then the strict one if work is still left out. Off
+    #: by default: on the generated M family the strict model started from the greedy plan
+    #: found better plans in the same time (docs/formulation.md).
+    elastic: bool = False
     #: Without a `hint`, start from the greedy planner's plan (possibly incomplete).
     greedy_start: bool = True
 
@@ -119,9 +121,8 @@ def solve(
     each improving plan of the search (penalties for left-out work included while
     there are any). Raises ModelInvalidError if CP-SAT rejects the model.
 
-    The search runs on the elastic model (see `SolveOptions.elastic`); if its best
-    plan still leaves required work out, a search on the strict model follows,
-    which also proves infeasibility where there is no plan.
+    The search starts from the greedy plan (possibly incomplete) unless a hint is
+    given; with `SolveOptions.elastic` it runs on the elastic model first.
     """
     started = time.perf_counter()
     deadline = started + time_limit_s
@@ -136,7 +137,8 @@ def solve(
     relay = _ProgressRelay(on_progress, built.scale.factor, started) if on_progress else None
     search = _search(built, deadline - RESERVE_SHARE * time_limit_s, workers, seed, options, relay)
     outcome = _outcome(built, search, deadline)
-    if outcome.plan is None or outcome.plan.uses_slack:
+    left_out = outcome.plan is None or outcome.plan.uses_slack
+    if outcome.rejected is not None or (options.elastic and left_out):
         outcome = _strict(instance, outcome, deadline, workers, seed, options)
 
     info = SolverInfo(
