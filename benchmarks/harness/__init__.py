@@ -1,0 +1,1 @@
+"""The benchmark harness: methods, isolated measured runs, derived figures, reports, plot."""

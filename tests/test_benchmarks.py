@@ -1,0 +1,308 @@
+"""Tests of the benchmark harness: derived figures, targets, isolated runs, end to end."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import pytest
+
+from benchmarks.harness.measure import RunTask, run_isolated
+from benchmarks.harness.methods import METHODS, MethodSettings
+from benchmarks.harness.records import RunRecord, append_record, read_records
+from benchmarks.harness.report import (
+    Summary,
+    best_bounds,
+    bound_conflicts,
+    derive_rows,
+    gap_trace,
+    relative_gap,
+    summarize,
+    time_to_first_plan,
+    time_to_gap,
+)
+from benchmarks.harness.targets import check_targets, gap_ratio
+from benchmarks.run import InstanceSpec, latest_records, main, parse_arguments
+from models.generator import generate
+from models.io import save_instance
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+def record(method: str = "infraplan", **fields: Any) -> RunRecord:
+    """A finished run record of gen-S-0 with the given fields."""
+    values: dict[str, Any] = {
+        "instance": "gen-S-0",
+        "family": "S",
+        "seed": 0,
+        "method": method,
+        "time_limit_s": 10.0,
+        "workers": 2,
+        "outcome": "finished",
+        "status": "feasible",
+        "evaluator_accepts": True,
+        "wall_s": 9.0,
+    }
+    values.update(fields)
+    return RunRecord(**values)
+
+
+def summary(method: str, gap: float | None, family: str = "M", limit: float = 30.0) -> Summary:
+    """A summary of one method with the given median gap."""
+    return Summary(family, limit, method, 3, 3, gap, 1.0, 2.0, 30.0, 1.0, 500.0)
+
+
+# -- derived figures ---------------------------------------------------------------------
+
+
+def test_relative_gap_is_relative_to_the_objective_and_never_negative() -> None:
+    """The gap divides by the objective and clips a bound above the objective to 0."""
+    assert relative_gap(200.0, 150.0) == pytest.approx(0.25)
+    assert relative_gap(100.0, 120.0) == 0.0
+    assert relative_gap(0.0, 0.0) == 0.0
+
+
+def test_best_bound_is_the_largest_bound_of_finished_runs() -> None:
+    """LP and method bounds count; bounds of killed runs do not."""
+    records = [
+        record("lp-bound", status="optimal", bound=90.0),
+        record("infraplan", objective=100.0, bound=95.0),
+        record("mip-highs", outcome="timeout", status="unknown", bound=99.0),
+    ]
+    assert best_bounds(records) == {"gen-S-0": 95.0}
+
+
+def test_time_to_gap_uses_the_first_reported_plan_close_enough() -> None:
+    """A traced method reaches the gap at its first improving plan within it."""
+    run = record(
+        objective=100.0, progress=[(1.0, 200.0, None), (2.5, 100.5, None), (4.0, 100.0, None)]
+    )
+    assert time_to_gap(run, 100.0, 0.01) == 2.5
+    assert time_to_first_plan(run) == 1.0
+
+
+def test_time_to_gap_falls_back_to_the_wall_time() -> None:
+    """Untraced methods, and traced ones whose final plan was polished, count at wall time."""
+    highs = record("mip-highs", objective=100.0, wall_s=7.0)
+    polished = record(objective=100.0, wall_s=8.0, progress=[(1.0, 150.0, None)])
+    assert time_to_gap(highs, 99.5, 0.01) == 7.0
+    assert time_to_gap(polished, 99.5, 0.01) == 8.0
+    assert time_to_gap(highs, 50.0, 0.01) is None
+
+
+def test_runs_without_an_accepted_plan_have_no_times() -> None:
+    """A rejected plan or no plan gives no first-plan time, no gap time and no trace."""
+    rejected = record(objective=100.0, evaluator_accepts=False, progress=[(1.0, 100.0, None)])
+    nothing = record(status="unknown", evaluator_accepts=None)
+    for run in (rejected, nothing):
+        assert time_to_first_plan(run) is None
+        assert time_to_gap(run, 100.0, 0.5) is None
+        assert gap_trace(run, 100.0) == []
+
+
+def test_gap_trace_ends_with_the_final_plan() -> None:
+    """The trace lists each improving plan, then the final plan at the wall time."""
+    run = record(objective=100.0, wall_s=5.0, progress=[(1.0, 125.0, None)])
+    trace = gap_trace(run, 75.0)
+    assert [t for t, _ in trace] == [1.0, 5.0]
+    assert [gap for _, gap in trace] == pytest.approx([0.4, 0.25])
+
+
+def test_rows_give_no_plan_an_infinite_gap_and_the_lp_none() -> None:
+    """Runs without a plan get gap inf; the LP bound row has no gap."""
+    rows = derive_rows(
+        [
+            record("lp-bound", status="optimal", bound=90.0),
+            record("infraplan", objective=100.0),
+            record("mip-highs", status="unknown", evaluator_accepts=None),
+        ]
+    )
+    gaps = {row.record.method: row.gap for row in rows}
+    assert [row.record.method for row in rows] == ["infraplan", "mip-highs", "lp-bound"]
+    assert gaps == {"infraplan": pytest.approx(0.1), "mip-highs": math.inf, "lp-bound": None}
+
+
+def test_summary_medians_count_never_as_infinite() -> None:
+    """A run that never reached 1% pushes the median time up instead of vanishing."""
+    runs = [
+        record(instance=f"gen-M-{seed}", family="M", seed=seed, objective=100.0, wall_s=5.0)
+        for seed in range(3)
+    ]
+    runs += [
+        record("lp-bound", instance=f"gen-M-{s}", status="optimal", bound=b)
+        for s, b in ((0, 99.5), (1, 99.5), (2, 90.0))
+    ]
+    ours = next(s for s in summarize(derive_rows(runs)) if s.method == "infraplan")
+    assert ours.runs == 3
+    assert ours.median_gap == pytest.approx(0.005)
+    assert ours.median_target_gap_s == 5.0
+    runs[1] = record(instance="gen-M-1", family="M", seed=1, objective=200.0, wall_s=5.0)
+    ours = next(s for s in summarize(derive_rows(runs)) if s.method == "infraplan")
+    assert ours.median_target_gap_s == math.inf
+
+
+def test_bound_conflicts_flag_a_plan_cheaper_than_a_bound() -> None:
+    """A plan below a proved bound is reported; one above it is not."""
+    records = [record("lp-bound", status="optimal", bound=100.0), record(objective=99.0)]
+    assert len(bound_conflicts(records)) == 1
+    assert bound_conflicts([records[0], record(objective=101.0)]) == []
+
+
+# -- targets -----------------------------------------------------------------------------
+
+
+def test_gap_ratio_handles_plans_missing_and_zero_gaps() -> None:
+    """No peer plan gives 0, no plan of ours gives inf, and zero gaps compare sensibly."""
+    assert gap_ratio(0.001, 0.02) == pytest.approx(0.05)
+    assert gap_ratio(0.01, math.inf) == 0.0
+    assert gap_ratio(math.inf, math.inf) == math.inf
+    assert gap_ratio(0.0, 0.0) == 0.0
+    assert gap_ratio(0.001, 0.0) == math.inf
+
+
+def test_targets_are_met_missed_or_not_run() -> None:
+    """M's 1% target reads infraplan's median at 30 s; families never run say so."""
+    checks = {c.target: c for c in check_targets([summary("infraplan", 0.004)])}
+    m_target = checks["M: within 1% of the best bound in 30 s"]
+    assert m_target.met is True
+    assert m_target.margin == "+0.60 points"
+    assert checks["L: within 2% of the best bound in 120 s"].met is None
+    missed = check_targets([summary("infraplan", 0.02)])[0]
+    assert missed.met is False
+
+
+def test_peer_target_compares_medians_at_equal_time() -> None:
+    """infraplan must be within a tenth of each peer's gap at the same family and limit."""
+    checks = check_targets(
+        [
+            summary("infraplan", 0.001),
+            summary("cpsat-monolithic", 0.02),
+            summary("mip-highs", 0.005),
+        ]
+    )
+    peers = {c.target: c.met for c in checks if "x " in c.target}
+    assert peers == {
+        "M @30 s: gap at most 0.1 x cpsat-monolithic's": True,
+        "M @30 s: gap at most 0.1 x mip-highs's": False,
+    }
+
+
+# -- records and command line ------------------------------------------------------------
+
+
+def test_records_survive_a_round_trip_and_the_latest_wins(tmp_path: Path) -> None:
+    """Appended records read back equal; a rerun replaces the earlier record of its run."""
+    path = tmp_path / "records.jsonl"
+    first = record(objective=100.0, progress=[(1.0, 100.0, 90.0), (2.0, 99.0, None)])
+    second = record(objective=98.0)
+    append_record(path, first)
+    append_record(path, second)
+    assert read_records(path) == [first, second]
+    assert latest_records(read_records(path)) == [second]
+
+
+def test_instance_spec_parses_family_and_seed() -> None:
+    """FAMILY-SEED names a generated instance; anything else is a usage error."""
+    assert InstanceSpec.parse("XL-2") == InstanceSpec("XL", 2)
+    assert InstanceSpec.parse("M-0").name == "gen-M-0"
+    with pytest.raises(Exception, match="FAMILY-SEED"):
+        InstanceSpec.parse("Q-1")
+
+
+def test_quick_runs_two_small_and_one_medium_instance_briefly() -> None:
+    """--quick alone means S-0, S-1 and M-0 at 5 s with every method."""
+    arguments = parse_arguments(["--quick"])
+    assert [spec.name for spec in arguments.specs] == ["gen-S-0", "gen-S-1", "gen-M-0"]
+    assert arguments.time_limit == 5.0
+    assert arguments.methods == list(METHODS)
+
+
+# -- isolated runs -----------------------------------------------------------------------
+
+
+def _task(tmp_path: Path, instance_path: Path, **fields: Any) -> RunTask:
+    values: dict[str, Any] = {
+        "instance_path": instance_path,
+        "instance": "gen-M-0",
+        "family": "M",
+        "seed": 0,
+        "method": "infraplan",
+        "settings": MethodSettings(time_limit_s=60.0, workers=1),
+        "log_path": tmp_path / "run.log",
+        "solution_path": tmp_path / "run.solution.json",
+    }
+    values.update(fields)
+    return RunTask(**values)
+
+
+def test_a_run_past_its_hard_timeout_is_killed_and_keeps_its_memory(tmp_path: Path) -> None:
+    """A run killed at its hard timeout is recorded as such, with its peak memory."""
+    instance_path = tmp_path / "gen-M-0.json"
+    save_instance(generate("M", 0), instance_path)
+    killed = run_isolated(_task(tmp_path, instance_path, timeout_s=2.0))
+    assert killed.outcome == "timeout"
+    assert killed.status == "unknown"
+    assert killed.wall_s is not None and 2.0 <= killed.wall_s < 10.0
+    assert killed.peak_rss_mb is not None and killed.peak_rss_mb > 50
+
+
+def test_a_method_that_raises_is_recorded_as_an_error(tmp_path: Path) -> None:
+    """A failure inside the process comes back as outcome `error` with its message."""
+    failed = run_isolated(_task(tmp_path, tmp_path / "missing.json", method="greedy"))
+    assert failed.outcome == "error"
+    assert failed.error is not None and "missing.json" in failed.error
+
+
+# -- end to end --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, Path]:
+    """Every method on gen-S-0 at 3 s; the exit status and the output directory."""
+    out = tmp_path_factory.mktemp("bench")
+    status = main(["--instances", "S-0", "--time-limit", "3", "--workers", "1", "-o", str(out)])
+    return status, out
+
+
+def test_every_plan_of_every_method_passes_the_evaluator(small_run: tuple[int, Path]) -> None:
+    """Each method has a row; each row with a plan is accepted by the evaluator."""
+    status, out = small_run
+    rows = orjson.loads((out / "results.json").read_bytes())["rows"]
+    assert status == 0
+    assert sorted(row["method"] for row in rows) == sorted(METHODS)
+    plans = [row for row in rows if row["objective"] is not None]
+    assert any(row["method"] == "greedy" for row in plans)
+    assert all(row["evaluator_accepts"] is True for row in plans)
+    assert all(row["outcome"] == "finished" for row in rows)
+
+
+def test_the_lp_bound_is_at_most_every_objective(small_run: tuple[int, Path]) -> None:
+    """The LP relaxation's bound never exceeds any method's plan cost."""
+    _, out = small_run
+    rows = orjson.loads((out / "results.json").read_bytes())["rows"]
+    lp_bound = next(row["bound"] for row in rows if row["method"] == "lp-bound")
+    objectives = [row["objective"] for row in rows if row["objective"] is not None]
+    assert objectives
+    assert all(lp_bound <= objective * (1 + 1e-9) for objective in objectives)
+    assert all(row["best_bound"] >= lp_bound for row in rows)
+
+
+def test_the_run_writes_tables_and_the_plot(small_run: tuple[int, Path]) -> None:
+    """CSV and Markdown hold a line per run; the plot exists as PNG and SVG."""
+    _, out = small_run
+    csv_lines = (out / "results.csv").read_text().splitlines()
+    markdown = (out / "results.md").read_text()
+    assert len(csv_lines) == 1 + len(METHODS)
+    assert all(f"| gen-S-0 | 3 | {method} |" in markdown for method in METHODS)
+    assert (out / "gap_vs_time.png").stat().st_size > 1000
+    assert (out / "gap_vs_time.svg").read_text().lstrip().startswith("<?xml")
+
+
+def test_a_second_run_skips_what_is_recorded(small_run: tuple[int, Path]) -> None:
+    """Running the same command again into the same directory runs nothing new."""
+    _, out = small_run
+    before = (out / "records.jsonl").read_bytes()
+    assert main(["--instances", "S-0", "--time-limit", "3", "-o", str(out)]) == 0
+    assert (out / "records.jsonl").read_bytes() == before
