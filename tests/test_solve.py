@@ -169,6 +169,19 @@ def test_resilience_n_plus_one() -> None:
     assert "C" in {r.site for r in solution.inference}
 
 
+def test_resilience_with_many_failure_domains() -> None:
+    """n+1 over five domains: the two cheapest sites each carry the whole demand (1 + 2) x 10."""
+    prices = {"A": 1.0, "B": 2.0, "C": 3.0, "D": 4.0, "E": 5.0}
+    sites = [b.site(name, {"gpu": (100, price)}) for name, price in prices.items()]
+    instance = one_region(
+        sites, [b.service("s", {"gpu": (1, 10.0)}, {"u": 10}, resilience="n+1")]
+    )
+    solution = solved(instance)
+    assert solution.status == "optimal"
+    assert solution.objective == pytest.approx(30.0)
+    assert {r.site: r.replicas for r in solution.inference} == {"A": 1, "B": 1}
+
+
 def test_bandwidth_of_traffic_binds() -> None:
     """A 0.01 Gbps link carries 10 rps of 125 KB requests; the rest goes to the dear site."""
     instance = one_region(

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from models import Instance
     from solver.cpsat.variables import PlanVariables
 
+#: Up to this many failure domains, n+1 rows list the capacity outside each domain
+#: directly; beyond it they go through one total-capacity variable per service.
+SMALL_DOMAIN_COUNT = 3
 #: Gbps per rps per KB of request plus response (8 bits per byte, 1e3 byte per KB).
 GBPS_PER_RPS_KB = 8e-6
 
@@ -236,20 +239,36 @@ def resilience(
         if not served_vars:
             continue
         served = _served_expression(service.id, served_vars, variables)
-        sites = sorted({option.site for option, _ in replicas.get(service.id, [])})
-        domains = sorted({instance.site_by_id[s].domain for s in sites})
-        for domain in domains:
-            outside = [
-                term
-                for site_id in sites
-                if instance.site_by_id[site_id].domain != domain
-                for term in capacity[service.id, site_id]
-            ]
-            model.add(
-                cp_model.LinearExpr.weighted_sum([v for v, _ in outside], [c for _, c in outside])
-                >= served
-            )
+        by_domain: dict[str, list[tuple[IntVar, int]]] = defaultdict(list)
+        for site_id in sorted({option.site for option, _ in replicas.get(service.id, [])}):
+            by_domain[instance.site_by_id[site_id].domain].extend(capacity[service.id, site_id])
+        if len(by_domain) <= SMALL_DOMAIN_COUNT:
+            for domain in sorted(by_domain):
+                outside = [
+                    t for other, terms in by_domain.items() if other != domain for t in terms
+                ]
+                model.add(_weighted(outside) >= served)
+                notes.note_row(model, "resilience", service.id, domain)
+            continue
+        # Many domains: name the total capacity once, so each row holds one domain's terms.
+        every = [t for terms in by_domain.values() for t in terms]
+        total = model.new_int_var(0, sum(c * _upper(v) for v, c in every), f"cap[{service.id}]")
+        model.add(total == _weighted(every))
+        notes.note_row(model, "resilience", service.id, "*")
+        for domain in sorted(by_domain):
+            model.add(total - _weighted(by_domain[domain]) >= served)
             notes.note_row(model, "resilience", service.id, domain)
+
+
+def _weighted(terms: list[tuple[IntVar, int]]) -> cp_model.LinearExpr:
+    """sum of coefficient * var."""
+    return cp_model.LinearExpr.weighted_sum([v for v, _ in terms], [c for _, c in terms])
+
+
+def _upper(var: IntVar) -> int:
+    """A variable's upper bound."""
+    domain = list(var.proto.domain)
+    return int(domain[-1])
 
 
 def _served_expression(

@@ -37,19 +37,24 @@ class ObjectiveTerms:
 
     terms: list[tuple[IntVar, str, float]] = field(default_factory=list)
     constant: float = 0.0
+    _totals: dict[int, tuple[IntVar, float]] | None = field(default=None, repr=False)
 
     def add(self, var: IntVar, part: str, cost: float) -> None:
         """Record `cost` per unit of `var` in SPEC part `part` (zero costs are left out)."""
         if cost != 0.0:
             self.terms.append((var, part, cost))
+            self._totals = None
 
     def per_variable(self) -> dict[int, tuple[IntVar, float]]:
-        """Total float cost per unit of each variable, by variable index."""
-        totals: dict[int, tuple[IntVar, float]] = {}
-        for var, _, cost in self.terms:
-            previous = totals.get(var.index)
-            totals[var.index] = (var, cost + (previous[1] if previous else 0.0))
-        return totals
+        """Total float cost per unit of each variable, by variable index (cached until the
+        next `add`)."""
+        if self._totals is None:
+            totals: dict[int, tuple[IntVar, float]] = {}
+            for var, _, cost in self.terms:
+                previous = totals.get(var.index)
+                totals[var.index] = (var, cost + (previous[1] if previous else 0.0))
+            self._totals = totals
+        return self._totals
 
     def breakdown(self, value_of: dict[int, float]) -> dict[str, float]:
         """Cost per SPEC part for the given variable values (by variable index)."""
@@ -85,7 +90,11 @@ def objective_terms(instance: Instance, variables: PlanVariables) -> ObjectiveTe
                 instance, service.kb_per_request, pair.region, pair.site
             )
             objective.add(var, "egress", per_rps * variables.units[pair.service].unit)
-    penalties = _elastic_penalties(instance, variables, objective)
+    penalties = (
+        _elastic_penalties(instance, variables, objective)
+        if variables.elastic_unplaced or variables.elastic_unserved
+        else {}
+    )
     for (service_id, region), var in variables.unserved.items():
         service = instance.inference_by_id[service_id]
         unit = variables.units[service_id].unit

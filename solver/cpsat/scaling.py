@@ -25,6 +25,8 @@ import math
 import warnings
 from dataclasses import dataclass, field
 
+import numpy as np
+
 #: Integer magnitudes past this may slow CP-SAT's LP or overflow its sums.
 SAFE_INTEGER = 2**53
 #: Finest rps unit tried.
@@ -39,15 +41,12 @@ class ScalingWarning(UserWarning):
     """Numbers of the instance grew past what the integer model represents safely."""
 
 
-def _is_whole(value: float) -> bool:
-    return abs(value - round(value)) <= SNAP * max(1.0, abs(value))
-
-
 def decimal_exponent(values: list[float], max_exponent: int = 9) -> int | None:
     """Smallest p in [0, max_exponent] with every value * 10^p whole; None if none."""
+    array = np.asarray(values, dtype=np.float64)
     for exponent in range(max_exponent + 1):
-        factor = 10.0**exponent
-        if all(_is_whole(v * factor) for v in values):
+        scaled = array * 10.0**exponent
+        if np.all(np.abs(scaled - np.round(scaled)) <= SNAP * np.maximum(1.0, np.abs(scaled))):
             return exponent
     return None
 
