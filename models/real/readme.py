@@ -138,6 +138,9 @@ SOLVING = """\
     .venv/bin/infraplan validate instances/real/*.json
     .venv/bin/infraplan solve instances/real/real-aws-2025.json -o out/ --time-limit 300
     .venv/bin/infraplan evaluate instances/real/real-aws-2025.json out/real-aws-2025.solution.json
+
+Reference runs (status, gap, wall time on 2 cores, and a planner's reading of the
+plans) are in `RESULTS.md` beside this file, written by hand from solver runs.
 """
 
 
