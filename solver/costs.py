@@ -37,6 +37,24 @@ class PartCosts:
 
 def accelerator_hour_costs(instance: Instance, site_id: str, accelerator_id: str) -> PartCosts:
     """rate(s, a) of SPEC section 6, split into compute, energy and carbon."""
+    return _rates(instance)[site_id, accelerator_id]
+
+
+def _rates(instance: Instance) -> dict[tuple[str, str], PartCosts]:
+    """rate(s, a) for every inventory pair, computed once per instance."""
+    cached: dict[tuple[str, str], PartCosts] | None = instance.__dict__.get("_infraplan_rates")
+    if cached is None:
+        cached = {
+            (site.id, item.accelerator): _rate(instance, site.id, item.accelerator)
+            for site in instance.sites
+            for item in site.inventory
+        }
+        # Stored like a cached_property: instances are immutable, so it never goes stale.
+        instance.__dict__["_infraplan_rates"] = cached
+    return cached
+
+
+def _rate(instance: Instance, site_id: str, accelerator_id: str) -> PartCosts:
     site = instance.site_by_id[site_id]
     accelerator = instance.accelerator_by_id[accelerator_id]
     hourly_cost = instance.inventory_by_pair[site_id, accelerator_id].hourly_cost

@@ -28,8 +28,8 @@ if TYPE_CHECKING:
 ProgressCallback = Callable[[float, float, float | None], None]
 
 SOLVER_NAME = "infraplan-cpsat"
-#: Share of the time limit kept for what may follow the main search: the LP bound of an
-#: inexact model, flow polishing, and a strict search when the main one left work out.
+#: Most of the time limit kept for what may follow the main search: the LP bound, flow
+#: polishing, and a repair search.
 RESERVE_SHARE = 0.1
 #: A plan within this relative distance of a proved bound counts as proved optimal
 #: (the SPEC's feasibility tolerance).
@@ -135,7 +135,10 @@ def solve(
     if start is not None:
         add_hint(built, start)
     relay = _ProgressRelay(on_progress, built.scale.factor, started) if on_progress else None
-    search = _search(built, deadline - RESERVE_SHARE * time_limit_s, workers, seed, options, relay)
+    # Time for the steps after the search (LP bound, flow polish) grows with the model,
+    # which the build time measures; never more than a tenth of the limit.
+    reserve_s = min(RESERVE_SHARE * time_limit_s, 1.0 + 2.0 * built.build_s)
+    search = _search(built, deadline - reserve_s, workers, seed, options, relay)
     outcome = _outcome(built, search, deadline)
     left_out = outcome.plan is None or outcome.plan.uses_slack
     if outcome.rejected is not None or (options.elastic and left_out):

@@ -116,13 +116,7 @@ def _usage_terms(
     instance: Instance, variables: PlanVariables
 ) -> dict[tuple[str, str], list[tuple[IntVar, int, int]]]:
     """used[s, a] as (var, accelerators per var unit, var upper bound) per (site, accelerator)."""
-    usage: dict[tuple[str, str], list[tuple[IntVar, int, int]]] = defaultdict(list)
-    for placement, var in variables.placement.items():
-        usage[placement.site, placement.accelerator].append((var, placement.count, 1))
-    for option, var in variables.replicas.items():
-        bound = variables.replica_bound[option]
-        usage[option.site, option.accelerator].append((var, option.per_replica, bound))
-    return usage
+    return variables.usage_terms()
 
 
 def assign_training(
@@ -201,11 +195,7 @@ def demand(model: CpModel, instance: Instance, variables: PlanVariables, notes: 
 
 def _capacity_terms(variables: PlanVariables) -> dict[tuple[str, str], list[tuple[IntVar, int]]]:
     """Replica capacity in rps units per (service, site)."""
-    capacity: dict[tuple[str, str], list[tuple[IntVar, int]]] = defaultdict(list)
-    for option, var in variables.replicas.items():
-        per_replica = variables.units[option.service].capacity_units[option.accelerator]
-        capacity[option.service, option.site].append((var, per_replica))
-    return capacity
+    return variables.capacity_terms()
 
 
 def serving_capacity(
@@ -252,7 +242,12 @@ def resilience(
             continue
         # Many domains: name the total capacity once, so each row holds one domain's terms.
         every = [t for terms in by_domain.values() for t in terms]
-        total = model.new_int_var(0, sum(c * _upper(v) for v, c in every), f"cap[{service.id}]")
+        most = sum(
+            variables.units[service.id].capacity_units[option.accelerator]
+            * variables.replica_bound[option]
+            for option, _ in replicas.get(service.id, [])
+        )
+        total = model.new_int_var(0, most, f"cap[{service.id}]")
         model.add(total == _weighted(every))
         notes.note_row(model, "resilience", service.id, "*")
         for domain in sorted(by_domain):
@@ -263,12 +258,6 @@ def resilience(
 def _weighted(terms: list[tuple[IntVar, int]]) -> cp_model.LinearExpr:
     """sum of coefficient * var."""
     return cp_model.LinearExpr.weighted_sum([v for v, _ in terms], [c for _, c in terms])
-
-
-def _upper(var: IntVar) -> int:
-    """A variable's upper bound."""
-    domain = list(var.proto.domain)
-    return int(domain[-1])
 
 
 def _served_expression(

@@ -57,12 +57,42 @@ class PlanVariables:
     #: go unserved in the model, at a penalty. A plan using any is not a SPEC plan.
     elastic_unplaced: set[str] = field(default_factory=set)
     elastic_unserved: set[tuple[str, str]] = field(default_factory=set)
+    #: Groupings computed once from the variables (see usage_terms, capacity_terms).
+    _usage: dict[tuple[str, str], list[tuple[IntVar, int, int]]] | None = field(
+        default=None, repr=False
+    )
+    _capacity: dict[tuple[str, str], list[tuple[IntVar, int]]] | None = field(
+        default=None, repr=False
+    )
 
     def uses_slack(self, value_of: Callable[[IntVar], float]) -> bool:
         """Whether a solution leaves a required job unplaced or must-serve demand unserved."""
         return any(value_of(self.unplaced[j]) > 0.5 for j in self.elastic_unplaced) or any(
             value_of(self.unserved[key]) > FLOW_EPSILON for key in self.elastic_unserved
         )
+
+    def usage_terms(self) -> dict[tuple[str, str], list[tuple[IntVar, int, int]]]:
+        """used[s, a] as (var, accelerators per var unit, var upper bound) per (site,
+        accelerator); computed once, since variables do not change once created."""
+        if self._usage is None:
+            usage: dict[tuple[str, str], list[tuple[IntVar, int, int]]] = defaultdict(list)
+            for placement, var in self.placement.items():
+                usage[placement.site, placement.accelerator].append((var, placement.count, 1))
+            for option, var in self.replicas.items():
+                bound = self.replica_bound[option]
+                usage[option.site, option.accelerator].append((var, option.per_replica, bound))
+            self._usage = usage
+        return self._usage
+
+    def capacity_terms(self) -> dict[tuple[str, str], list[tuple[IntVar, int]]]:
+        """Replica capacity in rps units per (service, site); computed once."""
+        if self._capacity is None:
+            capacity: dict[tuple[str, str], list[tuple[IntVar, int]]] = defaultdict(list)
+            for option, var in self.replicas.items():
+                per_replica = self.units[option.service].capacity_units[option.accelerator]
+                capacity[option.service, option.site].append((var, per_replica))
+            self._capacity = capacity
+        return self._capacity
 
     def placements_by_job(self) -> dict[str, list[tuple[TrainingPlacement, IntVar]]]:
         """Placement variables grouped by job."""
