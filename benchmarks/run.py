@@ -147,6 +147,8 @@ def run_benchmark(arguments: argparse.Namespace) -> list[RunRecord]:
     done = set() if arguments.rerun else {r.key for r in read_records(records_path)}
     commit, uncommitted = measured_commit()
     stamp = commit + ("+uncommitted" if uncommitted else "")
+    if uncommitted:
+        print(f"measuring uncommitted changes: {', '.join(uncommitted)}", flush=True)
     settings = MethodSettings(
         time_limit_s=arguments.time_limit,
         seed=arguments.seed,
@@ -205,11 +207,9 @@ def write_report(out: Path, records: Sequence[RunRecord], command: str) -> list[
     rows = derive_rows(records)
     summaries = summarize(rows)
     checks = check_targets(summaries)
-    commit, uncommitted = measured_commit()
-    commits = sorted({r.commit for r in records if r.commit}) or [commit]
+    commits = sorted({r.commit or "unknown" for r in records})
     info = RunInfo(
-        commit=", ".join(commits),
-        uncommitted=uncommitted,
+        commits={c: sum(1 for r in records if (r.commit or "unknown") == c) for c in commits},
         written=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         cpus=_cpus(),
         ortools=version("ortools"),

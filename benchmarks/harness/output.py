@@ -63,9 +63,9 @@ NOTES = (
 class RunInfo:
     """Where and how the results were measured."""
 
-    commit: str
-    #: Files of models/, solver/ or benchmarks/ that differ from the commit.
-    uncommitted: list[str]
+    #: Commits measured, with how many runs each ("+uncommitted": models/ or solver/
+    #: differed from the commit).
+    commits: dict[str, int]
     #: When the results files were written.
     written: str
     cpus: int
@@ -177,9 +177,9 @@ def results_markdown(
 ) -> str:
     """The Markdown page: run information, medians, targets, every run, notes."""
     lines = ["# infraplan benchmark results", ""]
-    dirty = ", ".join(info.uncommitted) if info.uncommitted else "none"
+    measured = ", ".join(f"`{commit}` ({runs} runs)" for commit, runs in info.commits.items())
     lines += [
-        f"- commit: `{info.commit}` (uncommitted changes to measured code: {dirty})",
+        f"- measured at: {measured}",
         f"- written: {info.written}; {info.cpus} CPUs; OR-Tools {info.ortools}",
         f"- command: `{info.command}`",
         "",

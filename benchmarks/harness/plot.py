@@ -78,7 +78,7 @@ def plot_gap_vs_time(rows: Sequence[Row], stem: Path) -> list[Path]:
         axis.set_title(f"{instance} ({time_limit_s:g} s)", fontsize=10)
         axis.set_xlabel("seconds")
         axis.set_ylabel("gap to best bound")
-        axis.legend(fontsize=7, loc="upper right")
+        axis.legend(fontsize=7, loc="lower left", framealpha=0.8)
     for index in range(len(panels), lines_of_panels * columns):
         axes[index // columns][index % columns].set_visible(False)
     figure.tight_layout()
