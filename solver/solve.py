@@ -38,6 +38,8 @@ PROOF_TOLERANCE = 1e-6
 MAX_LP_VARIABLES = 300_000
 #: Least time left for that LP to be tried.
 MIN_LP_S = 0.5
+#: Least time left for a search on the exact-grid model to be worth starting.
+MIN_REPAIR_S = 1.0
 #: The shortest time CP-SAT is given, even when the model build used up the limit.
 MIN_SOLVE_S = 0.05
 
@@ -141,8 +143,14 @@ def solve(
     search = _search(built, deadline - reserve_s, workers, seed, options, relay)
     outcome = _outcome(built, search, deadline)
     left_out = outcome.plan is None or outcome.plan.uses_slack
-    if outcome.rejected is not None or (options.elastic and left_out):
-        outcome = _strict(instance, outcome, deadline, workers, seed, options)
+    # A relaxed-link model can be proved optimal while its polished plan is not (the plan
+    # paid for the allowance): the time left goes to the exact-grid model.
+    unproved = outcome.status == "feasible" and search.status == cp_model.OPTIMAL
+    time_left = deadline - time.perf_counter() > MIN_REPAIR_S
+    if outcome.rejected is not None or (unproved and time_left):
+        outcome = _strict(instance, outcome, deadline, workers, seed, options, exact_grid=True)
+    elif options.elastic and left_out:
+        outcome = _strict(instance, outcome, deadline, workers, seed, options, exact_grid=False)
 
     info = SolverInfo(
         name=SOLVER_NAME,
@@ -306,26 +314,34 @@ def _strict(
     workers: int,
     seed: int,
     options: SolveOptions,
+    *,
+    exact_grid: bool,
 ) -> _Outcome:
-    """Search the strict model (no work left out), hinted with the first search's plan.
+    """Search the strict model (no work left out), hinted with the first search's plan,
+    and keep the better of the two plans.
 
-    Its link rows carry the grid allowance (so infeasibility is proved) unless the
-    first plan's flows could not be fitted to the exact rows; then they are stated
-    exactly on the rps grid, so that every plan found is a SPEC plan."""
+    With `exact_grid` its link rows are stated exactly on the rps grid, so every plan
+    found is a SPEC plan as it stands (used when the first plan paid for, or could not
+    do without, the grid allowance); otherwise they carry the allowance, so that
+    infeasibility is proved (used after an elastic search left work out)."""
     if first.status == "infeasible":
         return first
-    built = build_model(instance, relax_bandwidth=first.rejected is None)
+    built = build_model(instance, relax_bandwidth=not exact_grid)
     start = first.rejected or first.plan
     if start is not None:
         add_hint(built, start)
     search = _search(built, deadline, workers, seed, options, None)
     outcome = _outcome(built, search, deadline)
     bound = _best_bound(first.bound, outcome.bound)
-    if outcome.plan is None:
+    plan = outcome.plan
+    if first.plan is not None and not first.plan.uses_slack:
+        if plan is None or first.plan.objective <= plan.objective:
+            plan = first.plan
+    if plan is None:
         return _Outcome(outcome.status, bound, None)
-    bound = None if bound is None else min(bound, outcome.plan.objective)
-    status: Status = "optimal" if _proved(outcome.plan.objective, bound) else outcome.status
-    return _Outcome(status, bound, outcome.plan)
+    bound = None if bound is None else min(bound, plan.objective)
+    status: Status = "optimal" if _proved(plan.objective, bound) else "feasible"
+    return _Outcome(status, bound, plan)
 
 
 def _best_bound(*bounds: float | None) -> float | None:
