@@ -333,10 +333,8 @@ def _strict(
     search = _search(built, deadline, workers, seed, options, None)
     outcome = _outcome(built, search, deadline)
     bound = _best_bound(first.bound, outcome.bound)
-    plan = outcome.plan
-    if first.plan is not None and not first.plan.uses_slack:
-        if plan is None or first.plan.objective <= plan.objective:
-            plan = first.plan
+    usable = [p for p in (first.plan, outcome.plan) if p is not None and not p.uses_slack]
+    plan = min(usable, key=lambda p: p.objective) if usable else None
     if plan is None:
         return _Outcome(outcome.status, bound, None)
     bound = None if bound is None else min(bound, plan.objective)
