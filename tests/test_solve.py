@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from models import Solution, load_instance
-from solver import solve
+from solver import SolveOptions, solve
 from tests import builders as b
 from tests.checks import assert_valid_plan
 
@@ -173,9 +173,7 @@ def test_resilience_with_many_failure_domains() -> None:
     """n+1 over five domains: the two cheapest sites each carry the whole demand (1 + 2) x 10."""
     prices = {"A": 1.0, "B": 2.0, "C": 3.0, "D": 4.0, "E": 5.0}
     sites = [b.site(name, {"gpu": (100, price)}) for name, price in prices.items()]
-    instance = one_region(
-        sites, [b.service("s", {"gpu": (1, 10.0)}, {"u": 10}, resilience="n+1")]
-    )
+    instance = one_region(sites, [b.service("s", {"gpu": (1, 10.0)}, {"u": 10}, resilience="n+1")])
     solution = solved(instance)
     assert solution.status == "optimal"
     assert solution.objective == pytest.approx(30.0)
@@ -303,6 +301,38 @@ def test_same_seed_gives_identical_plans() -> None:
         return orjson.dumps(data)
 
     assert plan_bytes() == plan_bytes()
+
+
+def test_same_seed_same_plan_on_generated_instance() -> None:
+    """With a deterministic-time budget a generated instance gives the same plan twice."""
+    instance = load_instance("instances/generated/S-1.json")
+    options = SolveOptions(parameters={"max_deterministic_time": 0.2})
+
+    def plan_bytes() -> bytes:
+        solution = solve(instance, time_limit_s=120, workers=2, seed=3, options=options)
+        assert_valid_plan(instance, solution)
+        data = solution.model_dump(mode="json", by_alias=True)
+        for timing in ("wall_s", "build_s"):
+            data["solver"].pop(timing)
+        return orjson.dumps(data)
+
+    assert plan_bytes() == plan_bytes()
+
+
+def test_hint_for_an_edited_instance() -> None:
+    """A plan made before a site was removed still warm-starts the edited instance."""
+    instance = two_jobs(
+        [
+            b.site("A", {"gpu": (4, 1.0)}),
+            b.site("B", {"gpu": (8, 2.0)}),
+            b.site("C", {"gpu": (8, 3.0)}),
+        ]
+    )
+    first = solved(instance)
+    edited = instance.model_copy(update={"sites": [s for s in instance.sites if s.id != "B"]})
+    again = solved(edited, hint=first)
+    assert again.status == "optimal"
+    assert again.objective == pytest.approx(40.0 + 120.0)
 
 
 def test_hint_from_previous_plan() -> None:
