@@ -190,6 +190,9 @@ def explain(
     started = time.perf_counter()
     budget = Budget(time_limit_s, check_time_s)
     guarded = build_guarded(instance)
+    # Amounts come from a model whose link rows are exact on the rps grid, so that each
+    # relaxation is enough (the proving model's grid allowance could make it one unit short).
+    exact = build_guarded(instance, exact_links=True) if guarded.built.relaxed else guarded
     findings = prechecks(guarded)
     structural = [finding for finding in findings if finding.structural]
 
@@ -223,7 +226,7 @@ def explain(
             tuple(findings),
             complete=complete,
             limits=len(guarded.literals),
-            solves=guarded.solves,
+            solves=guarded.solves + (exact.solves if exact is not guarded else 0),
             wall_s=time.perf_counter() - started,
         )
     alone = complete and len(found) == 1
@@ -237,12 +240,12 @@ def explain(
             found_by,
             message,
             minimal,
-            notes=tuple(_servable(guarded, limits, budget, seed)) if found_by == "search" else (),
+            notes=tuple(_servable(exact, limits, budget, seed)) if found_by == "search" else (),
             alone=alone,
         )
         if relaxations:
             conflict = _with_relaxations(
-                guarded, conflict, others, budget, plan_check, alone, verify_time_s, workers, seed
+                exact, conflict, others, budget, plan_check, alone, verify_time_s, workers, seed
             )
         conflicts.append(conflict)
     if budget.spent:
@@ -254,7 +257,7 @@ def explain(
         tuple(conflicts),
         complete=complete,
         limits=len(guarded.literals),
-        solves=guarded.solves,
+        solves=guarded.solves + (exact.solves if exact is not guarded else 0),
         wall_s=time.perf_counter() - started,
         notes=tuple(notes),
     )

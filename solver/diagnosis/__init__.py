@@ -1,0 +1,1 @@
+"""Diagnosis of instances without a plan: limits, guarded model, checks, conflicts, relaxations."""

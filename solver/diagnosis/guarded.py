@@ -20,7 +20,8 @@ Built on the public model objects, without changing the solver's code:
 The objective is cleared: diagnosis asks only whether a plan exists. Link rows keep the
 grid allowance of `build_model` (a relaxation, so an infeasible answer is proved for the
 SPEC); power and cooling rows whose figures have no exact decimal scaling are rounded
-conservatively, as in the solver.
+conservatively, as in the solver. Relaxation amounts use a second model with link rows
+exact on the rps grid (see `build_guarded`).
 """
 
 from __future__ import annotations
@@ -274,10 +275,14 @@ def _solver(
     return solver
 
 
-def build_guarded(instance: Instance) -> GuardedModel:
-    """The diagnosis model of `instance` (see the module docstring)."""
+def build_guarded(instance: Instance, *, exact_links: bool = False) -> GuardedModel:
+    """The diagnosis model of `instance` (see the module docstring).
+
+    Link rows carry the solver's grid allowance (so infeasibility is proved for the SPEC)
+    unless `exact_links`: then they are stated exactly on the rps grid, so that every plan
+    of the model is a SPEC plan (relaxation amounts are then sufficient, never short)."""
     started = time.perf_counter()
-    built = build_model(lifted_instance(instance), elastic=True)
+    built = build_model(lifted_instance(instance), elastic=True, relax_bandwidth=not exact_links)
     model, variables, notes = built.model, built.variables, built.notes
     model.proto.clear_objective()
     model.proto.clear_solution_hint()
