@@ -6,6 +6,8 @@ from solver.cpsat.scaling import ScalingWarning as ScalingWarning
 from solver.evaluate import evaluate as evaluate
 from solver.evaluation import Evaluation as Evaluation
 from solver.evaluation import Violation as Violation
+from solver.explain import Diagnosis as Diagnosis
+from solver.explain import explain as explain
 from solver.report import Comparison as Comparison
 from solver.report import compare as compare
 from solver.report import report as report
