@@ -275,6 +275,23 @@ def _solver(
     return solver
 
 
+def build_with_limit_rows(
+    instance: Instance, *, elastic: bool = False, relax_bandwidth: bool = True
+) -> BuiltModel:
+    """The model of `instance` with every grid power, cooling and inventory limit stated as
+    a labelled row, never hidden in a variable bound or a pruned option: the model of the
+    lifted instance, plus the real instance's rows added by the solver's row functions."""
+    built = build_model(lifted_instance(instance), elastic=elastic, relax_bandwidth=relax_bandwidth)
+    model, variables, notes = built.model, built.variables, built.notes
+    lifted_rows = [i for i, label in notes.labels.items() if label.family in GUARDED_ROWS[:3]]
+    if lifted_rows:
+        raise RuntimeError(f"lifted limits still produced rows {lifted_rows[:3]}")
+    constraints.inventory(model, instance, variables, notes)
+    constraints.grid_power(model, instance, variables, notes)
+    constraints.cooling(model, instance, variables, notes)
+    return built
+
+
 def build_guarded(instance: Instance, *, exact_links: bool = False) -> GuardedModel:
     """The diagnosis model of `instance` (see the module docstring).
 
@@ -282,17 +299,10 @@ def build_guarded(instance: Instance, *, exact_links: bool = False) -> GuardedMo
     unless `exact_links`: then they are stated exactly on the rps grid, so that every plan
     of the model is a SPEC plan (relaxation amounts are then sufficient, never short)."""
     started = time.perf_counter()
-    built = build_model(lifted_instance(instance), elastic=True, relax_bandwidth=not exact_links)
+    built = build_with_limit_rows(instance, elastic=True, relax_bandwidth=not exact_links)
     model, variables, notes = built.model, built.variables, built.notes
     model.proto.clear_objective()
     model.proto.clear_solution_hint()
-    # The lifted limits add no rows; their real rows are stated now, labelled as usual.
-    lifted_rows = [i for i, label in notes.labels.items() if label.family in GUARDED_ROWS[:3]]
-    if lifted_rows:
-        raise RuntimeError(f"lifted limits still produced rows {lifted_rows[:3]}")
-    constraints.inventory(model, instance, variables, notes)
-    constraints.grid_power(model, instance, variables, notes)
-    constraints.cooling(model, instance, variables, notes)
 
     literals: dict[Limit, int] = {}
     rows: dict[Limit, list[int]] = {}
