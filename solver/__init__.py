@@ -11,6 +11,10 @@ from solver.explain import explain as explain
 from solver.report import Comparison as Comparison
 from solver.report import compare as compare
 from solver.report import report as report
+from solver.sensitivity import Sensitivity as Sensitivity
+from solver.sensitivity import sensitivity as sensitivity
 from solver.solve import ModelInvalidError as ModelInvalidError
 from solver.solve import SolveOptions as SolveOptions
 from solver.solve import solve as solve
+from solver.whatif import WhatIf as WhatIf
+from solver.whatif import whatif as whatif

@@ -454,6 +454,239 @@ def _write_report(
         out.print(f"{path}: {report_format} report, {path.stat().st_size:,} bytes", markup=False)
 
 
+@app.command("explain")
+def explain_command(
+    instance: Annotated[Path, typer.Argument(metavar="INSTANCE", help="Instance file.")],
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", min=0.1, help="Seconds for the whole diagnosis.")
+    ] = 300.0,
+    check_time: Annotated[
+        float, typer.Option("--check-time", min=0.1, help="Seconds per CP-SAT call.")
+    ] = 30.0,
+    max_conflicts: Annotated[
+        int, typer.Option("--max-conflicts", min=1, help="Independent conflicts to look for.")
+    ] = 3,
+    verify_time: Annotated[
+        float,
+        typer.Option(
+            "--verify-time", min=0.0, help="Seconds per solve re-checking a relaxation (0: skip)."
+        ),
+    ] = 30.0,
+    relaxations: Annotated[
+        bool,
+        typer.Option(
+            "--relaxations/--no-relaxations", help="Find each limit's smallest relaxation."
+        ),
+    ] = True,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, help="CP-SAT workers of relaxation searches.")
+    ] = 1,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the diagnosis as JSON.")] = False,
+) -> None:
+    """Explain why an instance has no plan: minimal sets of conflicting limits in a
+    planner's words, and the smallest single change of each limit that restores a plan
+    (as `infraplan whatif` edits).
+
+    Exits 0 when the question is answered (a plan exists, or the conflicts are named), 1
+    when it is undecided in the time given or the file is bad.
+    """
+    from solver.explain import explain
+
+    try:
+        problem = load_instance(instance)
+    except InputError as error:
+        raise fail(str(error)) from None
+    diagnosis = explain(
+        problem,
+        time_limit_s=time_limit,
+        check_time_s=check_time,
+        max_conflicts=max_conflicts,
+        relaxations=relaxations,
+        verify_time_s=verify_time,
+        workers=workers,
+        seed=seed,
+    )
+    if as_json:
+        typer.echo(orjson.dumps(diagnosis.to_dict(), option=orjson.OPT_INDENT_2).decode())
+    else:
+        out.print(diagnosis.summary(), markup=False)
+    if diagnosis.status == "unknown":
+        raise typer.Exit(1)
+
+
+@app.command("sensitivity")
+def sensitivity_command(
+    instance: Annotated[Path, typer.Argument(metavar="INSTANCE", help="Instance file.")],
+    solution: Annotated[Path, typer.Argument(metavar="SOLUTION", help="Solution file (the plan).")],
+    step_kw: Annotated[
+        float, typer.Option("--step-kw", min=0.0, help="Step of grid power and cooling (kW).")
+    ] = 1000.0,
+    step_accelerators: Annotated[
+        int, typer.Option("--step-accelerators", min=0, help="Step of inventory counts.")
+    ] = 100,
+    step_gbps: Annotated[
+        float, typer.Option("--step-gbps", min=0.0, help="Step of link bandwidth (Gbps).")
+    ] = 100.0,
+    top: Annotated[
+        int, typer.Option("--top", min=0, help="Limits re-solved with their step (0: none).")
+    ] = 5,
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", min=0.01, help="Seconds per re-solve.")
+    ] = 60.0,
+    workers: Annotated[
+        int | None, typer.Option("--workers", min=1, help="CP-SAT workers per re-solve.")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    all_rows: Annotated[
+        bool, typer.Option("--all", help="List limits with no value and room to spare too.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+) -> None:
+    """What one more kW, accelerator or Gbps at each limit is worth to a plan: the LP-dual
+    estimate for every limit, and the exact change of the optimum for the top limits,
+    re-solved with the limit raised by a step (warm-started from the plan)."""
+    from models import load_solution
+    from solver.sensitivity import Steps, sensitivity
+
+    try:
+        problem = load_instance(instance)
+        plan = load_solution(solution)
+    except InputError as error:
+        raise fail(str(error)) from None
+    try:
+        result = sensitivity(
+            problem,
+            plan,
+            steps=Steps(kw=step_kw, accelerators=step_accelerators, gbps=step_gbps),
+            top=top,
+            time_limit_s=time_limit,
+            workers=workers,
+            seed=seed,
+        )
+    except ValueError as error:
+        raise fail(f"{solution}: {error}") from None
+    if as_json:
+        typer.echo(orjson.dumps(result.to_dict(), option=orjson.OPT_INDENT_2).decode())
+    else:
+        out.print(result.summary(all_rows=all_rows), markup=False)
+
+
+@app.command("whatif")
+def whatif_command(
+    instance: Annotated[Path, typer.Argument(metavar="INSTANCE", help="Instance file.")],
+    set_values: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="PATH=VALUE, e.g. sites[fra-1].grid_kw=30000, "
+            "sites[fra-1].inventory[h100].count=2048, links[a,b].bandwidth_gbps=400 "
+            "(repeatable; VALUE is JSON, else text).",
+        ),
+    ] = None,
+    drop_sites: Annotated[
+        list[str] | None,
+        typer.Option("--drop-site", help="Site that hosts nothing (stays a network node)."),
+    ] = None,
+    drop_jobs: Annotated[
+        list[str] | None, typer.Option("--drop-job", help="Training job to remove.")
+    ] = None,
+    drop_services: Annotated[
+        list[str] | None, typer.Option("--drop-service", help="Inference service to remove.")
+    ] = None,
+    scale_demand: Annotated[
+        list[str] | None,
+        typer.Option("--scale-demand", help="F (every service) or SERVICE=F (repeatable)."),
+    ] = None,
+    base: Annotated[
+        Path | None,
+        typer.Option("--base", help="The base plan (default: solve the instance first)."),
+    ] = None,
+    output: ReportOutput = None,
+    save_instance: Annotated[
+        Path | None, typer.Option("--save-instance", help="Write the edited instance here.")
+    ] = None,
+    save_solution: Annotated[
+        Path | None, typer.Option("--save-solution", help="Write the edited plan here.")
+    ] = None,
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", min=0.01, help="Seconds per solve.")
+    ] = 60.0,
+    workers: Annotated[
+        int | None, typer.Option("--workers", min=1, help="CP-SAT workers per solve.")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    max_rows: ReportRows = 40,
+) -> None:
+    """Edit an instance, re-solve it warm-started from the base plan, and report the base
+    and edited plans side by side.
+
+    Edits apply in this order: --drop-site, --drop-job, --drop-service, --set,
+    --scale-demand. The edited instance is validated like a file: a bad edit gets one line
+    naming the JSON path.
+    """
+    from models import load_solution
+    from models import save_solution as write_solution
+    from models.io import save_instance as write_instance
+    from solver.report import format_for, render, write_report
+    from solver.whatif import (
+        DropJob,
+        DropService,
+        DropSite,
+        Edit,
+        EditError,
+        ScaleDemand,
+        SetValue,
+        apply_edits,
+        whatif,
+    )
+
+    try:
+        formats = [(path, format_for(path)) for path in output or []]
+    except ValueError as error:
+        raise fail(str(error), 2) from None
+    try:
+        problem = load_instance(instance)
+        plan = None if base is None else load_solution(base)
+        edits: list[Edit] = [
+            *(DropSite(site) for site in drop_sites or []),
+            *(DropJob(job) for job in drop_jobs or []),
+            *(DropService(service) for service in drop_services or []),
+            *(SetValue.parse(text) for text in set_values or []),
+            *(ScaleDemand.parse(text) for text in scale_demand or []),
+        ]
+        # Edits are checked before any solving, so a typo costs no time.
+        apply_edits(problem, edits, str(instance))
+    except InputError as error:
+        raise fail(str(error)) from None
+    except EditError as error:
+        raise fail(f"{instance}: {error}") from None
+    result = whatif(
+        problem,
+        edits,
+        base=plan,
+        time_limit_s=time_limit,
+        workers=workers,
+        seed=seed,
+        source=str(instance),
+    )
+    try:
+        if save_instance is not None:
+            write_instance(result.edited_instance, save_instance)
+        if save_solution is not None:
+            write_solution(result.edited, save_solution)
+        for path, _ in formats:
+            write_report(result.comparison, path, max_rows=max_rows)
+    except OSError as error:
+        raise fail(f"{error.filename}: cannot write: {error.strerror}") from None
+    if not formats:
+        typer.echo(render(result.comparison, "md", max_rows=max_rows), nl=False)
+        return
+    out.print(result.summary(), markup=False)
+    for path, report_format in formats:
+        out.print(f"{path}: {report_format} report, {path.stat().st_size:,} bytes", markup=False)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

@@ -208,6 +208,8 @@ def _split_assignment(text: str) -> tuple[list[Selector], str]:
             depth -= 1
         elif char == "=" and depth == 0:
             return parse_path(text[:position]), text[position + 1 :]
+    if depth > 0 or quoted:
+        raise EditError(f"{text}: missing {'closing quote' if quoted else ']'}")
     raise EditError(f"{text}: expected PATH=VALUE")
 
 

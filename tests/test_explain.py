@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import orjson
 import pytest
+from typer.testing import CliRunner
 
 from solver import explain, solve
+from solver.cli import app
 from solver.diagnosis.limits import Limit
 from solver.diagnosis.relax import relaxing_edit
 from solver.whatif import apply_edits
@@ -19,11 +22,14 @@ from tests import builders as b
 from tests.checks import assert_valid_plan
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from models import Instance
     from solver.diagnosis.relax import Relaxation
     from solver.explain import Conflict, Diagnosis
 
 TIME_LIMIT_S = 10.0
+runner = CliRunner()
 
 
 def diagnosed(instance: Instance) -> Diagnosis:
@@ -345,3 +351,32 @@ def test_diagnosis_as_json_lists_edits() -> None:
     edits = [r["edit"] for r in conflict["relaxations"]]
     assert "--set sites[A].grid_kw=12.0" in edits
     assert "--drop-job j1" in edits
+
+
+def test_cli_explain_prints_conflict_and_json(tmp_path: Path) -> None:
+    """`infraplan explain` prints the conflict with its edits (exit 0), or JSON with --json."""
+    path = tmp_path / "short.json"
+    path.write_bytes(three_jobs(grid_kw=10.0).canonical_json())
+    result = runner.invoke(app, ["explain", str(path), "--verify-time", "5"])
+    assert result.exit_code == 0, result.output
+    assert "no plan: 1 conflict" in result.stdout
+    assert "raise A grid_kw by 2 kW (to 12 kW) [--set sites[A].grid_kw=12.0] (verified)" in (
+        result.stdout
+    )
+    result = runner.invoke(app, ["explain", str(path), "--json", "--no-relaxations"])
+    assert result.exit_code == 0, result.output
+    document = orjson.loads(result.stdout)
+    assert document["status"] == "infeasible"
+    assert document["conflicts"][0]["relaxations"] == []
+
+
+def test_cli_explain_bad_file_is_one_line(tmp_path: Path) -> None:
+    """A bad instance file gives one line naming the file and JSON path, exit 1."""
+    path = tmp_path / "bad.json"
+    document = orjson.loads(three_jobs().canonical_json())
+    document["sites"][0]["grid_kw"] = "lots"
+    path.write_bytes(orjson.dumps(document))
+    result = runner.invoke(app, ["explain", str(path)])
+    assert result.exit_code == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: {path}: sites[0].grid_kw: ")

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import orjson
 import pytest
+from typer.testing import CliRunner
 
+from models import load_instance, save_solution
 from solver import solve
+from solver.cli import app
 from solver.diagnosis.limits import Limit
 from solver.sensitivity import Steps, lp_estimates, sensitivity
 from solver.whatif import apply_edits
@@ -15,10 +19,13 @@ from tests import builders as b
 from tests.checks import assert_valid_plan
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from models import Instance, Solution
     from solver.sensitivity import LimitValue, Sensitivity
 
 TIME_LIMIT_S = 10.0
+runner = CliRunner()
 #: Hours of every tiny instance.
 HOURS = 10.0
 
@@ -162,3 +169,35 @@ def test_solution_without_plan_is_refused() -> None:
     empty = solved(instance).model_copy(update={"status": "unknown", "objective": None})
     with pytest.raises(ValueError, match="no plan"):
         sensitivity(instance, empty)
+
+
+def test_cli_sensitivity_table_and_json(tmp_path: Path) -> None:
+    """`infraplan sensitivity` prints the valued limits with their exact change, or JSON."""
+    instance = cheap_and_dear(count=4)
+    instance_path = tmp_path / "tiny.json"
+    instance_path.write_bytes(instance.canonical_json())
+    solution_path = tmp_path / "tiny.solution.json"
+    save_solution(solved(load_instance(instance_path)), solution_path)
+    args = ["sensitivity", str(instance_path), str(solution_path), "--step-accelerators", "1"]
+    result = runner.invoke(app, [*args, "--time-limit", "10", "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    (row,) = [line for line in result.stdout.splitlines() if line.startswith("A gpu stock")]
+    assert row.split()[-5:] == ["yes", "20", "1", "-20.00", "20"]
+    result = runner.invoke(app, [*args, "--json", "--top", "0"])
+    assert result.exit_code == 0, result.output
+    limits = orjson.loads(result.stdout)["limits"]
+    assert limits[0]["key"] == ["A", "gpu"] and limits[0]["exact"] is None
+
+
+def test_cli_sensitivity_without_plan_is_one_line(tmp_path: Path) -> None:
+    """A solution file without a plan gives one line naming it, exit 1."""
+    instance = cheap_and_dear(count=4)
+    instance_path = tmp_path / "tiny.json"
+    instance_path.write_bytes(instance.canonical_json())
+    solution_path = tmp_path / "none.solution.json"
+    empty = solved(instance).model_copy(update={"status": "unknown", "objective": None})
+    save_solution(empty, solution_path)
+    result = runner.invoke(app, ["sensitivity", str(instance_path), str(solution_path)])
+    assert result.exit_code == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line == f"error: {solution_path}: the solution has no plan (status unknown)"
