@@ -38,6 +38,9 @@ PROOF_TOLERANCE = 1e-6
 MAX_LP_VARIABLES = 300_000
 #: Least time left for that LP to be tried.
 MIN_LP_S = 0.5
+#: Most of the time left after the build that the greedy start may take (on the largest
+#: instances it then stops early and the search starts from an incomplete plan).
+GREEDY_SHARE = 0.25
 #: Least time left for a search on the exact-grid model to be worth starting.
 MIN_REPAIR_S = 1.0
 #: The shortest time CP-SAT is given, even when the model build used up the limit.
@@ -133,7 +136,8 @@ def solve(
     built = build_model(instance, elastic=options.elastic)
     start = hint
     if start is None and options.greedy_start:
-        start = greedy(instance, partial=True)
+        budget = GREEDY_SHARE * (deadline - time.perf_counter())
+        start = greedy(instance, partial=True, time_limit_s=budget)
     if start is not None:
         add_hint(built, start)
     relay = _ProgressRelay(on_progress, built.scale.factor, started) if on_progress else None

@@ -50,3 +50,12 @@ def test_greedy_fails_honestly() -> None:
     assert partial.status == "unknown"
     assert len(partial.training) == 1
     assert len(partial.unplaced_training) == 1
+
+
+def test_greedy_stops_at_its_time_limit() -> None:
+    """With no time at all the greedy planner returns an incomplete plan, not a late one."""
+    instance = load_instance("instances/generated/S-0.json")
+    plan = greedy(instance, partial=True, time_limit_s=0.0)
+    assert plan.status == "unknown"
+    assert plan.inference == []
+    assert greedy(instance, time_limit_s=0.0).status == "unknown"

@@ -311,12 +311,16 @@ def _add_spare_domains(
         plan.replicas[option] += 1
 
 
-def greedy(instance: Instance, *, partial: bool = False) -> Solution:
+def greedy(
+    instance: Instance, *, partial: bool = False, time_limit_s: float | None = None
+) -> Solution:
     """The greedy plan of `instance` (status `feasible`), or status `unknown` if it fails.
 
     With `partial`, a failure does not stop it: what could not be placed or served
-    is left out, and the incomplete plan (status `unknown`) still serves as a hint."""
+    is left out, and the incomplete plan (status `unknown`) still serves as a hint.
+    Past `time_limit_s` no further service is planned (the plan is then incomplete)."""
     started = time.perf_counter()
+    deadline = math.inf if time_limit_s is None else started + time_limit_s
     capacity = Capacity.of(instance)
     info = SolverInfo(name="greedy", version="1", seed=0, time_limit_s=None, wall_s=0.0)
     training = _place_training(instance, capacity, partial)
@@ -333,6 +337,10 @@ def greedy(instance: Instance, *, partial: bool = False) -> Solution:
             )
 
         for service_id in [s.id for s in sorted(instance.inference, key=order)]:
+            if time.perf_counter() > deadline:
+                if not partial:
+                    training = None
+                break
             plan = _plan_service(instance, capacity, service_id, partial)
             if plan is None:
                 training = None
@@ -346,7 +354,7 @@ def greedy(instance: Instance, *, partial: bool = False) -> Solution:
         )
     placed, unplaced = training
     solution = _solution(instance, placed, unplaced, services, info)
-    if partial and not _complete(instance, solution):
+    if partial and (len(services) < len(instance.inference) or not _complete(instance, solution)):
         return solution.model_copy(update={"status": "unknown"})
     return solution
 
