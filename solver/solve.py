@@ -14,8 +14,8 @@ from ortools.sat.python import cp_model
 
 from models import Solution, SolverInfo
 from solver.cpsat.model import Plan, add_hint, build_model, extract_plan
-from solver.heuristics.greedy import greedy
-from solver.linear import solve_linear
+from solver.heuristics.greedy import Guide, greedy
+from solver.linear import LinearResult, solve_linear
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -38,6 +38,8 @@ PROOF_TOLERANCE = 1e-6
 MAX_LP_VARIABLES = 300_000
 #: Least time left for that LP to be tried.
 MIN_LP_S = 0.5
+#: Most of the time limit the LP relaxation that guides the greedy start may take.
+LP_SHARE = 0.2
 #: Most of the time left after the build that the greedy start may take (on the largest
 #: instances it then stops early and the search starts from an incomplete plan).
 GREEDY_SHARE = 0.25
@@ -135,9 +137,16 @@ def solve(
     workers = workers or default_workers()
     built = build_model(instance, elastic=options.elastic)
     start = hint
+    lp_bound: float | None = None
     if start is None and options.greedy_start:
+        # The LP relaxation guides the greedy start and gives a bound to begin with.
+        relaxation = _relaxation(built, started + LP_SHARE * time_limit_s)
+        guide = None
+        if relaxation is not None and relaxation.status == "optimal":
+            lp_bound = relaxation.bound
+            guide = _guide(built, relaxation.values)
         budget = GREEDY_SHARE * (deadline - time.perf_counter())
-        start = greedy(instance, partial=True, time_limit_s=budget)
+        start = greedy(instance, partial=True, time_limit_s=budget, guide=guide)
     if start is not None:
         add_hint(built, start)
     relay = _ProgressRelay(on_progress, built.scale.factor, started) if on_progress else None
@@ -145,7 +154,7 @@ def solve(
     # which the build time measures; never more than a tenth of the limit.
     reserve_s = min(RESERVE_SHARE * time_limit_s, 1.0 + 2.0 * built.build_s)
     search = _search(built, deadline - reserve_s, workers, seed, options, relay)
-    outcome = _outcome(built, search, deadline)
+    outcome = _outcome(built, search, deadline, lp_bound)
     left_out = outcome.plan is None or outcome.plan.uses_slack
     # A relaxed-link model can be proved optimal while its polished plan is not (the plan
     # paid for the allowance): the time left goes to the exact-grid model.
@@ -247,7 +256,9 @@ def _proved(objective: float, bound: float | None) -> bool:
     return bound is not None and objective - bound <= PROOF_TOLERANCE * max(1.0, abs(objective))
 
 
-def _outcome(built: BuiltModel, search: _Search, deadline: float) -> _Outcome:
+def _outcome(
+    built: BuiltModel, search: _Search, deadline: float, lp_bound: float | None = None
+) -> _Outcome:
     """Map a CP-SAT answer to the SPEC's status words, plan and proved bound.
 
     On a model with no restriction CP-SAT's bound (of the rounded-down objective)
@@ -261,10 +272,12 @@ def _outcome(built: BuiltModel, search: _Search, deadline: float) -> _Outcome:
     if search.status != cp_model.OPTIMAL or not built.exact:
         # The LP relaxation (flows continuous, so valid for any model) often proves more
         # than CP-SAT's search did in the time; both are proved bounds: keep the larger.
-        relaxation = _relaxation_bound(built, deadline)
-        if relaxation == math.inf:
-            return _Outcome("infeasible", None, None)
-        bound = _best_bound(bound, relaxation)
+        if lp_bound is None:
+            relaxation = _relaxation(built, deadline)
+            if relaxation is not None and relaxation.status == "infeasible":
+                return _Outcome("infeasible", None, None)
+            lp_bound = None if relaxation is None else relaxation.bound
+        bound = _best_bound(bound, lp_bound)
     if not search.has_plan:
         return _Outcome("unknown", bound, None)
     plan = extract_plan(built, search.values)
@@ -282,16 +295,25 @@ def _outcome(built: BuiltModel, search: _Search, deadline: float) -> _Outcome:
     return _Outcome(status, bound, plan)
 
 
-def _relaxation_bound(built: BuiltModel, deadline: float) -> float | None:
-    """The LP relaxation's optimum (inf when infeasible), if the LP is small enough to be
-    cheap and time is left; None otherwise."""
+def _relaxation(built: BuiltModel, deadline: float) -> LinearResult | None:
+    """The LP relaxation, if it is small enough to be cheap and time is left."""
     remaining = deadline - time.perf_counter()
     if len(built.model.proto.variables) > MAX_LP_VARIABLES or remaining < MIN_LP_S:
         return None
-    relaxation = solve_linear(built, time_limit_s=remaining)
-    if relaxation.status == "infeasible":
-        return math.inf
-    return relaxation.bound
+    return solve_linear(built, time_limit_s=remaining)
+
+
+def _guide(built: BuiltModel, values: Sequence[float]) -> Guide:
+    """The LP's values of the placement, replica and flow decisions (flows in rps)."""
+    variables = built.variables
+    return Guide(
+        placements={p: values[v.index] for p, v in variables.placement.items()},
+        replicas={o: values[v.index] for o, v in variables.replicas.items()},
+        flows={
+            pair: values[v.index] * variables.units[pair.service].unit
+            for pair, v in variables.flow.items()
+        },
+    )
 
 
 def _polished(built: BuiltModel, values: Sequence[float], remaining_s: float) -> list[float] | None:

@@ -30,8 +30,9 @@ def test_lp_relaxation_is_a_lower_bound() -> None:
     assert lp.status == "optimal"
     assert lp.bound is not None and optimum.objective is not None
     assert lp.bound <= optimum.objective + 1e-9
-    # 25 rps at 10 per replica: fractional replicas 1 at A and 1.5 at B cost 10 + 30.
-    assert lp.bound == pytest.approx(40.0)
+    # 25 rps at 10 per replica needs 3 replicas in all (the replica-count row); A's link
+    # carries 10 rps, so the LP takes 1.5 at A and 1.5 at B: 15 + 30.
+    assert lp.bound == pytest.approx(45.0)
 
 
 def test_highs_mip_matches_cpsat_optimum() -> None:

@@ -297,6 +297,49 @@ def demand_cover(
         notes.note_row(model, "demand_cover", service.id)
 
 
+def replica_count_cover(
+    model: CpModel, instance: Instance, variables: PlanVariables, notes: ModelNotes
+) -> None:
+    """Redundant: enough replicas for demand that must be served, counted in replicas.
+
+    A replica serves at most the service's fastest profile rate, so at least
+    ceil(demand / fastest) replicas run, and for n+1 as many outside every failure
+    domain. The LP relaxation lacks this rounding; where one replica carries more
+    than a region's demand it is most of the gap."""
+    replicas = variables.replicas_by_service()
+    for service in instance.inference:
+        options = replicas.get(service.id, [])
+        units = variables.units[service.id]
+        if not options or any((service.id, r) in variables.unserved for r in units.demand_units):
+            continue
+        fastest = max(units.capacity_units[o.accelerator] for o, _ in options)
+        demand = sum(units.demand_units.values())
+        if demand <= 0 or fastest <= 0:
+            continue
+        need = -(-demand // fastest)
+        every = [var for _, var in options]
+        model.add(cp_model.LinearExpr.sum(every) >= need)
+        notes.note_row(model, "replica_count", service.id)
+        if service.resilience != "n+1":
+            continue
+        by_domain: dict[str, list[IntVar]] = defaultdict(list)
+        for option, var in options:
+            by_domain[instance.site_by_id[option.site].domain].append(var)
+        if len(by_domain) <= SMALL_DOMAIN_COUNT:
+            for domain in sorted(by_domain):
+                outside = [v for d, held in by_domain.items() if d != domain for v in held]
+                model.add(cp_model.LinearExpr.sum(outside) >= need)
+                notes.note_row(model, "replica_count", service.id, domain)
+            continue
+        most = sum(variables.replica_bound[option] for option, _ in options)
+        total = model.new_int_var(0, most, f"count[{service.id}]")
+        model.add(total == cp_model.LinearExpr.sum(every))
+        notes.note_row(model, "replica_count", service.id, "*")
+        for domain in sorted(by_domain):
+            model.add(total - cp_model.LinearExpr.sum(by_domain[domain]) >= need)
+            notes.note_row(model, "replica_count", service.id, domain)
+
+
 def bandwidth(
     model: CpModel,
     instance: Instance,
@@ -386,6 +429,7 @@ def add_constraints(
     demand(model, instance, variables, notes)
     serving_capacity(model, instance, variables, notes)
     demand_cover(model, instance, variables, notes)
+    replica_count_cover(model, instance, variables, notes)
     resilience(model, instance, variables, notes)
     bandwidth(model, instance, variables, notes, relax=relax_bandwidth)
     if not relax_bandwidth and any(link.bandwidth_gbps for link in instance.links):

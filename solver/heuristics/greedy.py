@@ -27,16 +27,35 @@ from models import (
     TrainingAssignment,
     UnservedDemand,
 )
+from models.eligibility import RoutePair as RoutePairKey
 from solver.costs import replica_costs, traffic_egress_per_rps, training_costs
 from solver.cpsat.constraints import GBPS_PER_RPS_KB
 
 if TYPE_CHECKING:
-    from models import InferenceService, Instance, ReplicaOption, TrainingPlacement
+    from models import InferenceService, Instance, ReplicaOption, RoutePair, TrainingPlacement
 
 #: Relative slack kept on every limit, so float sums never overshoot it.
 SAFETY = 1e-9
 #: Less rps than this is not worth a new replica.
 MIN_RPS = 1e-6
+#: How much cheaper a decision the LP uses looks to the planner (a share of its cost).
+GUIDE_WEIGHT = 0.5
+#: LP values below this count as unused.
+GUIDE_MIN = 1e-6
+
+
+@dataclass(frozen=True)
+class Guide:
+    """Preferences from an LP relaxation: the fractional value it gives each decision.
+
+    With a guide the planner tries the decisions the LP uses first (the LP weighed
+    every workload against every other, which the one-by-one planner cannot), and
+    serves demand the LP serves even where leaving it unserved looks cheaper locally.
+    """
+
+    placements: dict[TrainingPlacement, float] = field(default_factory=dict)
+    replicas: dict[ReplicaOption, float] = field(default_factory=dict)
+    flows: dict[RoutePair, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -105,7 +124,7 @@ def _fixed_cost(instance: Instance, capacity: Capacity, site: str) -> float:
 
 
 def _place_training(
-    instance: Instance, capacity: Capacity, partial: bool
+    instance: Instance, capacity: Capacity, partial: bool, guide: Guide
 ) -> tuple[list[TrainingPlacement], list[str]] | None:
     """Largest jobs first, each on its cheapest option that fits; None if a required job fails."""
     eligibility = instance.eligibility
@@ -142,6 +161,8 @@ def _place_training(
             cost = training_costs(instance, placement).total + _fixed_cost(
                 instance, capacity, placement.site
             )
+            # Placements the LP uses rank first (cost measured against the LP's own share).
+            cost -= guide.placements.get(placement, 0.0) * GUIDE_WEIGHT * abs(cost)
             if best is None or cost < best[0]:
                 best = (cost, placement)
         if best is None or (not job.required and best[0] >= job.unplaced_cost):
@@ -172,7 +193,7 @@ class _ServicePlan:
 
 
 def _plan_service(
-    instance: Instance, capacity: Capacity, service_id: str, partial: bool
+    instance: Instance, capacity: Capacity, service_id: str, partial: bool, guide: Guide
 ) -> _ServicePlan | None:
     """Serve each region (largest first) where one more rps is cheapest; None on failure."""
     service = instance.inference_by_id[service_id]
@@ -237,9 +258,15 @@ def _plan_service(
                         per_replica[option] * count + _fixed_cost(instance, capacity, site)
                     ) / served
                     cost += egress[site]
+                    if guide.replicas.get(option, 0.0) > GUIDE_MIN:
+                        cost -= GUIDE_WEIGHT * abs(cost)
                     if best is None or (cost, option.site) < (best[0], best[1].site):
                         best = (cost, option, count)
-            if best is None or best[0] >= unserved_per_rps:
+            served_by_lp = any(
+                guide.flows.get(RoutePairKey(service_id, region, site), 0.0) > GUIDE_MIN
+                for site in sites_of[region]
+            )
+            if best is None or (best[0] >= unserved_per_rps and not served_by_lp):
                 if unserved_per_rps == math.inf and not used_spare and not partial:
                     return None
                 if unserved_per_rps < math.inf or (partial and not used_spare):
@@ -312,18 +339,24 @@ def _add_spare_domains(
 
 
 def greedy(
-    instance: Instance, *, partial: bool = False, time_limit_s: float | None = None
+    instance: Instance,
+    *,
+    partial: bool = False,
+    time_limit_s: float | None = None,
+    guide: Guide | None = None,
 ) -> Solution:
     """The greedy plan of `instance` (status `feasible`), or status `unknown` if it fails.
 
     With `partial`, a failure does not stop it: what could not be placed or served
     is left out, and the incomplete plan (status `unknown`) still serves as a hint.
-    Past `time_limit_s` no further service is planned (the plan is then incomplete)."""
+    Past `time_limit_s` no further service is planned (the plan is then incomplete).
+    A `guide` (LP relaxation values) makes it prefer what the LP uses."""
     started = time.perf_counter()
     deadline = math.inf if time_limit_s is None else started + time_limit_s
     capacity = Capacity.of(instance)
     info = SolverInfo(name="greedy", version="1", seed=0, time_limit_s=None, wall_s=0.0)
-    training = _place_training(instance, capacity, partial)
+    guide = guide or Guide()
+    training = _place_training(instance, capacity, partial, guide)
     services: dict[str, _ServicePlan] = {}
     if training is not None:
         # Services that must be served, with the fewest sites, first; then the largest.
@@ -341,7 +374,7 @@ def greedy(
                 if not partial:
                     training = None
                 break
-            plan = _plan_service(instance, capacity, service_id, partial)
+            plan = _plan_service(instance, capacity, service_id, partial, guide)
             if plan is None:
                 training = None
                 break
