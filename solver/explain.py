@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from solver.diagnosis.conflicts import Budget, find_conflicts
@@ -298,16 +298,7 @@ def _with_relaxations(
                     seed=seed,
                 )
             found.append(relaxation)
-    return Conflict(
-        conflict.limits,
-        conflict.descriptions,
-        conflict.found_by,
-        conflict.message,
-        conflict.minimal,
-        tuple(found),
-        conflict.notes,
-        conflict.alone,
-    )
+    return replace(conflict, relaxations=tuple(found))
 
 
 def _servable(

@@ -223,9 +223,10 @@ def sensitivity(
     base = solution
     if base.status != "optimal":
         again = solve(instance, time_limit_s=time_limit_s, workers=workers, seed=seed, hint=base)
-        if again.has_plan and again.objective is not None and again.objective < base.objective:  # type: ignore[operator]
+        given = solution.objective
+        if again.has_plan and again.objective is not None and again.objective < given:
             notes.append(
-                f"the plan given ({base.objective:,.2f}) was improved to {again.objective:,.2f} "
+                f"the plan given ({given:,.2f}) was improved to {again.objective:,.2f} "
                 "by re-solving it first; changes are measured from the improved plan"
             )
             base = again

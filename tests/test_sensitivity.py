@@ -14,7 +14,7 @@ from solver import solve
 from solver.cli import app
 from solver.diagnosis.limits import Limit
 from solver.sensitivity import Steps, lp_estimates, sensitivity
-from solver.whatif import apply_edits
+from solver.whatif import SetValue, apply_edits
 from tests import builders as b
 from tests.checks import assert_valid_plan
 
@@ -201,3 +201,20 @@ def test_cli_sensitivity_without_plan_is_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 1
     (line,) = result.stderr.strip().splitlines()
     assert line == f"error: {solution_path}: the solution has no plan (status unknown)"
+
+
+def test_plan_not_proved_optimal_is_improved_first() -> None:
+    """A feasible but dear plan (every replica at B) is re-solved from itself first; the
+    changes are then measured from the optimum, and a note says so."""
+    instance = cheap_and_dear(count=4)
+    only_b = apply_edits(instance, [SetValue("sites[A].inventory[gpu].count", 0)])
+    dear = solved(only_b).model_copy(update={"status": "feasible"})
+    assert dear.objective == pytest.approx(10 * 3.0 * HOURS)
+    result = sensitivity(
+        instance, dear, steps=Steps(accelerators=1), time_limit_s=TIME_LIMIT_S, workers=1
+    )
+    assert result.status == "optimal"
+    assert result.objective == pytest.approx(4 * 1.0 * HOURS + 6 * 3.0 * HOURS)
+    assert result.notes and "was improved to 220.00" in result.notes[0]
+    stock = value_of(result, Limit("inventory", ("A", "gpu")))
+    assert stock.exact is not None and stock.exact.change == pytest.approx(-20.0)
