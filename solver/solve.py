@@ -91,6 +91,9 @@ class SolveOptions:
     elastic: bool = False
     #: Without a `hint`, start from the greedy planner's plan (possibly incomplete).
     greedy_start: bool = True
+    #: Solve the LP relaxation: to guide the greedy start and as a bound when the search
+    #: proves less. Off is faster when only a first plan matters (diagnosis checks).
+    lp: bool = True
 
 
 class _ProgressRelay(cp_model.CpSolverSolutionCallback):
@@ -140,7 +143,8 @@ def solve(
     lp_bound: float | None = None
     if start is None and options.greedy_start:
         # The LP relaxation guides the greedy start and gives a bound to begin with.
-        relaxation = _relaxation(built, started + LP_SHARE * time_limit_s)
+        lp_deadline = started + LP_SHARE * time_limit_s
+        relaxation = _relaxation(built, lp_deadline) if options.lp else None
         guide = None
         if relaxation is not None and relaxation.status == "optimal":
             lp_bound = relaxation.bound
@@ -154,7 +158,7 @@ def solve(
     # which the build time measures; never more than a tenth of the limit.
     reserve_s = min(RESERVE_SHARE * time_limit_s, 1.0 + 2.0 * built.build_s)
     search = _search(built, deadline - reserve_s, workers, seed, options, relay)
-    outcome = _outcome(built, search, deadline, lp_bound)
+    outcome = _outcome(built, search, deadline, lp_bound, use_lp=options.lp)
     left_out = outcome.plan is None or outcome.plan.uses_slack
     # A relaxed-link model can be proved optimal while its polished plan is not (the plan
     # paid for the allowance): the time left goes to the exact-grid model.
@@ -257,7 +261,12 @@ def _proved(objective: float, bound: float | None) -> bool:
 
 
 def _outcome(
-    built: BuiltModel, search: _Search, deadline: float, lp_bound: float | None = None
+    built: BuiltModel,
+    search: _Search,
+    deadline: float,
+    lp_bound: float | None = None,
+    *,
+    use_lp: bool = True,
 ) -> _Outcome:
     """Map a CP-SAT answer to the SPEC's status words, plan and proved bound.
 
@@ -272,7 +281,7 @@ def _outcome(
     if search.status != cp_model.OPTIMAL or not built.exact:
         # The LP relaxation (flows continuous, so valid for any model) often proves more
         # than CP-SAT's search did in the time; both are proved bounds: keep the larger.
-        if lp_bound is None:
+        if lp_bound is None and use_lp:
             relaxation = _relaxation(built, deadline)
             if relaxation is not None and relaxation.status == "infeasible":
                 return _Outcome("infeasible", None, None)
