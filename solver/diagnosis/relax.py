@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 #: Resolution of raised kW and Gbps figures.
 RESOLUTION = 1000
 #: Solver settings of checks that only ask whether a plan exists: stop at the first plan.
-FIRST_PLAN = SolveOptions(parameters={"stop_after_first_solution": True})
+FIRST_PLAN = SolveOptions(parameters={"stop_after_first_solution": True}, lp=False)
 
 
 @dataclass(frozen=True)
