@@ -10,6 +10,7 @@ expects. One Dijkstra search per source node serves every site.
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -100,9 +101,7 @@ class NetworkPaths:
                 nodes = node_paths.get(site_id)
                 if nodes is None:
                     continue
-                link_ids = tuple(
-                    graph.edges[a, b]["index"] for a, b in zip(nodes, nodes[1:], strict=False)
-                )
+                link_ids = tuple(graph.edges[a, b]["index"] for a, b in itertools.pairwise(nodes))
                 by_site[site_id] = Route(
                     nodes=nodes,
                     links=link_ids,

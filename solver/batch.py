@@ -31,8 +31,7 @@ from models.issues import InputIssue
 from solver.executors import Executor, Finished, SolveSettings, Task, make_executor
 from solver.executors.base import NO_PLAN_STATUSES
 from solver.executors.task import fault_for
-from solver.solve import SOLVER_NAME, default_workers
-from solver.solve import solver_version
+from solver.solve import SOLVER_NAME, default_workers, solver_version
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
