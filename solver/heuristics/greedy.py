@@ -348,40 +348,90 @@ def greedy(
     """The greedy plan of `instance` (status `feasible`), or status `unknown` if it fails.
 
     With `partial`, a failure does not stop it: what could not be placed or served
-    is left out, and the incomplete plan (status `unknown`) still serves as a hint.
-    Past `time_limit_s` no further service is planned (the plan is then incomplete).
-    A `guide` (LP relaxation values) makes it prefer what the LP uses."""
+    is left out, and the incomplete plan (status `unknown`) still serves as a hint;
+    it then tries again with the services that came up short planned first, and
+    then also before the training jobs, and returns the first complete plan (or the
+    one leaving least must-serve demand out). Past `time_limit_s` no further
+    service is planned. A `guide` (LP relaxation values) makes it prefer what the
+    LP uses."""
     started = time.perf_counter()
     deadline = math.inf if time_limit_s is None else started + time_limit_s
+    guide = guide or Guide()
+    best: Solution | None = None
+    short: frozenset[str] = frozenset()
+    for services_first in (False, False, True) if partial else ():
+        solution = _greedy_once(instance, partial, deadline, guide, short, services_first)
+        if best is None or _shortfall(instance, solution) < _shortfall(instance, best):
+            best = solution
+        if _shortfall(instance, solution) == 0 or time.perf_counter() > deadline:
+            break
+        must_serve = {s.id for s in instance.inference if s.unserved_cost_per_rps_hour is None}
+        short = short | {w.service for w in solution.unserved if w.service in must_serve}
+    if best is None:
+        best = _greedy_once(instance, partial, deadline, guide, frozenset(), False)
+    wall_s = round(time.perf_counter() - started, 3)
+    return best.model_copy(update={"solver": best.solver.model_copy(update={"wall_s": wall_s})})
+
+
+def _shortfall(instance: Instance, solution: Solution) -> float:
+    """Must-serve rps and required jobs a (partial) plan leaves out; inf without a plan."""
+    if solution.objective is None:
+        return math.inf
+    required = {j.id for j in instance.training if j.required}
+    must_serve = {s.id for s in instance.inference if s.unserved_cost_per_rps_hour is None}
+    planned = {r.service for r in solution.inference} | {w.service for w in solution.unserved}
+    missing_services = sum(
+        sum(s.demand_rps.values()) for s in instance.inference if s.id not in planned
+    )
+    return (
+        sum(w.rps for w in solution.unserved if w.service in must_serve)
+        + missing_services
+        + 1e6 * len(required & set(solution.unplaced_training))
+    )
+
+
+def _greedy_once(
+    instance: Instance,
+    partial: bool,
+    deadline: float,
+    guide: Guide,
+    first: frozenset[str],
+    services_first: bool,
+) -> Solution:
+    """One greedy pass; services in `first` are planned before the others, and with
+    `services_first` all services are planned before the training jobs."""
     capacity = Capacity.of(instance)
     info = SolverInfo(name="greedy", version="1", seed=0, time_limit_s=None, wall_s=0.0)
-    guide = guide or Guide()
-    training = _place_training(instance, capacity, partial, guide)
+    training: tuple[list[TrainingPlacement], list[str]] | None = ([], [])
+    if not services_first:
+        training = _place_training(instance, capacity, partial, guide)
     services: dict[str, _ServicePlan] = {}
-    if training is not None:
-        # Services that must be served, with the fewest sites, first; then the largest.
-        def order(service: InferenceService) -> tuple[bool, int, float, str]:
-            sites = {o.site for o in instance.eligibility.replicas[service.id]}
-            return (
-                service.unserved_cost_per_rps_hour is not None,
-                len(sites),
-                -sum(service.demand_rps.values()),
-                service.id,
-            )
+    complete_services = training is not None
 
+    # Services that must be served, with the fewest sites, first; then the largest.
+    def order(service: InferenceService) -> tuple[bool, bool, int, float, str]:
+        sites = {o.site for o in instance.eligibility.replicas[service.id]}
+        return (
+            service.id not in first,
+            service.unserved_cost_per_rps_hour is not None,
+            len(sites),
+            -sum(service.demand_rps.values()),
+            service.id,
+        )
+
+    if training is not None:
         for service_id in [s.id for s in sorted(instance.inference, key=order)]:
             if time.perf_counter() > deadline:
-                if not partial:
-                    training = None
+                complete_services = False
                 break
             plan = _plan_service(instance, capacity, service_id, partial, guide)
             if plan is None:
-                training = None
+                complete_services = False
                 break
             services[service_id] = plan
-    wall_s = round(time.perf_counter() - started, 3)
-    info = info.model_copy(update={"wall_s": wall_s})
-    if training is None:
+    if services_first and (complete_services or partial):
+        training = _place_training(instance, capacity, partial, guide)
+    if training is None or (not complete_services and not partial):
         return Solution(
             instance=instance.name, instance_sha256=instance.sha256, status="unknown", solver=info
         )
