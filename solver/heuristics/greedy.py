@@ -349,9 +349,9 @@ def greedy(
 
     With `partial`, a failure does not stop it: what could not be placed or served
     is left out, and the incomplete plan (status `unknown`) still serves as a hint;
-    it then tries again with the services that came up short planned first, and
-    then also before the training jobs, and returns the first complete plan (or the
-    one leaving least must-serve demand out). Past `time_limit_s` no further
+    it then tries again with the services that came up short planned first, then
+    with those also before the training jobs, and returns the first complete plan
+    (or the one leaving least must-serve demand out). Past `time_limit_s` no further
     service is planned. A `guide` (LP relaxation values) makes it prefer what the
     LP uses."""
     started = time.perf_counter()
@@ -359,8 +359,8 @@ def greedy(
     guide = guide or Guide()
     best: Solution | None = None
     short: frozenset[str] = frozenset()
-    for services_first in (False, False, True) if partial else ():
-        solution = _greedy_once(instance, partial, deadline, guide, short, services_first)
+    for short_before_training in (False, False, True) if partial else ():
+        solution = _greedy_once(instance, partial, deadline, guide, short, short_before_training)
         if best is None or _shortfall(instance, solution) < _shortfall(instance, best):
             best = solution
         if _shortfall(instance, solution) == 0 or time.perf_counter() > deadline:
@@ -396,17 +396,12 @@ def _greedy_once(
     deadline: float,
     guide: Guide,
     first: frozenset[str],
-    services_first: bool,
+    first_before_training: bool,
 ) -> Solution:
     """One greedy pass; services in `first` are planned before the others, and with
-    `services_first` all services are planned before the training jobs."""
+    `first_before_training` also before the training jobs."""
     capacity = Capacity.of(instance)
     info = SolverInfo(name="greedy", version="1", seed=0, time_limit_s=None, wall_s=0.0)
-    training: tuple[list[TrainingPlacement], list[str]] | None = ([], [])
-    if not services_first:
-        training = _place_training(instance, capacity, partial, guide)
-    services: dict[str, _ServicePlan] = {}
-    complete_services = training is not None
 
     # Services that must be served, with the fewest sites, first; then the largest.
     def order(service: InferenceService) -> tuple[bool, bool, int, float, str]:
@@ -419,8 +414,18 @@ def _greedy_once(
             service.id,
         )
 
-    if training is not None:
-        for service_id in [s.id for s in sorted(instance.inference, key=order)]:
+    ordered = [s.id for s in sorted(instance.inference, key=order)]
+    early = [s for s in ordered if s in first] if first_before_training else []
+    services: dict[str, _ServicePlan] = {}
+    complete_services = True
+    training: tuple[list[TrainingPlacement], list[str]] | None = None
+    for batch in (early, None, [s for s in ordered if s not in early]):
+        if batch is None:
+            training = _place_training(instance, capacity, partial, guide)
+            if training is None:
+                break
+            continue
+        for service_id in batch:
             if time.perf_counter() > deadline:
                 complete_services = False
                 break
@@ -429,8 +434,8 @@ def _greedy_once(
                 complete_services = False
                 break
             services[service_id] = plan
-    if services_first and (complete_services or partial):
-        training = _place_training(instance, capacity, partial, guide)
+        if not complete_services and not partial:
+            break
     if training is None or (not complete_services and not partial):
         return Solution(
             instance=instance.name, instance_sha256=instance.sha256, status="unknown", solver=info
