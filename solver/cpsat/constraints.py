@@ -249,6 +249,7 @@ def resilience(
         )
         total = model.new_int_var(0, most, f"cap[{service.id}]")
         model.add(total == _weighted(every))
+        variables.totals.append((total, every))
         notes.note_row(model, "resilience", service.id, "*")
         for domain in sorted(by_domain):
             model.add(total - _weighted(by_domain[domain]) >= served)
@@ -334,6 +335,7 @@ def replica_count_cover(
         most = sum(variables.replica_bound[option] for option, _ in options)
         total = model.new_int_var(0, most, f"count[{service.id}]")
         model.add(total == cp_model.LinearExpr.sum(every))
+        variables.totals.append((total, [(var, 1) for var in every]))
         notes.note_row(model, "replica_count", service.id, "*")
         for domain in sorted(by_domain):
             model.add(total - cp_model.LinearExpr.sum(by_domain[domain]) >= need)

@@ -140,6 +140,8 @@ def add_hint(built: BuiltModel, plan: PlanLike) -> int:
         values[var.index] = 1 if site_id in active else 0
     for var in _all_variables(variables):
         model.add_hint(var, values.get(var.index, 0))
+    for total, terms in variables.totals:
+        model.add_hint(total, sum(coef * values.get(var.index, 0) for var, coef in terms))
     return sum(1 for v in values.values() if v)
 
 

@@ -57,6 +57,9 @@ class PlanVariables:
     #: go unserved in the model, at a penalty. A plan using any is not a SPEC plan.
     elastic_unplaced: set[str] = field(default_factory=set)
     elastic_unserved: set[tuple[str, str]] = field(default_factory=set)
+    #: Auxiliary totals the constraints define (`total == sum(coef * var)`), so that a
+    #: hint can give them their values too.
+    totals: list[tuple[IntVar, list[tuple[IntVar, int]]]] = field(default_factory=list)
     #: Groupings computed once from the variables (see usage_terms, capacity_terms).
     _usage: dict[tuple[str, str], list[tuple[IntVar, int, int]]] | None = field(
         default=None, repr=False
