@@ -366,7 +366,8 @@ def _strict(
     if start is not None:
         add_hint(built, start)
     search = _search(built, deadline, workers, seed, options, None)
-    outcome = _outcome(built, search, deadline)
+    # The first search already has the LP bound (kept below); no second LP here.
+    outcome = _outcome(built, search, deadline, use_lp=False)
     bound = _best_bound(first.bound, outcome.bound)
     usable = [p for p in (first.plan, outcome.plan) if p is not None and not p.uses_slack]
     plan = min(usable, key=lambda p: p.objective) if usable else None
