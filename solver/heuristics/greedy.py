@@ -42,6 +42,8 @@ MIN_RPS = 1e-6
 GUIDE_WEIGHT = 0.5
 #: LP values below this count as unused.
 GUIDE_MIN = 1e-6
+#: Most greedy passes of a partial plan (generated L-0 needs five to be complete).
+GREEDY_ATTEMPTS = 8
 
 
 @dataclass(frozen=True)
@@ -349,9 +351,10 @@ def greedy(
 
     With `partial`, a failure does not stop it: what could not be placed or served
     is left out, and the incomplete plan (status `unknown`) still serves as a hint;
-    it then tries again with the services that came up short planned first, then
-    with those also before the training jobs, and returns the first complete plan
-    (or the one leaving least must-serve demand out). Past `time_limit_s` no further
+    it then tries again (up to GREEDY_ATTEMPTS passes) with every service that has
+    come up short so far planned first, from the third pass also before the
+    training jobs, and returns the first complete plan (or the one leaving least
+    must-serve demand out). Past `time_limit_s` no further
     service is planned. A `guide` (LP relaxation values) makes it prefer what the
     LP uses."""
     started = time.perf_counter()
@@ -359,7 +362,8 @@ def greedy(
     guide = guide or Guide()
     best: Solution | None = None
     short: frozenset[str] = frozenset()
-    for short_before_training in (False, False, True) if partial else ():
+    for attempt in range(GREEDY_ATTEMPTS if partial else 0):
+        short_before_training = attempt >= 2
         solution = _greedy_once(instance, partial, deadline, guide, short, short_before_training)
         if best is None or _shortfall(instance, solution) < _shortfall(instance, best):
             best = solution
