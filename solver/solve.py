@@ -278,15 +278,16 @@ def _outcome(
     bound = search.bound if built.exact else None
     if built.exact and search.status == cp_model.INFEASIBLE:
         return _Outcome("infeasible", None, None)
-    if search.status != cp_model.OPTIMAL or not built.exact:
-        # The LP relaxation (flows continuous, so valid for any model) often proves more
-        # than CP-SAT's search did in the time; both are proved bounds: keep the larger.
-        if lp_bound is None and use_lp:
-            relaxation = _relaxation(built, deadline)
-            if relaxation is not None and relaxation.status == "infeasible":
-                return _Outcome("infeasible", None, None)
-            lp_bound = None if relaxation is None else relaxation.bound
-        bound = _best_bound(bound, lp_bound)
+    # The LP relaxation (flows continuous, so valid for any model) often proves more than
+    # CP-SAT's search did in the time, and proves a polished plan of a relaxed-link model;
+    # both are proved bounds: keep the larger.
+    unproved = search.status != cp_model.OPTIMAL or not built.exact or built.relaxed
+    if lp_bound is None and use_lp and unproved:
+        relaxation = _relaxation(built, deadline)
+        if relaxation is not None and relaxation.status == "infeasible":
+            return _Outcome("infeasible", None, None)
+        lp_bound = None if relaxation is None else relaxation.bound
+    bound = _best_bound(bound, lp_bound)
     if not search.has_plan:
         return _Outcome("unknown", bound, None)
     plan = extract_plan(built, search.values)
