@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 #: Constraint families of SPEC sections 4-7, in the order the evaluator reports them.
 Constraint = Literal[
@@ -21,20 +21,7 @@ Constraint = Literal[
     "cost_breakdown",
 ]
 
-CONSTRAINTS: tuple[Constraint, ...] = (
-    "status",
-    "eligibility",
-    "inventory",
-    "grid_power",
-    "cooling",
-    "demand",
-    "serving_capacity",
-    "resilience",
-    "bandwidth",
-    "site_use",
-    "objective",
-    "cost_breakdown",
-)
+CONSTRAINTS: tuple[Constraint, ...] = get_args(Constraint)
 
 
 @dataclass(frozen=True, slots=True)
