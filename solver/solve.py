@@ -83,7 +83,7 @@ class SolveOptions:
     #: Print CP-SAT's search log to stdout.
     log_search: bool = False
     #: Extra CP-SAT parameters by name (for experiments; recorded in the solution).
-    parameters: dict[str, float | int | bool] = field(default_factory=dict)
+    parameters: dict[str, float | int | bool | str | list[str]] = field(default_factory=dict)
     #: Search the elastic model first (required work may be left out at a penalty), which
     #: always has a plan to improve on, then the strict one if work is still left out. Off
     #: by default: on the generated M family the strict model started from the greedy plan
@@ -236,7 +236,12 @@ def _search(
     if options.deterministic:
         params.interleave_search = True
     for name, value in sorted(options.parameters.items()):
-        setattr(params, name, value)
+        if isinstance(value, list | tuple):
+            field = getattr(params, name)
+            field.clear()
+            field.extend(value)
+        else:
+            setattr(params, name, value)
     status = solver.solve(built.model, relay)
     if status == cp_model.MODEL_INVALID:
         raise ModelInvalidError(f"CP-SAT rejected the model: {built.model.validate()}")

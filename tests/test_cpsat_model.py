@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import pytest
+
 from models import load_instance
+from solver import solve
 from solver.cpsat.model import add_hint, build_model
 from solver.heuristics.greedy import greedy
+from solver.linear import solve_linear
 from tests import builders as b
+from tests.checks import assert_valid_plan
 
 if TYPE_CHECKING:
     from solver.cpsat.model import BuiltModel
@@ -67,3 +72,29 @@ def test_every_row_is_labelled() -> None:
     """Diagnosis and duals rely on a family and entity for every constraint row."""
     built = build_model(load_instance("instances/generated/S-1.json"))
     assert set(built.notes.labels) == set(range(len(built.model.proto.constraints)))
+
+
+def test_site_capacity_rows_make_fixed_costs_grow_with_use() -> None:
+    """Four 5-accelerator jobs on four 10-accelerator sites with a fixed cost of 100: two
+    sites must open (200). Site use alone lets the LP open each site a quarter (100); the
+    redundant site capacity rows give the LP the whole 200, and the optimum is unchanged."""
+    sites = [b.site(name, {"gpu": (10, 0.0)}, fixed_cost=100.0) for name in "ABCD"]
+    instance = b.instance(sites=sites, training=[b.job(f"j{n}", {"gpu": 5}) for n in range(4)])
+    built = build_model(instance)
+    assert built.notes.rows["site_capacity"] == 4
+    relaxation = solve_linear(built)
+    assert relaxation.bound == pytest.approx(200.0)
+
+    without = build_model(instance)
+    proto = without.model.proto
+    for index, label in without.notes.labels.items():
+        if label.family == "site_capacity":  # state the row with no limit
+            domain = proto.constraints[index].linear.domain
+            domain.clear()
+            domain.extend([-(2**62), 2**62])
+    assert solve_linear(without).bound == pytest.approx(100.0)
+
+    solution = solve(instance, time_limit_s=20.0, workers=2)
+    assert solution.status == "optimal"
+    assert solution.objective == pytest.approx(200.0)
+    assert_valid_plan(instance, solution)

@@ -419,6 +419,30 @@ def site_use(
             notes.note_row(model, "site_use", option.site)
 
 
+def site_capacity(
+    model: CpModel, instance: Instance, variables: PlanVariables, notes: ModelNotes
+) -> None:
+    """Redundant: at a site with a fixed cost, used[s, a] <= count[s, a] * z[s].
+
+    Implied by inventory and site use; stated because the LP relaxation of the two
+    lets a site be a sliver open and still hold its whole stock, while this row makes
+    the fixed cost grow with the share of the stock in use (the classic strong
+    capacity cut of facility location)."""
+    for (site_id, accelerator_id), terms in sorted(_usage_terms(instance, variables).items()):
+        active = variables.site_active.get(site_id)
+        if active is None:
+            continue
+        count = instance.inventory_by_pair[site_id, accelerator_id].count
+        most = min(count, sum(per * upper for _, per, upper in terms))
+        model.add(
+            cp_model.LinearExpr.weighted_sum(
+                [*(v for v, _, _ in terms), active], [*(per for _, per, _ in terms), -most]
+            )
+            <= 0
+        )
+        notes.note_row(model, "site_capacity", site_id, accelerator_id)
+
+
 def add_constraints(
     model: CpModel, instance: Instance, variables: PlanVariables, *, relax_bandwidth: bool = True
 ) -> ModelNotes:
@@ -437,6 +461,7 @@ def add_constraints(
     if not relax_bandwidth and any(link.bandwidth_gbps for link in instance.links):
         notes.inexact.append("bandwidth rows stated on the rps grid (a restriction)")
     site_use(model, instance, variables, notes)
+    site_capacity(model, instance, variables, notes)
     for service_id, units in variables.units.items():
         if not units.exact:
             notes.inexact.append(f"rps of service {service_id} rounded to a 1e-6 grid")
