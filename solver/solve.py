@@ -15,6 +15,7 @@ from ortools.sat.python import cp_model
 from models import Solution, SolverInfo
 from solver.cpsat.model import Plan, add_hint, build_model, extract_plan
 from solver.heuristics.greedy import Guide, greedy
+from solver.heuristics.rounding import rounding_model
 from solver.linear import LinearResult, solve_linear
 
 if TYPE_CHECKING:
@@ -43,6 +44,9 @@ LP_SHARE = 0.2
 #: Most of the time left after the build that the greedy start may take (on the largest
 #: instances it then stops early and the search starts from an incomplete plan).
 GREEDY_SHARE = 0.25
+#: Most of the search time (after the LP and the greedy start) that the search around the
+#: LP's rounded replica counts may take; it stops earlier once it proves its own optimum.
+ROUNDING_SHARE = 0.4
 #: Least time left for a search on the exact-grid model to be worth starting.
 MIN_REPAIR_S = 1.0
 #: The shortest time CP-SAT is given, even when the model build used up the limit.
@@ -94,6 +98,10 @@ class SolveOptions:
     #: Solve the LP relaxation: to guide the greedy start and as a bound when the search
     #: proves less. Off is faster when only a first plan matters (diagnosis checks).
     lp: bool = True
+    #: Before the full search, search the model with every replica count limited to the
+    #: integers around its LP value (solver.heuristics.rounding); its best plan, when
+    #: better than the greedy one, is the full search's hint. Needs `lp`.
+    lp_rounding: bool = True
 
 
 class _ProgressRelay(cp_model.CpSolverSolutionCallback):
@@ -139,8 +147,9 @@ def solve(
     options = options or SolveOptions()
     workers = workers or default_workers()
     built = build_model(instance, elastic=options.elastic)
-    start = hint
+    start: Solution | Plan | None = hint
     lp_bound: float | None = None
+    relaxation: LinearResult | None = None
     if start is None and options.greedy_start:
         # The LP relaxation guides the greedy start and gives a bound to begin with.
         lp_deadline = started + LP_SHARE * time_limit_s
@@ -157,6 +166,13 @@ def solve(
     # Time for the steps after the search (LP bound, flow polish) grows with the model,
     # which the build time measures; never more than a tenth of the limit.
     reserve_s = min(RESERVE_SHARE * time_limit_s, 1.0 + 2.0 * built.build_s)
+    if options.lp_rounding and relaxation is not None and relaxation.status == "optimal":
+        rounded = _rounding_search(
+            built, relaxation.values, start, deadline - reserve_s, workers, seed, options, relay
+        )
+        if rounded is not None:
+            start = rounded
+            add_hint(built, start)
     search = _search(built, deadline - reserve_s, workers, seed, options, relay)
     outcome = _outcome(built, search, deadline, lp_bound, use_lp=options.lp)
     left_out = outcome.plan is None or outcome.plan.uses_slack
@@ -308,6 +324,36 @@ def _outcome(
     optimal = search.status == cp_model.OPTIMAL and built.exact and not built.relaxed
     status: Status = "optimal" if optimal or _proved(plan.objective, bound) else "feasible"
     return _Outcome(status, bound, plan)
+
+
+def _rounding_search(
+    built: BuiltModel,
+    lp_values: Sequence[float],
+    start: Solution | Plan | None,
+    deadline: float,
+    workers: int,
+    seed: int,
+    options: SolveOptions,
+    relay: _ProgressRelay | None,
+) -> Plan | None:
+    """The best plan of the model restricted around the LP's replica counts, when it is
+    better than `start` (or `start` is incomplete); else None."""
+    restricted = rounding_model(built, lp_values)
+    if restricted is None:
+        return None
+    budget_end = time.perf_counter() + ROUNDING_SHARE * (deadline - time.perf_counter())
+    search = _search(restricted, budget_end, workers, seed, options, relay)
+    if not search.has_plan:
+        return None
+    plan = extract_plan(built, search.values)
+    if (
+        isinstance(start, Solution)
+        and start.status == "feasible"
+        and start.objective is not None
+        and start.objective <= plan.objective
+    ):
+        return None
+    return plan
 
 
 def _relaxation(built: BuiltModel, deadline: float) -> LinearResult | None:

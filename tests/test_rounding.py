@@ -1,0 +1,86 @@
+"""The search around the LP's rounded replica counts (solver.heuristics.rounding)."""
+
+from __future__ import annotations
+
+import pytest
+from ortools.sat.python import cp_model
+
+from models import load_instance
+from solver import SolveOptions, solve
+from solver.cpsat.model import add_hint, build_model
+from solver.heuristics.greedy import greedy
+from solver.heuristics.rounding import rounding_model
+from tests import builders as b
+from tests.checks import assert_valid_plan
+
+
+def two_site_service() -> object:
+    """One service (25 rps, 10 rps per replica) that may run at A or B, and one job."""
+    return b.instance(
+        sites=[b.site("A", {"gpu": (100, 1.0)}), b.site("B", {"gpu": (100, 2.0)})],
+        regions=["u"],
+        links=[b.link("u", "A"), b.link("u", "B")],
+        training=[b.job("j", {"gpu": 4})],
+        inference=[b.service("s", {"gpu": (1, 10.0)}, {"u": 25})],
+    )
+
+
+def domain(model: cp_model.CpModel, index: int) -> list[int]:
+    return list(model.proto.variables[index].domain)
+
+
+def test_rounding_model_narrows_replica_counts_only() -> None:
+    """Replica counts get [floor, ceil] of their LP values (an integral value fixes the
+    count); placements keep their domains; the original model is untouched; no hint."""
+    instance = two_site_service()
+    built = build_model(instance)
+    add_hint(built, greedy(instance))
+    values = [0.0] * len(built.model.proto.variables)
+    replica = {o.site: v for o, v in built.variables.replicas.items()}
+    values[replica["A"].index] = 2.4
+    values[replica["B"].index] = 1.0
+    restricted = rounding_model(built, values)
+    assert restricted is not None
+    assert domain(restricted.model, replica["A"].index) == [2, 3]
+    assert domain(restricted.model, replica["B"].index) == [1, 1]
+    for var in built.variables.placement.values():
+        assert domain(restricted.model, var.index) == domain(built.model, var.index)
+    assert domain(built.model, replica["A"].index) == [0, 3]
+    assert len(restricted.model.proto.solution_hint.vars) == 0
+    assert len(built.model.proto.solution_hint.vars) > 0
+
+
+def test_rounding_model_without_replicas() -> None:
+    """Nothing to round without inference services."""
+    instance = b.instance(sites=[b.site("A", {"gpu": (8, 1.0)})], training=[b.job("j", {"gpu": 4})])
+    built = build_model(instance)
+    assert rounding_model(built, [0.0] * len(built.model.proto.variables)) is None
+
+
+def test_restriction_without_a_plan_leaves_the_solve_exact() -> None:
+    """LP values of zero forbid every replica: the restricted model has no plan, and the
+    solve still finds the optimum (3 replicas at A, 30 + 40 = 70) from the greedy start."""
+    instance = two_site_service()
+    built = build_model(instance)
+    restricted = rounding_model(built, [0.0] * len(built.model.proto.variables))
+    assert restricted is not None
+    assert cp_model.CpSolver().solve(restricted.model) == cp_model.INFEASIBLE
+    solution = solve(instance, time_limit_s=20.0, workers=2)
+    assert solution.status == "optimal"
+    assert solution.objective == pytest.approx(70.0)
+    assert_valid_plan(instance, solution)
+
+
+@pytest.mark.parametrize("name", ["instances/example.json", "instances/generated/S-2.json"])
+def test_same_optimum_with_and_without_rounding(name: str) -> None:
+    """The rounding search only changes where the full search starts: both settings
+    prove the same optimum, and both plans pass the evaluator."""
+    instance = load_instance(name)
+    objectives = []
+    for rounding in (True, False):
+        options = SolveOptions(lp_rounding=rounding)
+        solution = solve(instance, time_limit_s=30.0, workers=2, options=options)
+        assert solution.status == "optimal"
+        assert_valid_plan(instance, solution)
+        objectives.append(solution.objective)
+    assert objectives[0] == pytest.approx(objectives[1], rel=1e-6)
