@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from ortools.sat.python import cp_model
 
-from models import load_instance
+from models import Instance, load_instance
 from solver import SolveOptions, solve
 from solver.cpsat.model import add_hint, build_model
 from solver.heuristics.greedy import greedy
@@ -14,7 +14,7 @@ from tests import builders as b
 from tests.checks import assert_valid_plan
 
 
-def two_site_service() -> object:
+def two_site_service() -> Instance:
     """One service (25 rps, 10 rps per replica) that may run at A or B, and one job."""
     return b.instance(
         sites=[b.site("A", {"gpu": (100, 1.0)}), b.site("B", {"gpu": (100, 2.0)})],
