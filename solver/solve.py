@@ -39,8 +39,13 @@ PROOF_TOLERANCE = 1e-6
 MAX_LP_VARIABLES = 300_000
 #: Least time left for that LP to be tried.
 MIN_LP_S = 0.5
-#: Most of the time limit the LP relaxation that guides the greedy start may take.
-LP_SHARE = 0.2
+#: Most of the time limit the LP relaxation that guides the greedy start and the rounding
+#: search may take. Large: the rounding search's plans are worth it (OR-Library capa, 100
+#: sites by 1,000 jobs, needs about 60 s of a 120 s limit for its LP).
+LP_SHARE = 0.5
+#: The LP solver: HiGHS's dual simplex, measured 4x faster than GLOP on generated L-0
+#: (6.6 s against 27.7 s) and 2x on OR-Library capa; equal on M.
+LP_SOLVER = "HIGHS"
 #: Most of the time left after the build that the greedy start may take (on the largest
 #: instances it then stops early and the search starts from an incomplete plan).
 GREEDY_SHARE = 0.25
@@ -336,16 +341,23 @@ def _rounding_search(
     options: SolveOptions,
     relay: _ProgressRelay | None,
 ) -> Plan | None:
-    """The best plan of the model restricted around the LP's replica counts, when it is
-    better than `start` (or `start` is incomplete); else None."""
-    restricted = rounding_model(built, lp_values)
-    if restricted is None:
+    """The best plan of the model restricted around the LP's values, when it is better
+    than `start` (or `start` is incomplete); else None.
+
+    First with the placements the LP leaves unused forbidden; when that copy has no
+    plan in its time, with only the replica counts restricted."""
+    plan: Plan | None = None
+    for fix_placements in (True, False):
+        restricted = rounding_model(built, lp_values, fix_placements=fix_placements)
+        if restricted is None:
+            continue
+        budget_end = time.perf_counter() + ROUNDING_SHARE * (deadline - time.perf_counter())
+        search = _search(restricted, budget_end, workers, seed, options, relay)
+        if search.has_plan:
+            plan = extract_plan(built, search.values)
+            break
+    if plan is None:
         return None
-    budget_end = time.perf_counter() + ROUNDING_SHARE * (deadline - time.perf_counter())
-    search = _search(restricted, budget_end, workers, seed, options, relay)
-    if not search.has_plan:
-        return None
-    plan = extract_plan(built, search.values)
     if (
         isinstance(start, Solution)
         and start.status == "feasible"
@@ -361,7 +373,7 @@ def _relaxation(built: BuiltModel, deadline: float) -> LinearResult | None:
     remaining = deadline - time.perf_counter()
     if len(built.model.proto.variables) > MAX_LP_VARIABLES or remaining < MIN_LP_S:
         return None
-    return solve_linear(built, time_limit_s=remaining)
+    return solve_linear(built, solver_id=LP_SOLVER, time_limit_s=remaining)
 
 
 def _guide(built: BuiltModel, values: Sequence[float]) -> Guide:

@@ -84,3 +84,19 @@ def test_same_optimum_with_and_without_rounding(name: str) -> None:
         assert_valid_plan(instance, solution)
         objectives.append(solution.objective)
     assert objectives[0] == pytest.approx(objectives[1], rel=1e-6)
+
+
+def test_fix_placements_forbids_placements_the_lp_leaves_unused() -> None:
+    """With fix_placements, a placement at LP value 0 is fixed to 0 and one the LP uses
+    keeps its domain; with every placement in use there is nothing more to restrict."""
+    instance = two_site_service()
+    built = build_model(instance)
+    values = [0.0] * len(built.model.proto.variables)
+    placement = {p.site: v for p, v in built.variables.placement.items()}
+    values[placement["A"].index] = 1.0
+    restricted = rounding_model(built, values, fix_placements=True)
+    assert restricted is not None
+    assert domain(restricted.model, placement["A"].index) == [0, 1]
+    assert domain(restricted.model, placement["B"].index) == [0, 0]
+    values[placement["B"].index] = 0.5
+    assert rounding_model(built, values, fix_placements=True) is None

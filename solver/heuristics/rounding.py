@@ -9,9 +9,14 @@ plans are plans of the full model (nothing is relaxed), so the best one is a com
 hint for the search on the full model. The restriction may have no plan, or a poor
 one: then the full search simply starts from the greedy plan (solver.solve).
 
-This is the RENS idea of MIP solvers (Berthold, "RENS: the optimal rounding", 2014),
-applied to the integer replica counts only: fixing placements too leaves no plan on
-the generated M family, since the rounded-up replicas then have nowhere to go.
+With `fix_placements`, training placements the LP does not use at all are forbidden
+too. On assignment-like instances (many jobs, few fractional in the LP) that leaves a
+small problem CP-SAT solves at once: OR-Library capa at capacity 8,000 (100 sites,
+1,000 jobs) came within 0.4% of its optimum in 3 s that way. On the generated M family
+it leaves no plan (a job the LP splits may fit neither half whole), so solver.solve
+tries the placements-fixed copy first and falls back to this replicas-only one.
+
+This is the RENS idea of MIP solvers (Berthold, "RENS: the optimal rounding", 2014).
 """
 
 from __future__ import annotations
@@ -29,11 +34,20 @@ if TYPE_CHECKING:
 INTEGRAL_TOLERANCE = 1e-6
 
 
-def rounding_model(built: BuiltModel, lp_values: Sequence[float]) -> BuiltModel | None:
+def rounding_model(
+    built: BuiltModel, lp_values: Sequence[float], *, fix_placements: bool = False
+) -> BuiltModel | None:
     """A copy of `built` whose replica counts are limited to the integers around their
-    LP values (integral LP values fix the count); None when the model has no replica
-    counts to round."""
-    if not built.variables.replicas:
+    LP values (integral LP values fix the count), and with `fix_placements` whose
+    placements unused by the LP are forbidden; None when that restricts nothing, or,
+    with `fix_placements`, when the LP uses every placement (the copy without it is the
+    same)."""
+    unused = [
+        var
+        for var in built.variables.placement.values()
+        if fix_placements and lp_values[var.index] < INTEGRAL_TOLERANCE
+    ]
+    if (fix_placements and not unused) or not (built.variables.replicas or unused):
         return None
     model = built.model.clone()
     # A hint from elsewhere (the greedy plan) mostly breaks the narrowed domains, and
@@ -50,4 +64,8 @@ def rounding_model(built: BuiltModel, lp_values: Sequence[float]) -> BuiltModel 
             continue
         domain.clear()
         domain.extend([floor, ceil])
+    for var in unused:
+        domain = proto.variables[var.index].domain
+        domain.clear()
+        domain.extend([0, 0])
     return replace(built, model=model)
