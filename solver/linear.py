@@ -18,7 +18,10 @@ Uses:
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import sys
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -26,7 +29,7 @@ from typing import TYPE_CHECKING
 from ortools.linear_solver import pywraplp
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
 
     from solver.cpsat.model import BuiltModel
 
@@ -195,6 +198,22 @@ def _enforced_rows(
     return stated
 
 
+@contextlib.contextmanager
+def _quiet_stdout() -> Iterator[None]:
+    """Send file descriptor 1 to /dev/null: HiGHS prints its banner from C++ once a time
+    limit is set, whatever SuppressOutput says, and a library must not write to the
+    caller's stdout."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def solve_linear(
     built: BuiltModel,
     *,
@@ -213,7 +232,8 @@ def solve_linear(
         solver.SetTimeLimit(max(1, int(time_limit_s * 1000)))
     if threads > 1:
         solver.SetNumThreads(threads)
-    status = _STATUS.get(solver.Solve(), "unknown")
+    with _quiet_stdout() if solver_id == "HIGHS" else contextlib.nullcontext():
+        status = _STATUS.get(solver.Solve(), "unknown")
     has_values = status in ("optimal", "feasible")
     objective = solver.Objective()
     bound: float | None = None

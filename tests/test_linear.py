@@ -65,3 +65,13 @@ def test_fixed_decisions_polish_flows() -> None:
     assert routes.get("A", 0.0) <= 10.0 + 1e-9
     assert sum(routes.values()) == pytest.approx(25.0)
     assert solution.objective == pytest.approx(50.0)
+
+
+def test_highs_writes_nothing_to_stdout(capfd: pytest.CaptureFixture[str]) -> None:
+    """HiGHS prints a banner from C++ once a time limit is set; solve_linear keeps the
+    caller's stdout clean (a library call, and `infraplan` output piped to a file)."""
+    built = build_model(load_instance("instances/example.json"))
+    result = solve_linear(built, solver_id="HIGHS", time_limit_s=10.0)
+    assert result.status == "optimal"
+    captured = capfd.readouterr()
+    assert captured.out == ""
