@@ -99,7 +99,8 @@ class BatchDisplay:
             elif isinstance(event, Progress) and event.key in self._running:
                 running = self._running[event.key]
                 running.objective = event.objective
-                running.bound = event.bound
+                if event.bound is not None:  # a report without a bound keeps the last one
+                    running.bound = event.bound
 
     def finished(self, result: BatchResult) -> None:
         """Record a finished instance and print its line."""

@@ -112,14 +112,23 @@ class SolveOptions:
 class _ProgressRelay(cp_model.CpSolverSolutionCallback):
     """Reports each improving plan's objective and the bound, in currency; nothing heavier."""
 
-    def __init__(self, callback: ProgressCallback, scale: float, started: float) -> None:
+    def __init__(
+        self, callback: ProgressCallback, scale: float, started: float, *, proves: bool = True
+    ) -> None:
         super().__init__()
         self._callback = callback
         self._scale = scale
         self._started = started
+        #: Whether the searched model's bound is a bound of the SPEC problem (not of a
+        #: restricted copy, whose bound proves nothing about the whole).
+        self._proves = proves
+
+    def restricted(self) -> _ProgressRelay:
+        """The same reporting for a search of a restricted copy: plans, but no bound."""
+        return _ProgressRelay(self._callback, self._scale, self._started, proves=False)
 
     def on_solution_callback(self) -> None:
-        bound = self.best_objective_bound / self._scale
+        bound = self.best_objective_bound / self._scale if self._proves else None
         self._callback(
             time.perf_counter() - self._started, self.objective_value / self._scale, bound
         )
@@ -352,7 +361,8 @@ def _rounding_search(
         if restricted is None:
             continue
         budget_end = time.perf_counter() + ROUNDING_SHARE * (deadline - time.perf_counter())
-        search = _search(restricted, budget_end, workers, seed, options, relay)
+        restricted_relay = relay.restricted() if relay is not None else None
+        search = _search(restricted, budget_end, workers, seed, options, restricted_relay)
         if search.has_plan:
             plan = extract_plan(built, search.values)
             break

@@ -100,3 +100,20 @@ def test_fix_placements_forbids_placements_the_lp_leaves_unused() -> None:
     assert domain(restricted.model, placement["B"].index) == [0, 0]
     values[placement["B"].index] = 0.5
     assert rounding_model(built, values, fix_placements=True) is None
+
+
+def test_rounding_search_reports_plans_without_a_bound() -> None:
+    """The restricted copy's bound proves nothing about the whole problem: its plans are
+    reported with bound None, and every bound reported is at most the optimum."""
+    instance = load_instance("instances/example.json")
+    calls: list[tuple[float, float, float | None]] = []
+    solution = solve(
+        instance,
+        time_limit_s=30.0,
+        workers=2,
+        on_progress=lambda wall, objective, bound: calls.append((wall, objective, bound)),
+    )
+    assert solution.status == "optimal"
+    assert solution.objective is not None
+    assert any(bound is None for _, _, bound in calls)
+    assert all(bound is None or bound <= solution.objective + 1e-6 for _, _, bound in calls)
