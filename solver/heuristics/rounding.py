@@ -42,11 +42,8 @@ def rounding_model(
     placements unused by the LP are forbidden; None when that restricts nothing, or,
     with `fix_placements`, when the LP uses every placement (the copy without it is the
     same)."""
-    unused = [
-        var
-        for var in built.variables.placement.values()
-        if fix_placements and lp_values[var.index] < INTEGRAL_TOLERANCE
-    ]
+    placements = built.variables.placement.values() if fix_placements else ()
+    unused = [var for var in placements if lp_values[var.index] < INTEGRAL_TOLERANCE]
     if (fix_placements and not unused) or not (built.variables.replicas or unused):
         return None
     model = built.model.clone()
