@@ -6,14 +6,14 @@ import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
 from ortools.sat.python import cp_model
 
 from models import Solution, SolverInfo
-from solver.cpsat.model import Plan, add_hint, build_model, extract_plan
+from solver.cpsat.model import Plan, add_hint, build_model, extract_plan, plan_values
 from solver.heuristics.greedy import Guide, greedy
 from solver.heuristics.rounding import rounding_model
 from solver.linear import LinearResult, solve_linear
@@ -51,7 +51,17 @@ LP_SOLVER = "HIGHS"
 GREEDY_SHARE = 0.25
 #: Most of the search time (after the LP and the greedy start) that the search around the
 #: LP's rounded replica counts may take; it stops earlier once it proves its own optimum.
-ROUNDING_SHARE = 0.4
+ROUNDING_SHARE = 0.7
+#: The neighbourhoods the rounding search tries in turn, as (forbid the placements the LP
+#: leaves unused, widen by the incumbent plan): the first one with a plan is kept.
+ROUNDING_STEPS: tuple[tuple[bool, bool], ...] = ((True, True), (True, False), (False, False))
+#: State the link rows of the rounding search's copy at their exact limits (no grid
+#: allowance), so that its plan is a SPEC plan even where the full search's is not.
+ROUNDING_EXACT_LINKS = True
+#: CP-SAT's full-search workers for the rounding search: the LP-guided dives, which find
+#: the plans near the LP's values; the bound-proving ones are of no use in a restricted
+#: copy (its bound proves nothing). Large-neighbourhood workers run as usual.
+ROUNDING_SUBSOLVERS: tuple[str, ...] = ("default_lp", "max_lp")
 #: Least time left for a search on the exact-grid model to be worth starting.
 MIN_REPAIR_S = 1.0
 #: The shortest time CP-SAT is given, even when the model build used up the limit.
@@ -164,6 +174,9 @@ def solve(
     start: Solution | Plan | None = hint
     lp_bound: float | None = None
     relaxation: LinearResult | None = None
+    #: The cheapest complete SPEC plan of the steps before the full search (the greedy
+    #: planner's, the rounding search's), returned when the search ends with none better.
+    fallback: Plan | None = None
     if start is None and options.greedy_start:
         # The LP relaxation guides the greedy start and gives a bound to begin with.
         lp_deadline = started + LP_SHARE * time_limit_s
@@ -174,6 +187,7 @@ def solve(
             guide = _guide(built, relaxation.values)
         budget = GREEDY_SHARE * (deadline - time.perf_counter())
         start = greedy(instance, partial=True, time_limit_s=budget, guide=guide)
+        fallback = _greedy_plan(start)
     if start is not None:
         add_hint(built, start)
     relay = _ProgressRelay(on_progress, built.scale.factor, started) if on_progress else None
@@ -185,8 +199,10 @@ def solve(
             built, relaxation.values, start, deadline - reserve_s, workers, seed, options, relay
         )
         if rounded is not None:
-            start = rounded
+            start, safe = rounded
             add_hint(built, start)
+            if safe is not None and (fallback is None or safe.objective < fallback.objective):
+                fallback = safe
     search = _search(built, deadline - reserve_s, workers, seed, options, relay)
     outcome = _outcome(built, search, deadline, lp_bound, use_lp=options.lp)
     left_out = outcome.plan is None or outcome.plan.uses_slack
@@ -198,6 +214,7 @@ def solve(
         outcome = _strict(instance, outcome, deadline, workers, seed, options, exact_grid=True)
     elif options.elastic and left_out:
         outcome = _strict(instance, outcome, deadline, workers, seed, options, exact_grid=False)
+    outcome = _at_least(outcome, fallback)
 
     info = SolverInfo(
         name=SOLVER_NAME,
@@ -349,22 +366,38 @@ def _rounding_search(
     seed: int,
     options: SolveOptions,
     relay: _ProgressRelay | None,
-) -> Plan | None:
+) -> tuple[Plan, Plan | None] | None:
     """The best plan of the model restricted around the LP's values, when it is better
-    than `start` (or `start` is incomplete); else None.
+    than `start` (or `start` is incomplete); else None. Returned with the same plan as a
+    SPEC plan (its flows polished to the exact link rows on a relaxed-link model), or
+    None when its flows cannot be made to fit them.
 
-    First with the placements the LP leaves unused forbidden; when that copy has no
-    plan in its time, with only the replica counts restricted."""
+    Tries the neighbourhoods of ROUNDING_STEPS in turn until one has a plan in its
+    time; those widened by the incumbent need `start` to be a complete plan."""
+    incumbent = _complete_values(built, start)
     plan: Plan | None = None
-    for fix_placements in (True, False):
-        restricted = rounding_model(built, lp_values, fix_placements=fix_placements)
+    values: list[float] = []
+    for fix_placements, widened in ROUNDING_STEPS:
+        if widened and incumbent is None:
+            continue
+        restricted = rounding_model(
+            built,
+            lp_values,
+            fix_placements=fix_placements,
+            exact_links=ROUNDING_EXACT_LINKS,
+            incumbent=incumbent if widened else None,
+        )
         if restricted is None:
             continue
+        if widened and start is not None:
+            add_hint(restricted, start)
         budget_end = time.perf_counter() + ROUNDING_SHARE * (deadline - time.perf_counter())
         restricted_relay = relay.restricted() if relay is not None else None
-        search = _search(restricted, budget_end, workers, seed, options, restricted_relay)
+        search = _search(
+            restricted, budget_end, workers, seed, _rounding_options(options), restricted_relay
+        )
         if search.has_plan:
-            plan = extract_plan(built, search.values)
+            plan, values = extract_plan(built, search.values), search.values
             break
     if plan is None:
         return None
@@ -375,7 +408,29 @@ def _rounding_search(
         and start.objective <= plan.objective
     ):
         return None
-    return plan
+    if plan.uses_slack:
+        return plan, None
+    if not built.relaxed:
+        return plan, plan
+    polished = _polished(built, values, deadline - time.perf_counter())
+    return plan, None if polished is None else extract_plan(built, polished)
+
+
+def _rounding_options(options: SolveOptions) -> SolveOptions:
+    """`options` with the rounding search's subsolvers, unless they name their own."""
+    if not ROUNDING_SUBSOLVERS or "subsolvers" in options.parameters:
+        return options
+    parameters = {**options.parameters, "subsolvers": list(ROUNDING_SUBSOLVERS)}
+    return replace(options, parameters=parameters)
+
+
+def _complete_values(built: BuiltModel, start: Solution | Plan | None) -> dict[int, int] | None:
+    """The variable values of `start` when it is a complete SPEC plan, else None."""
+    if isinstance(start, Solution) and start.status in ("feasible", "optimal"):
+        return plan_values(built, start)
+    if isinstance(start, Plan) and not start.uses_slack:
+        return plan_values(built, start)
+    return None
 
 
 def _relaxation(built: BuiltModel, deadline: float) -> LinearResult | None:
@@ -450,6 +505,34 @@ def _strict(
     bound = None if bound is None else min(bound, plan.objective)
     status: Status = "optimal" if _proved(plan.objective, bound) else "feasible"
     return _Outcome(status, bound, plan)
+
+
+def _greedy_plan(solution: Solution) -> Plan | None:
+    """The greedy planner's plan, when it is a complete SPEC plan."""
+    if solution.status != "feasible":
+        return None
+    return Plan(
+        training=list(solution.training),
+        unplaced_training=list(solution.unplaced_training),
+        inference=list(solution.inference),
+        routes=list(solution.routes),
+        unserved=list(solution.unserved),
+        costs=solution.costs,
+    )
+
+
+def _at_least(outcome: _Outcome, fallback: Plan | None) -> _Outcome:
+    """`outcome`, or `fallback` in its place when the search ended with no plan or a
+    costlier one (a search can lose its plan when the flows of a relaxed-link model do
+    not fit the exact link rows and the repair search runs out of time)."""
+    if fallback is None or outcome.status == "infeasible":
+        return outcome
+    plan = outcome.plan
+    if plan is not None and not plan.uses_slack and plan.objective <= fallback.objective:
+        return outcome
+    bound = None if outcome.bound is None else min(outcome.bound, fallback.objective)
+    status: Status = "optimal" if _proved(fallback.objective, bound) else "feasible"
+    return _Outcome(status, bound, fallback)
 
 
 def _best_bound(*bounds: float | None) -> float | None:

@@ -7,7 +7,7 @@ from ortools.sat.python import cp_model
 
 from models import Instance, load_instance
 from solver import SolveOptions, solve
-from solver.cpsat.model import add_hint, build_model
+from solver.cpsat.model import add_hint, build_model, extract_plan, plan_values
 from solver.heuristics.greedy import greedy
 from solver.heuristics.rounding import rounding_model
 from tests import builders as b
@@ -117,3 +117,50 @@ def test_rounding_search_reports_plans_without_a_bound() -> None:
     assert solution.objective is not None
     assert any(bound is None for _, _, bound in calls)
     assert all(bound is None or bound <= solution.objective + 1e-6 for _, _, bound in calls)
+
+
+def test_incumbent_widens_the_rounding_to_hold_its_plan() -> None:
+    """With an incumbent, each replica count ranges from its LP rounding to the plan's
+    value, and the plan's placements stay allowed where the LP leaves them unused."""
+    instance = two_site_service()
+    built = build_model(instance)
+    values = [0.0] * len(built.model.proto.variables)
+    replica = {o.site: v for o, v in built.variables.replicas.items()}
+    placement = {p.site: v for p, v in built.variables.placement.items()}
+    values[replica["A"].index] = 2.4
+    values[placement["A"].index] = 1.0
+    incumbent = {replica["B"].index: 3, placement["B"].index: 1}
+    restricted = rounding_model(built, values, fix_placements=True, incumbent=incumbent)
+    assert restricted is not None
+    assert domain(restricted.model, replica["A"].index) == [0, 3]
+    assert domain(restricted.model, replica["B"].index) == [0, 3]
+    assert domain(restricted.model, placement["B"].index) == [0, 1]
+    without = rounding_model(built, values, fix_placements=True)
+    assert without is not None
+    assert domain(without.model, replica["B"].index) == [0, 0]
+    assert domain(without.model, placement["B"].index) == [0, 0]
+
+
+def test_copy_widened_by_a_plan_has_that_plan_or_better() -> None:
+    """LP values that round to no plan at all (every count 0) still leave a copy with a
+    plan once widened by the greedy plan: CP-SAT finds one at most as costly, and it
+    passes the evaluator."""
+    instance = load_instance("instances/generated/S-2.json")
+    start = greedy(instance)
+    assert start.objective is not None
+    built = build_model(instance)
+    zeros = [0.0] * len(built.model.proto.variables)
+    narrow = rounding_model(built, zeros, fix_placements=True)
+    assert narrow is not None
+    assert cp_model.CpSolver().solve(narrow.model) == cp_model.INFEASIBLE
+    widened = rounding_model(built, zeros, fix_placements=True, incumbent=plan_values(built, start))
+    assert widened is not None
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.max_time_in_seconds = 20.0
+    assert solver.solve(widened.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    plan = extract_plan(built, [float(v) for v in solver.response_proto.solution])
+    assert plan.objective <= start.objective * (1 + 1e-6)
+    fields = ("training", "unplaced_training", "inference", "routes", "unserved", "costs")
+    update = {name: getattr(plan, name) for name in fields}
+    assert_valid_plan(instance, start.model_copy(update={**update, "objective": plan.objective}))

@@ -116,6 +116,18 @@ def add_hint(built: BuiltModel, plan: PlanLike) -> int:
     """
     model, variables = built.model, built.variables
     model.clear_hints()
+    values = plan_values(built, plan)
+    for var in _all_variables(variables):
+        model.add_hint(var, values.get(var.index, 0))
+    for total, terms in variables.totals:
+        model.add_hint(total, sum(coef * values.get(var.index, 0) for var, coef in terms))
+    return sum(1 for v in values.values() if v)
+
+
+def plan_values(built: BuiltModel, plan: PlanLike) -> dict[int, int]:
+    """The decision variables' values that state `plan`, by variable index (variables the
+    plan does not mention are left out: their value is 0)."""
+    variables = built.variables
     values: dict[int, int] = {}
     placed = {(t.job, t.site, t.accelerator) for t in plan.training}
     for placement, var in variables.placement.items():
@@ -138,11 +150,7 @@ def add_hint(built: BuiltModel, plan: PlanLike) -> int:
     active = {t.site for t in plan.training} | {r.site for r in plan.inference if r.replicas > 0}
     for site_id, var in variables.site_active.items():
         values[var.index] = 1 if site_id in active else 0
-    for var in _all_variables(variables):
-        model.add_hint(var, values.get(var.index, 0))
-    for total, terms in variables.totals:
-        model.add_hint(total, sum(coef * values.get(var.index, 0) for var, coef in terms))
-    return sum(1 for v in values.values() if v)
+    return values
 
 
 def _all_variables(variables: PlanVariables) -> list[cp_model.IntVar]:

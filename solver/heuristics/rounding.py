@@ -25,8 +25,12 @@ import math
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from solver.cpsat.scaling import integer_row
+
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
+
+    from ortools.sat.python import cp_model
 
     from solver.cpsat.model import BuiltModel
 
@@ -35,16 +39,33 @@ INTEGRAL_TOLERANCE = 1e-6
 
 
 def rounding_model(
-    built: BuiltModel, lp_values: Sequence[float], *, fix_placements: bool = False
+    built: BuiltModel,
+    lp_values: Sequence[float],
+    *,
+    fix_placements: bool = False,
+    incumbent: Mapping[int, int] | None = None,
+    exact_links: bool = False,
 ) -> BuiltModel | None:
     """A copy of `built` whose replica counts are limited to the integers around their
     LP values (integral LP values fix the count), and with `fix_placements` whose
     placements unused by the LP are forbidden; None when that restricts nothing, or,
     with `fix_placements`, when the LP uses every placement (the copy without it is the
-    same)."""
+    same; with an incumbent the copy is made all the same).
+
+    With an `incumbent` (variable values of a plan, by index; missing ones are 0) each
+    replica count may also take any integer between its LP range and the plan's value,
+    and the plan's placements stay allowed: the copy then holds that plan, so it has a
+    plan whenever the incumbent is one."""
+    held = incumbent or {}
     placements = built.variables.placement.values() if fix_placements else ()
-    unused = [var for var in placements if lp_values[var.index] < INTEGRAL_TOLERANCE]
-    if (fix_placements and not unused) or not (built.variables.replicas or unused):
+    unused = [
+        var
+        for var in placements
+        if lp_values[var.index] < INTEGRAL_TOLERANCE and not held.get(var.index, 0)
+    ]
+    if (fix_placements and not unused and incumbent is None) or not (
+        built.variables.replicas or unused
+    ):
         return None
     model = built.model.clone()
     # A hint from elsewhere (the greedy plan) mostly breaks the narrowed domains, and
@@ -59,10 +80,33 @@ def rounding_model(
         ceil = min(high, math.ceil(value - INTEGRAL_TOLERANCE))
         if floor > ceil:  # an LP value outside the domain: keep the variable free
             continue
+        if incumbent is not None:
+            kept = held.get(var.index, 0)
+            floor, ceil = min(floor, kept), max(ceil, kept)
         domain.clear()
         domain.extend([floor, ceil])
     for var in unused:
         domain = proto.variables[var.index].domain
         domain.clear()
         domain.extend([0, 0])
+    if exact_links:
+        _tighten_relaxed_rows(model, built)
     return replace(built, model=model)
+
+
+def _tighten_relaxed_rows(model: cp_model.CpModel, built: BuiltModel) -> None:
+    """State the rows `built` relaxed by the grid allowance (link bandwidth) at their SPEC
+    limit, rounded conservatively: every plan of the copy then keeps the exact rows as
+    it stands, so its flows can always be polished."""
+    for index, row in built.notes.relaxed.items():
+        order = sorted(row.coefficients)
+        tight = integer_row([row.coefficients[i] for i in order], row.limit)
+        linear = model.proto.constraints[index].linear
+        low = linear.domain[0]
+        for field, values in (
+            (linear.vars, order),
+            (linear.coeffs, tight.coefficients),
+            (linear.domain, [min(low, tight.limit), tight.limit]),
+        ):
+            field.clear()
+            field.extend(values)
