@@ -164,3 +164,37 @@ def test_copy_widened_by_a_plan_has_that_plan_or_better() -> None:
     fields = ("training", "unplaced_training", "inference", "routes", "unserved", "costs")
     update = {name: getattr(plan, name) for name in fields}
     assert_valid_plan(instance, start.model_copy(update={**update, "objective": plan.objective}))
+
+
+def test_exact_links_state_the_relaxed_rows_at_their_limit() -> None:
+    """A 0.01 Gbps link to A carries at most 10 rps of 125 KB requests. The model states
+    its row with the grid allowance; the copy with exact_links states it at the SPEC limit,
+    so the copy's optimum is the SPEC optimum (10 rps at A, 10 at the dear B: 30) and its
+    flows keep the exact row as they stand."""
+    instance = b.instance(
+        sites=[b.site("A", {"gpu": (100, 1.0)}), b.site("B", {"gpu": (100, 2.0)})],
+        regions=["u"],
+        links=[b.link("u", "A", bandwidth_gbps=0.01), b.link("u", "B")],
+        inference=[b.service("s", {"gpu": (1, 10.0)}, {"u": 20}, request_kb=100, response_kb=25)],
+    )
+    built = build_model(instance)
+    assert built.relaxed
+    values = [0.0] * len(built.model.proto.variables)
+    for var in built.variables.replicas.values():
+        values[var.index] = 1.0
+    exact = rounding_model(built, values, exact_links=True)
+    assert exact is not None
+    for index in built.notes.relaxed:
+        relaxed_limit = list(built.model.proto.constraints[index].linear.domain)[-1]
+        exact_limit = list(exact.model.proto.constraints[index].linear.domain)[-1]
+        assert exact_limit < relaxed_limit
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    assert solver.solve(exact.model) == cp_model.OPTIMAL
+    solution = [float(v) for v in solver.response_proto.solution]
+    for row in built.notes.relaxed.values():
+        used = sum(coef * solution[i] for i, coef in row.coefficients.items())
+        assert used <= row.limit * (1 + 1e-9)
+    plan = extract_plan(built, solution)
+    assert plan.objective == pytest.approx(30.0)
+    assert {f.site: f.rps for f in plan.routes} == pytest.approx({"A": 10.0, "B": 10.0})

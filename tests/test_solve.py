@@ -8,8 +8,10 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from models import Solution, load_instance
+from models import CostBreakdown, Solution, load_instance
 from solver import SolveOptions, solve
+from solver.cpsat.model import Plan
+from solver.solve import _at_least, _Outcome
 from tests import builders as b
 from tests.checks import assert_valid_plan
 
@@ -354,3 +356,21 @@ def test_progress_callback_reports_improving_plans() -> None:
     wall, objective, bound = seen[-1]
     assert wall >= 0
     assert bound is not None and bound <= objective + 1e-6
+
+
+def test_a_lost_search_plan_falls_back_to_the_greedy_plan() -> None:
+    """A search that ends without a plan, or with a costlier one, gives way to the
+    complete plan of an earlier step; a cheaper search plan stays."""
+
+    def plan(cost: float) -> Plan:
+        return Plan([], [], [], [], [], CostBreakdown(compute=cost))
+
+    lost = _at_least(_Outcome("unknown", 90.0, None, rejected=plan(95.0)), plan(100.0))
+    assert (lost.status, lost.bound) == ("feasible", 90.0)
+    assert lost.plan is not None and lost.plan.objective == 100.0
+    costlier = _at_least(_Outcome("feasible", 90.0, plan(120.0)), plan(100.0))
+    assert costlier.plan is not None and costlier.plan.objective == 100.0
+    cheaper = _at_least(_Outcome("feasible", 90.0, plan(95.0)), plan(100.0))
+    assert cheaper.plan is not None and cheaper.plan.objective == 95.0
+    proved = _at_least(_Outcome("unknown", 100.0, None), plan(100.0))
+    assert proved.status == "optimal"
