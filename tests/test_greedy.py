@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from models import load_instance
-from solver.heuristics.greedy import greedy
+from solver.heuristics.greedy import Guide, greedy
 from tests import builders as b
 from tests.checks import assert_valid_plan
 
@@ -59,3 +59,27 @@ def test_greedy_stops_at_its_time_limit() -> None:
     assert plan.status == "unknown"
     assert plan.inference == []
     assert greedy(instance, time_limit_s=0.0).status == "unknown"
+
+
+def test_optional_job_the_lp_places_goes_with_the_required_ones() -> None:
+    """The optional job `o` fits only at A, whose 8 GPUs the required job `r` would take
+    first (A is cheaper for it than B). Leaving `o` out costs 1,000; guided by an LP that
+    places `o` whole, the planner places it first and `r` at B: 80 + 80 = 160 instead
+    of 40 + 1,000."""
+    instance = b.instance(
+        sites=[b.site("A", {"gpu": (8, 1.0)}), b.site("B", {"gpu": (4, 2.0)})],
+        training=[
+            b.job("r", {"gpu": 4}),
+            b.job("o", {"gpu": 8}, required=False, unplaced_cost=1000.0),
+        ],
+    )
+    o_at_a = next(p for p in instance.eligibility.training["o"] if p.site == "A")
+    unguided = greedy(instance)
+    assert unguided.unplaced_training == ["o"]
+    guided = greedy(instance, guide=Guide(placements={o_at_a: 1.0}))
+    assert guided.unplaced_training == []
+    assert {t.job: t.site for t in guided.training} == {"o": "A", "r": "B"}
+    assert guided.objective == pytest.approx(160.0)
+    assert unguided.objective == pytest.approx(1040.0)
+    assert_valid_plan(instance, unguided)
+    assert_valid_plan(instance, guided)

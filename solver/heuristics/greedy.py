@@ -42,6 +42,8 @@ MIN_RPS = 1e-6
 GUIDE_WEIGHT = 0.5
 #: LP values below this count as unused.
 GUIDE_MIN = 1e-6
+#: An optional job the LP places at least this much of is planned with the required ones.
+LP_PLACED = 0.5
 #: Most greedy passes of a partial plan (generated L-0 needs five to be complete).
 GREEDY_ATTEMPTS = 8
 
@@ -126,9 +128,10 @@ def _fixed_cost(instance: Instance, capacity: Capacity, site: str) -> float:
 
 
 def _place_training(
-    instance: Instance, capacity: Capacity, partial: bool, guide: Guide
+    instance: Instance, capacity: Capacity, partial: bool, guide: Guide, lp_first: bool
 ) -> tuple[list[TrainingPlacement], list[str]] | None:
-    """Largest jobs first, each on its cheapest option that fits; None if a required job fails."""
+    """Largest jobs first, each on its cheapest option that fits; None if a required job
+    fails. With `lp_first`, optional jobs the LP places are planned with the required ones."""
     eligibility = instance.eligibility
 
     def size(job_id: str) -> float:
@@ -140,10 +143,16 @@ def _place_training(
     placed: list[TrainingPlacement] = []
     unplaced: list[str] = []
 
-    # Required jobs with the fewest options first (they have nowhere else to go), then largest.
+    placed_by_lp: dict[str, float] = defaultdict(float)
+    for placement, value in guide.placements.items():
+        placed_by_lp[placement.job] += value
+
+    # Required jobs (with lp_first, also the optional ones the LP places mostly whole)
+    # first; among them the fewest options first (nowhere else to go), then largest.
     def order(job_id: str) -> tuple[bool, int, float, str]:
         job = instance.training_by_id[job_id]
-        return (not job.required, len(eligibility.training[job_id]), -size(job_id), job_id)
+        first = job.required or (lp_first and placed_by_lp[job_id] >= LP_PLACED)
+        return (not first, len(eligibility.training[job_id]), -size(job_id), job_id)
 
     for job_id in sorted(instance.training_by_id, key=order):
         job = instance.training_by_id[job_id]
@@ -356,15 +365,41 @@ def greedy(
     training jobs, and returns the first complete plan (or the one leaving least
     must-serve demand out). Past `time_limit_s` no further
     service is planned. A `guide` (LP relaxation values) makes it prefer what the
-    LP uses."""
+    LP uses; with a guide the passes run twice, the second time with the optional jobs
+    the LP places planned with the required ones, and the cheaper complete plan is kept
+    (the first helps on generated L-1, the second on M-1 and M-2)."""
     started = time.perf_counter()
     deadline = math.inf if time_limit_s is None else started + time_limit_s
     guide = guide or Guide()
     best: Solution | None = None
+    for lp_first in (False, True) if guide.placements else (False,):
+        if best is not None and time.perf_counter() > deadline:
+            break
+        solution = _greedy_passes(instance, partial, deadline, guide, lp_first)
+        if best is None or _rank(instance, solution) < _rank(instance, best):
+            best = solution
+    assert best is not None
+    wall_s = round(time.perf_counter() - started, 3)
+    return best.model_copy(update={"solver": best.solver.model_copy(update={"wall_s": wall_s})})
+
+
+def _rank(instance: Instance, solution: Solution) -> tuple[float, float]:
+    """Plans that leave less required work out first, then cheaper ones."""
+    return _shortfall(instance, solution), solution.objective or math.inf
+
+
+def _greedy_passes(
+    instance: Instance, partial: bool, deadline: float, guide: Guide, lp_first: bool
+) -> Solution:
+    """The passes of `greedy` in one job order; the first complete plan, or the one that
+    leaves least required work out."""
+    best: Solution | None = None
     short: frozenset[str] = frozenset()
     for attempt in range(GREEDY_ATTEMPTS if partial else 0):
         short_before_training = attempt >= 2
-        solution = _greedy_once(instance, partial, deadline, guide, short, short_before_training)
+        solution = _greedy_once(
+            instance, partial, deadline, guide, short, short_before_training, lp_first
+        )
         if best is None or _shortfall(instance, solution) < _shortfall(instance, best):
             best = solution
         if _shortfall(instance, solution) == 0 or time.perf_counter() > deadline:
@@ -372,9 +407,8 @@ def greedy(
         must_serve = {s.id for s in instance.inference if s.unserved_cost_per_rps_hour is None}
         short = short | {w.service for w in solution.unserved if w.service in must_serve}
     if best is None:
-        best = _greedy_once(instance, partial, deadline, guide, frozenset(), False)
-    wall_s = round(time.perf_counter() - started, 3)
-    return best.model_copy(update={"solver": best.solver.model_copy(update={"wall_s": wall_s})})
+        best = _greedy_once(instance, partial, deadline, guide, frozenset(), False, lp_first)
+    return best
 
 
 def _shortfall(instance: Instance, solution: Solution) -> float:
@@ -401,9 +435,11 @@ def _greedy_once(
     guide: Guide,
     first: frozenset[str],
     first_before_training: bool,
+    lp_first: bool,
 ) -> Solution:
     """One greedy pass; services in `first` are planned before the others, and with
-    `first_before_training` also before the training jobs."""
+    `first_before_training` also before the training jobs (`lp_first`: see
+    _place_training)."""
     capacity = Capacity.of(instance)
     info = SolverInfo(name="greedy", version="1", seed=0, time_limit_s=None, wall_s=0.0)
 
@@ -425,7 +461,7 @@ def _greedy_once(
     training: tuple[list[TrainingPlacement], list[str]] | None = None
     for batch in (early, None, [s for s in ordered if s not in early]):
         if batch is None:
-            training = _place_training(instance, capacity, partial, guide)
+            training = _place_training(instance, capacity, partial, guide, lp_first)
             if training is None:
                 break
             continue

@@ -13,10 +13,20 @@ With `fix_placements`, training placements the LP does not use at all are forbid
 too. On assignment-like instances (many jobs, few fractional in the LP) that leaves a
 small problem CP-SAT solves at once: OR-Library capa at capacity 8,000 (100 sites,
 1,000 jobs) came within 0.4% of its optimum in 3 s that way. On the generated M family
-it leaves no plan (a job the LP splits may fit neither half whole), so solver.solve
-tries the placements-fixed copy first and falls back to this replicas-only one.
+it leaves no plan (a job the LP splits may fit neither half whole; where the LP fills a
+site's stock, rounding up does not fit and rounding down leaves demand uncovered).
 
-This is the RENS idea of MIP solvers (Berthold, "RENS: the optimal rounding", 2014).
+With an `incumbent` (the greedy plan) the ranges are widened to take in its values and
+its placements stay allowed, so the copy always holds that plan: the neighbourhood
+between the LP and the incumbent, which is what solver.solve searches first whenever
+the greedy plan is complete (M-1 at 30 s: 12.3% gap with the plain copies, 2.0%
+widened). With `exact_links`, link rows that the model states with the grid
+allowance are stated at their SPEC limits, so the copy's plans keep them as they stand
+(the incumbent's flows rounded to the grid may then overshoot a full link: CP-SAT
+repairs such a hint, and solver.solve keeps the incumbent itself as a fallback).
+
+This is the RENS idea of MIP solvers (Berthold, "RENS: the optimal rounding", 2014),
+widened by the incumbent as RINS does (Danna, Rothberg and Le Pape, 2005).
 """
 
 from __future__ import annotations
