@@ -55,6 +55,9 @@ ROUNDING_SHARE = 0.7
 #: The neighbourhoods the rounding search tries in turn, as (forbid the placements the LP
 #: leaves unused, widen by the incumbent plan): the first one with a plan is kept.
 ROUNDING_STEPS: tuple[tuple[bool, bool], ...] = ((True, True), (True, False), (False, False))
+#: The rounding search stops once its plan is this close to the best its copy can hold
+#: (the copy's own bound): the rest of its time goes to the full search.
+ROUNDING_GAP = 1e-3
 #: State the link rows of the rounding search's copy at their exact limits (no grid
 #: allowance), so that its plan is a SPEC plan even where the full search's is not.
 ROUNDING_EXACT_LINKS = True
@@ -418,10 +421,11 @@ def _rounding_search(
 
 def _rounding_options(options: SolveOptions) -> SolveOptions:
     """`options` with the rounding search's subsolvers, unless they name their own."""
+    gap = max(options.relative_gap, ROUNDING_GAP)
     if not ROUNDING_SUBSOLVERS or "subsolvers" in options.parameters:
-        return options
+        return replace(options, relative_gap=gap)
     parameters = {**options.parameters, "subsolvers": list(ROUNDING_SUBSOLVERS)}
-    return replace(options, parameters=parameters)
+    return replace(options, parameters=parameters, relative_gap=gap)
 
 
 def _complete_values(built: BuiltModel, start: Solution | Plan | None) -> dict[int, int] | None:
