@@ -123,12 +123,40 @@ class Capacity:
             self.link_gbps[index] -= gbps
 
 
+@dataclass
+class _Prices:
+    """Each option's cost, computed once per greedy call (every pass asks again)."""
+
+    instance: Instance
+    replicas: dict[ReplicaOption, float] = field(default_factory=dict)
+    placements: dict[TrainingPlacement, float] = field(default_factory=dict)
+
+    def replica(self, option: ReplicaOption) -> float:
+        """Cost of one replica of `option` over the horizon."""
+        cost = self.replicas.get(option)
+        if cost is None:
+            cost = self.replicas[option] = replica_costs(self.instance, option).total
+        return cost
+
+    def placement(self, placement: TrainingPlacement) -> float:
+        """Cost of running a job at `placement` (fixed site cost not included)."""
+        cost = self.placements.get(placement)
+        if cost is None:
+            cost = self.placements[placement] = training_costs(self.instance, placement).total
+        return cost
+
+
 def _fixed_cost(instance: Instance, capacity: Capacity, site: str) -> float:
     return 0.0 if site in capacity.active else instance.site_by_id[site].fixed_cost
 
 
 def _place_training(
-    instance: Instance, capacity: Capacity, partial: bool, guide: Guide, lp_first: bool
+    instance: Instance,
+    capacity: Capacity,
+    partial: bool,
+    guide: Guide,
+    lp_first: bool,
+    prices: _Prices,
 ) -> tuple[list[TrainingPlacement], list[str]] | None:
     """Largest jobs first, each on its cheapest option that fits; None if a required job
     fails. With `lp_first`, optional jobs the LP places are planned with the required ones."""
@@ -169,9 +197,7 @@ def _place_training(
                 assert route is not None
                 if capacity.link_room(route.links, job.dataset.read_gbps) < 1:
                     continue
-            cost = training_costs(instance, placement).total + _fixed_cost(
-                instance, capacity, placement.site
-            )
+            cost = prices.placement(placement) + _fixed_cost(instance, capacity, placement.site)
             # Placements the LP uses rank first (cost measured against the LP's own share).
             cost -= guide.placements.get(placement, 0.0) * GUIDE_WEIGHT * abs(cost)
             if best is None or cost < best[0]:
@@ -204,7 +230,12 @@ class _ServicePlan:
 
 
 def _plan_service(
-    instance: Instance, capacity: Capacity, service_id: str, partial: bool, guide: Guide
+    instance: Instance,
+    capacity: Capacity,
+    service_id: str,
+    partial: bool,
+    guide: Guide,
+    prices: _Prices,
 ) -> _ServicePlan | None:
     """Serve each region (largest first) where one more rps is cheapest; None on failure."""
     service = instance.inference_by_id[service_id]
@@ -212,7 +243,7 @@ def _plan_service(
     options_at: dict[str, list[ReplicaOption]] = defaultdict(list)
     for option in eligibility.replicas[service_id]:
         options_at[option.site].append(option)
-    per_replica = {o: replica_costs(instance, o).total for o in eligibility.replicas[service_id]}
+    per_replica = {o: prices.replica(o) for o in eligibility.replicas[service_id]}
     gbps_per_rps = service.kb_per_request * GBPS_PER_RPS_KB
     unserved_per_rps = (
         math.inf
@@ -327,7 +358,11 @@ def _add_spare_domains(
     """Add the cheapest replicas outside the worst failure domain until n+1 holds."""
     served = sum(plan.routes.values())
     domain_of = {s.id: s.domain for s in instance.sites}
-    options = instance.eligibility.replicas[service_id]
+    # Cheapest per rps first (ties: by site, then in eligibility order). Capacity only
+    # shrinks while the plan grows, so an option that no longer fits is dropped for good.
+    ranked = sorted(
+        instance.eligibility.replicas[service_id], key=lambda o: (per_replica[o] / o.rps, o.site)
+    )
     while True:
         by_domain: dict[str, float] = defaultdict(float)
         for option, count in plan.replicas.items():
@@ -336,17 +371,20 @@ def _add_spare_domains(
         worst = max(by_domain, key=lambda d: (by_domain[d], d), default=None)
         if worst is None or total - by_domain[worst] >= served - 1e-9:
             return True
-        candidates = [
-            (per_replica[o] / o.rps, o.site, o)
-            for o in options
-            if domain_of[o.site] != worst
-            and capacity.fits(instance, o.site, o.accelerator, o.per_replica) >= 1
-        ]
-        if not candidates:
+        chosen: ReplicaOption | None = None
+        kept: list[ReplicaOption] = []
+        for position, option in enumerate(ranked):
+            if domain_of[option.site] == worst:
+                kept.append(option)
+            elif capacity.fits(instance, option.site, option.accelerator, option.per_replica) >= 1:
+                chosen = option
+                kept.extend(ranked[position:])
+                break
+        ranked = kept
+        if chosen is None:
             return False
-        _, _, option = min(candidates, key=lambda c: (c[0], c[1]))
-        capacity.take(instance, option.site, option.accelerator, option.per_replica)
-        plan.replicas[option] += 1
+        capacity.take(instance, chosen.site, chosen.accelerator, chosen.per_replica)
+        plan.replicas[chosen] += 1
 
 
 def greedy(
@@ -371,11 +409,12 @@ def greedy(
     started = time.perf_counter()
     deadline = math.inf if time_limit_s is None else started + time_limit_s
     guide = guide or Guide()
+    prices = _Prices(instance)
     best: Solution | None = None
     for lp_first in (False, True) if guide.placements else (False,):
         if best is not None and time.perf_counter() > deadline:
             break
-        solution = _greedy_passes(instance, partial, deadline, guide, lp_first)
+        solution = _greedy_passes(instance, partial, deadline, guide, lp_first, prices)
         if best is None or _rank(instance, solution) < _rank(instance, best):
             best = solution
     assert best is not None
@@ -389,7 +428,12 @@ def _rank(instance: Instance, solution: Solution) -> tuple[float, float]:
 
 
 def _greedy_passes(
-    instance: Instance, partial: bool, deadline: float, guide: Guide, lp_first: bool
+    instance: Instance,
+    partial: bool,
+    deadline: float,
+    guide: Guide,
+    lp_first: bool,
+    prices: _Prices,
 ) -> Solution:
     """The passes of `greedy` in one job order; the first complete plan, or the one that
     leaves least required work out."""
@@ -398,7 +442,7 @@ def _greedy_passes(
     for attempt in range(GREEDY_ATTEMPTS if partial else 0):
         short_before_training = attempt >= 2
         solution = _greedy_once(
-            instance, partial, deadline, guide, short, short_before_training, lp_first
+            instance, partial, deadline, guide, short, short_before_training, lp_first, prices
         )
         if best is None or _shortfall(instance, solution) < _shortfall(instance, best):
             best = solution
@@ -407,7 +451,9 @@ def _greedy_passes(
         must_serve = {s.id for s in instance.inference if s.unserved_cost_per_rps_hour is None}
         short = short | {w.service for w in solution.unserved if w.service in must_serve}
     if best is None:
-        best = _greedy_once(instance, partial, deadline, guide, frozenset(), False, lp_first)
+        best = _greedy_once(
+            instance, partial, deadline, guide, frozenset(), False, lp_first, prices
+        )
     return best
 
 
@@ -436,6 +482,7 @@ def _greedy_once(
     first: frozenset[str],
     first_before_training: bool,
     lp_first: bool,
+    prices: _Prices,
 ) -> Solution:
     """One greedy pass; services in `first` are planned before the others, and with
     `first_before_training` also before the training jobs (`lp_first`: see
@@ -461,7 +508,7 @@ def _greedy_once(
     training: tuple[list[TrainingPlacement], list[str]] | None = None
     for batch in (early, None, [s for s in ordered if s not in early]):
         if batch is None:
-            training = _place_training(instance, capacity, partial, guide, lp_first)
+            training = _place_training(instance, capacity, partial, guide, lp_first, prices)
             if training is None:
                 break
             continue
@@ -469,7 +516,7 @@ def _greedy_once(
             if time.perf_counter() > deadline:
                 complete_services = False
                 break
-            plan = _plan_service(instance, capacity, service_id, partial, guide)
+            plan = _plan_service(instance, capacity, service_id, partial, guide, prices)
             if plan is None:
                 complete_services = False
                 break
