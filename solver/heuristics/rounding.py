@@ -100,23 +100,29 @@ def rounding_model(
         domain.clear()
         domain.extend([0, 0])
     if exact_links:
-        _tighten_relaxed_rows(model, built)
+        _tighten_relaxed_rows(model, built, held)
     return replace(built, model=model)
 
 
-def _tighten_relaxed_rows(model: cp_model.CpModel, built: BuiltModel) -> None:
+def _tighten_relaxed_rows(
+    model: cp_model.CpModel, built: BuiltModel, incumbent: Mapping[int, int]
+) -> None:
     """State the rows `built` relaxed by the grid allowance (link bandwidth) at their SPEC
-    limit, rounded conservatively: every plan of the copy then keeps the exact rows as
-    it stands, so its flows can always be polished."""
+    limit, rounded conservatively, or at what the incumbent's grid flows use where that is
+    more (so the copy keeps the incumbent as a plan, and the hint holds): plans of the copy
+    then overshoot an exact row by no more than the incumbent's rounding, and their flows
+    can be polished to fit."""
     for index, row in built.notes.relaxed.items():
         order = sorted(row.coefficients)
         tight = integer_row([row.coefficients[i] for i in order], row.limit)
+        used = sum(c * incumbent.get(i, 0) for i, c in zip(order, tight.coefficients, strict=True))
+        limit = max(tight.limit, used)
         linear = model.proto.constraints[index].linear
         low = linear.domain[0]
         for field, values in (
             (linear.vars, order),
             (linear.coeffs, tight.coefficients),
-            (linear.domain, [min(low, tight.limit), tight.limit]),
+            (linear.domain, [min(low, limit), limit]),
         ):
             field.clear()
             field.extend(values)
