@@ -21,9 +21,9 @@ its placements stay allowed, so the copy always holds that plan: the neighbourho
 between the LP and the incumbent, which is what solver.solve searches first whenever
 the greedy plan is complete (M-1 at 30 s: 12.3% gap with the plain copies, 2.0%
 widened). With `exact_links`, link rows that the model states with the grid
-allowance are stated at their SPEC limits, so the copy's plans keep them as they stand
-(the incumbent's flows rounded to the grid may then overshoot a full link: CP-SAT
-repairs such a hint, and solver.solve keeps the incumbent itself as a fallback).
+allowance are stated at their SPEC limits, or at the incumbent's grid usage where that is
+more (its flows rounded to the grid may overshoot a full link by a little), so the
+incumbent stays a plan of the copy and the copy's plans' flows polish to the exact rows.
 
 This is the RENS idea of MIP solvers (Berthold, "RENS: the optimal rounding", 2014),
 widened by the incumbent as RINS does (Danna, Rothberg and Le Pape, 2005).
