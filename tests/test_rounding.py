@@ -198,3 +198,29 @@ def test_exact_links_state_the_relaxed_rows_at_their_limit() -> None:
     plan = extract_plan(built, solution)
     assert plan.objective == pytest.approx(30.0)
     assert {f.site: f.rps for f in plan.routes} == pytest.approx({"A": 10.0, "B": 10.0})
+
+
+def test_exact_links_keep_the_incumbents_usage() -> None:
+    """Where the incumbent's grid flows use more of a link than its SPEC limit, the row
+    is stated at that usage, so the incumbent stays a plan of the copy; elsewhere at the
+    limit."""
+    instance = b.instance(
+        sites=[b.site("A", {"gpu": (100, 1.0)}), b.site("B", {"gpu": (100, 2.0)})],
+        regions=["u"],
+        links=[b.link("u", "A", bandwidth_gbps=0.01), b.link("u", "B")],
+        inference=[b.service("s", {"gpu": (1, 10.0)}, {"u": 20}, request_kb=100, response_kb=25)],
+    )
+    built = build_model(instance)
+    values = [0.0] * len(built.model.proto.variables)
+    exact = rounding_model(built, values, exact_links=True)
+    assert exact is not None
+    (index,) = built.notes.relaxed
+    at_limit = list(exact.model.proto.constraints[index].linear.domain)[-1]
+    to_a = next(v for pair, v in built.variables.flow.items() if pair.site == "A")
+    over = rounding_model(built, values, exact_links=True, incumbent={to_a.index: 10**6})
+    assert over is not None
+    linear = over.model.proto.constraints[index].linear
+    usage = sum(
+        c * 10**6 for v, c in zip(linear.vars, linear.coeffs, strict=True) if v == to_a.index
+    )
+    assert list(linear.domain)[-1] == usage > at_limit
