@@ -59,7 +59,8 @@ ROUNDING_STEPS: tuple[tuple[bool, bool], ...] = ((True, True), (True, False), (F
 #: (the copy's own bound): the rest of its time goes to the full search.
 ROUNDING_GAP = 1e-3
 #: State the link rows of the rounding search's copy at their exact limits (no grid
-#: allowance), so that its plan is a SPEC plan even where the full search's is not.
+#: allowance; at the incumbent's grid usage where that is more), so that its plan's flows
+#: fit the exact rows even where the full search's do not.
 ROUNDING_EXACT_LINKS = True
 #: CP-SAT's full-search workers for the rounding search: the LP-guided dives, which find
 #: the plans near the LP's values; the bound-proving ones are of no use in a restricted
