@@ -25,6 +25,17 @@ def two_site_service() -> Instance:
     )
 
 
+def thin_link_to_a() -> Instance:
+    """One service (20 rps of 125 KB requests, 10 rps per replica) at A or the dearer B;
+    the link to A carries 0.01 Gbps, that is 10 rps."""
+    return b.instance(
+        sites=[b.site("A", {"gpu": (100, 1.0)}), b.site("B", {"gpu": (100, 2.0)})],
+        regions=["u"],
+        links=[b.link("u", "A", bandwidth_gbps=0.01), b.link("u", "B")],
+        inference=[b.service("s", {"gpu": (1, 10.0)}, {"u": 20}, request_kb=100, response_kb=25)],
+    )
+
+
 def domain(model: cp_model.CpModel, index: int) -> list[int]:
     return list(model.proto.variables[index].domain)
 
@@ -171,12 +182,7 @@ def test_exact_links_state_the_relaxed_rows_at_their_limit() -> None:
     its row with the grid allowance; the copy with exact_links states it at the SPEC limit,
     so the copy's optimum is the SPEC optimum (10 rps at A, 10 at the dear B: 30) and its
     flows keep the exact row as they stand."""
-    instance = b.instance(
-        sites=[b.site("A", {"gpu": (100, 1.0)}), b.site("B", {"gpu": (100, 2.0)})],
-        regions=["u"],
-        links=[b.link("u", "A", bandwidth_gbps=0.01), b.link("u", "B")],
-        inference=[b.service("s", {"gpu": (1, 10.0)}, {"u": 20}, request_kb=100, response_kb=25)],
-    )
+    instance = thin_link_to_a()
     built = build_model(instance)
     assert built.relaxed
     values = [0.0] * len(built.model.proto.variables)
@@ -204,12 +210,7 @@ def test_exact_links_keep_the_incumbents_usage() -> None:
     """Where the incumbent's grid flows use more of a link than its SPEC limit, the row
     is stated at that usage, so the incumbent stays a plan of the copy; elsewhere at the
     limit."""
-    instance = b.instance(
-        sites=[b.site("A", {"gpu": (100, 1.0)}), b.site("B", {"gpu": (100, 2.0)})],
-        regions=["u"],
-        links=[b.link("u", "A", bandwidth_gbps=0.01), b.link("u", "B")],
-        inference=[b.service("s", {"gpu": (1, 10.0)}, {"u": 20}, request_kb=100, response_kb=25)],
-    )
+    instance = thin_link_to_a()
     built = build_model(instance)
     values = [0.0] * len(built.model.proto.variables)
     exact = rounding_model(built, values, exact_links=True)
