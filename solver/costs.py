@@ -6,11 +6,24 @@ costing in `solver.solution_builder`; the evaluator computes costs on its own.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from models import CostBreakdown
+from models.eligibility import TrainingPlacement
+
 if TYPE_CHECKING:
-    from models import Instance, ReplicaOption, TrainingPlacement
+    from collections.abc import Sequence
+
+    from models import (
+        Instance,
+        ReplicaAssignment,
+        ReplicaOption,
+        RouteFlow,
+        TrainingAssignment,
+        UnservedDemand,
+    )
 
 PARTS = ("compute", "energy", "carbon", "egress", "site_costs", "fixed", "unserved", "unplaced")
 
@@ -97,6 +110,12 @@ def replica_costs(instance: Instance, option: ReplicaOption) -> PartCosts:
     )
 
 
+def replica_size(instance: Instance, service_id: str, accelerator: str) -> int:
+    """Accelerators one replica of a service takes on `accelerator` (its profile's)."""
+    service = instance.inference_by_id[service_id]
+    return next(p.per_replica for p in service.profiles if p.accelerator == accelerator)
+
+
 def traffic_egress_per_rps(
     instance: Instance, kb_per_request: float, region: str, site: str
 ) -> float:
@@ -105,3 +124,42 @@ def traffic_egress_per_rps(
     assert route is not None, "route pairs are reachable"
     gb_per_rps = kb_per_request * SECONDS_PER_HOUR * instance.horizon_hours / KB_PER_GB
     return gb_per_rps * route.egress_per_gb
+
+
+def plan_costs(
+    instance: Instance,
+    training: Sequence[TrainingAssignment],
+    unplaced_training: Sequence[str],
+    inference: Sequence[ReplicaAssignment],
+    routes: Sequence[RouteFlow],
+    unserved: Sequence[UnservedDemand],
+) -> CostBreakdown:
+    """The SPEC cost parts of a whole plan, each summed in float64."""
+    parts: dict[str, list[float]] = {part: [] for part in PARTS}
+    for t in training:
+        costs = training_costs(instance, TrainingPlacement(t.job, t.site, t.accelerator, t.count))
+        for part in ("compute", "energy", "carbon", "egress", "site_costs"):
+            parts[part].append(getattr(costs, part))
+    for r in inference:
+        if r.replicas <= 0:
+            continue
+        rate = accelerator_hour_costs(instance, r.site, r.accelerator)
+        hours = replica_size(instance, r.service, r.accelerator) * instance.horizon_hours
+        hours *= r.replicas
+        parts["compute"].append(hours * rate.compute)
+        parts["energy"].append(hours * rate.energy)
+        parts["carbon"].append(hours * rate.carbon)
+    for flow in routes:
+        service = instance.inference_by_id[flow.service]
+        if service.kb_per_request > 0 and flow.rps > 0:
+            per_rps = traffic_egress_per_rps(
+                instance, service.kb_per_request, flow.region, flow.site
+            )
+            parts["egress"].append(flow.rps * per_rps)
+    for w in unserved:
+        price = instance.inference_by_id[w.service].unserved_cost_per_rps_hour or 0.0
+        parts["unserved"].append(w.rps * price * instance.horizon_hours)
+    parts["unplaced"] = [instance.training_by_id[j].unplaced_cost for j in unplaced_training]
+    active = {t.site for t in training} | {r.site for r in inference if r.replicas > 0}
+    parts["fixed"] = [instance.site_by_id[s].fixed_cost for s in sorted(active)]
+    return CostBreakdown(**{part: math.fsum(values) for part, values in parts.items()})

@@ -14,6 +14,7 @@ from ortools.sat.python import cp_model
 
 from models import Solution, SolverInfo
 from solver.cpsat.model import Plan, add_hint, build_model, extract_plan, plan_values
+from solver.heuristics import neighbourhood
 from solver.heuristics.greedy import Guide, greedy
 from solver.heuristics.rounding import rounding_model
 from solver.linear import LinearResult, solve_linear
@@ -66,6 +67,11 @@ ROUNDING_EXACT_LINKS = True
 #: the plans near the LP's values; the bound-proving ones are of no use in a restricted
 #: copy (its bound proves nothing). Large-neighbourhood workers run as usual.
 ROUNDING_SUBSOLVERS: tuple[str, ...] = ("default_lp", "max_lp")
+#: Most of the time limit the greedy start may take on an instance too large for the LP
+#: (generated XL-0 needs five passes, 28 to 35 s, to be complete).
+LARGE_GREEDY_SHARE = 0.6
+#: Most seconds kept back from the neighbourhood search for the answer's assembly.
+NEIGHBOURHOOD_RESERVE_S = 2.0
 #: Least time left for a search on the exact-grid model to be worth starting.
 MIN_REPAIR_S = 1.0
 #: The shortest time CP-SAT is given, even when the model build used up the limit.
@@ -121,31 +127,47 @@ class SolveOptions:
     #: integers around its LP value (solver.heuristics.rounding); its best plan, when
     #: better than the greedy one, is the full search's hint. Needs `lp`.
     lp_rounding: bool = True
+    #: On an instance too large for the LP, improve a complete greedy plan by re-planning
+    #: neighbourhoods of it (solver.heuristics.neighbourhood) instead of building the
+    #: whole model; no bound is proved then.
+    neighbourhood_search: bool = True
+
+
+@dataclass
+class _Reporter:
+    """Passes improving plans to the caller's progress callback; a plan no better than
+    one already reported (the hint CP-SAT starts from, a restricted search's first plan)
+    is not reported again."""
+
+    callback: ProgressCallback
+    started: float
+    best: float = math.inf
+
+    def plan(self, objective: float, bound: float | None) -> None:
+        """Report a plan of cost `objective` (in currency) if it improves on the last."""
+        if objective < self.best:
+            self.best = objective
+            self.callback(time.perf_counter() - self.started, objective, bound)
 
 
 class _ProgressRelay(cp_model.CpSolverSolutionCallback):
     """Reports each improving plan's objective and the bound, in currency; nothing heavier."""
 
-    def __init__(
-        self, callback: ProgressCallback, scale: float, started: float, *, proves: bool = True
-    ) -> None:
+    def __init__(self, reporter: _Reporter, scale: float, *, proves: bool = True) -> None:
         super().__init__()
-        self._callback = callback
+        self._reporter = reporter
         self._scale = scale
-        self._started = started
         #: Whether the searched model's bound is a bound of the SPEC problem (not of a
         #: restricted copy, whose bound proves nothing about the whole).
         self._proves = proves
 
     def restricted(self) -> _ProgressRelay:
         """The same reporting for a search of a restricted copy: plans, but no bound."""
-        return _ProgressRelay(self._callback, self._scale, self._started, proves=False)
+        return _ProgressRelay(self._reporter, self._scale, proves=False)
 
     def on_solution_callback(self) -> None:
         bound = self.best_objective_bound / self._scale if self._proves else None
-        self._callback(
-            time.perf_counter() - self._started, self.objective_value / self._scale, bound
-        )
+        self._reporter.plan(self.objective_value / self._scale, bound)
 
 
 def solve(
@@ -174,13 +196,30 @@ def solve(
     deadline = started + time_limit_s
     options = options or SolveOptions()
     workers = workers or default_workers()
-    built = build_model(instance, elastic=options.elastic)
+    reporter = _Reporter(on_progress, started) if on_progress else None
     start: Solution | Plan | None = hint
-    lp_bound: float | None = None
-    relaxation: LinearResult | None = None
     #: The cheapest complete SPEC plan of the steps before the full search (the greedy
     #: planner's, the rounding search's), returned when the search ends with none better.
     fallback: Plan | None = None
+    if start is None and options.greedy_start and _decisions(instance) > MAX_LP_VARIABLES:
+        # Too large for the LP that guides the greedy start: plan greedily without the
+        # whole model (its build alone may take most of the time), then improve that plan
+        # by re-planning neighbourhoods of it, each small enough for the whole pipeline.
+        # An incomplete greedy plan is the hint of the whole model's search below.
+        start = greedy(instance, partial=True, time_limit_s=LARGE_GREEDY_SHARE * time_limit_s)
+        fallback = _greedy_plan(start)
+        if fallback is not None and options.neighbourhood_search:
+            if reporter is not None:
+                reporter.plan(fallback.objective, None)
+            plan = _neighbourhood_search(
+                instance, fallback, deadline, workers, seed, options, reporter
+            )
+            return _neighbourhood_answer(
+                instance, plan, seed, time_limit_s, started, workers, options
+            )
+    built = build_model(instance, elastic=options.elastic)
+    lp_bound: float | None = None
+    relaxation: LinearResult | None = None
     if start is None and options.greedy_start:
         # The LP relaxation guides the greedy start and gives a bound to begin with.
         lp_deadline = started + LP_SHARE * time_limit_s
@@ -192,9 +231,11 @@ def solve(
         budget = GREEDY_SHARE * (deadline - time.perf_counter())
         start = greedy(instance, partial=True, time_limit_s=budget, guide=guide)
         fallback = _greedy_plan(start)
+        if fallback is not None and reporter is not None:
+            reporter.plan(fallback.objective, lp_bound)
     if start is not None:
         add_hint(built, start)
-    relay = _ProgressRelay(on_progress, built.scale.factor, started) if on_progress else None
+    relay = _ProgressRelay(reporter, built.scale.factor) if reporter else None
     # Time for the steps after the search (LP bound, flow polish) grows with the model,
     # which the build time measures; never more than a tenth of the limit.
     reserve_s = min(RESERVE_SHARE * time_limit_s, 1.0 + 2.0 * built.build_s)
@@ -538,6 +579,83 @@ def _at_least(outcome: _Outcome, fallback: Plan | None) -> _Outcome:
     bound = None if outcome.bound is None else min(outcome.bound, fallback.objective)
     status: Status = "optimal" if _proved(fallback.objective, bound) else "feasible"
     return _Outcome(status, bound, fallback)
+
+
+def _decisions(instance: Instance) -> int:
+    """How many eligible decisions (placements, replica options, routes) the model has:
+    about its variable count, known before it is built."""
+    eligibility = instance.eligibility
+    return sum(
+        len(options)
+        for table in (eligibility.training, eligibility.replicas, eligibility.routes)
+        for options in table.values()
+    )
+
+
+def _neighbourhood_search(
+    instance: Instance,
+    plan: Plan,
+    deadline: float,
+    workers: int,
+    seed: int,
+    options: SolveOptions,
+    reporter: _Reporter | None,
+) -> Plan:
+    """`plan` improved by re-planning neighbourhoods of it with `solve` until `deadline`."""
+    own = replace(options, neighbourhood_search=False)
+
+    def replan(residual: Instance, limit_s: float) -> Solution:
+        return solve(residual, time_limit_s=limit_s, workers=workers, seed=seed, options=own)
+
+    def report(better: Plan) -> None:
+        if reporter is not None:
+            reporter.plan(better.objective, None)
+
+    margin = min(RESERVE_SHARE * (deadline - time.perf_counter()), NEIGHBOURHOOD_RESERVE_S)
+    return neighbourhood.improve(
+        instance, plan, deadline - margin, replan, seed=seed, on_plan=report
+    )
+
+
+def _neighbourhood_answer(
+    instance: Instance,
+    plan: Plan,
+    seed: int,
+    time_limit_s: float,
+    started: float,
+    workers: int,
+    options: SolveOptions,
+) -> Solution:
+    """The answer of the neighbourhood search: a plan with no proved bound."""
+    info = SolverInfo(
+        name=SOLVER_NAME,
+        version=_versions(),
+        seed=seed,
+        time_limit_s=time_limit_s,
+        wall_s=round(time.perf_counter() - started, 3),
+        workers=workers,
+        build_s=None,
+        deterministic=options.deterministic,
+        model_exact=False,
+        model_notes=[
+            "whole model not built (too large for its LP relaxation): greedy plan improved "
+            "by neighbourhood search, no bound proved"
+        ],
+    )
+    return Solution(
+        instance=instance.name,
+        instance_sha256=instance.sha256,
+        status="feasible",
+        bound=None,
+        objective=plan.objective,
+        training=plan.training,
+        unplaced_training=plan.unplaced_training,
+        inference=plan.inference,
+        routes=plan.routes,
+        unserved=plan.unserved,
+        costs=plan.costs,
+        solver=info,
+    )
 
 
 def _best_bound(*bounds: float | None) -> float | None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
+
 import pytest
 
-from models import load_instance
-from solver.heuristics.greedy import Guide, greedy
+from models import Instance, load_instance
+from solver.heuristics.greedy import Guide, _greedy_once, _PassOrder, _Prices, greedy
 from tests import builders as b
 from tests.checks import assert_valid_plan
 
@@ -83,3 +86,71 @@ def test_optional_job_the_lp_places_goes_with_the_required_ones() -> None:
     assert unguided.objective == pytest.approx(1040.0)
     assert_valid_plan(instance, unguided)
     assert_valid_plan(instance, guided)
+
+
+def tight_and_flexible() -> Instance:
+    """Service `tight` has a region (r1) that only site A serves within its SLO; `flex`
+    can be served at A or B and, with fewer eligible sites, comes first in an order by
+    site count: it would take A's only GPU (cheaper than B) and leave r1 unserved."""
+    slo = {"slo_ms": 20.0}
+    return b.instance(
+        sites=[
+            b.site("A", {"gpu": (1, 1.0)}),
+            b.site("B", {"gpu": (2, 2.0)}),
+            b.site("C", {"gpu": (1, 3.0)}),
+        ],
+        regions=["r1", "r2", "r3"],
+        links=[
+            b.link("r1", "A", 5.0),
+            b.link("r2", "A", 10.0),
+            b.link("r2", "B", 10.0),
+            b.link("r3", "B", 5.0),
+            b.link("r3", "C", 6.0),
+        ],
+        inference=[
+            b.service("flex", {"gpu": (1, 10.0)}, {"r2": 10.0}, **slo),
+            b.service("tight", {"gpu": (1, 10.0)}, {"r1": 10.0, "r3": 1.0}, **slo),
+        ],
+    )
+
+
+def test_service_with_a_region_few_sites_serve_goes_first() -> None:
+    """One pass (no retries) serves everything: `tight` goes first, as its region r1 has
+    one site, and `flex` then takes B: 1 + 2 + 2 per hour over 10 hours."""
+    instance = tight_and_flexible()
+    sites = {s: {o.site for o in instance.eligibility.replicas[s]} for s in ("flex", "tight")}
+    assert sites == {"flex": {"A", "B"}, "tight": {"A", "B", "C"}}
+    plan = greedy(instance)
+    assert plan.status == "feasible"
+    assert_valid_plan(instance, plan)
+    assert {(r.service, r.site) for r in plan.inference} == {
+        ("tight", "A"),
+        ("tight", "B"),
+        ("flex", "B"),
+    }
+    assert plan.objective == pytest.approx(50.0)
+
+
+def test_required_job_left_out_before_is_placed_first() -> None:
+    """A pass that plans service `s` before training gives it A's GPUs (cheaper than B's
+    TPUs), the only place of required job `r`; a pass that places `r` first serves `s`
+    on B's TPUs: 4 x 1 + 4 x 2 per hour over 10 hours."""
+    instance = b.instance(
+        sites=[b.site("A", {"gpu": (4, 1.0)}), b.site("B", {"tpu": (4, 2.0)})],
+        accelerators=[b.accelerator("gpu"), b.accelerator("tpu")],
+        regions=["r"],
+        links=[b.link("r", "A"), b.link("r", "B")],
+        training=[b.job("r", {"gpu": 4})],
+        inference=[b.service("s", {"gpu": (4, 10.0), "tpu": (4, 10.0)}, {"r": 10.0})],
+    )
+    prices = _Prices(instance)
+    services_first = _PassOrder(services=frozenset({"s"}), services_before_training=True)
+    short = _greedy_once(instance, True, math.inf, Guide(), services_first, False, prices)
+    assert short.status == "unknown"
+    assert short.unplaced_training == ["r"]
+    jobs_first = replace(services_first, jobs=frozenset({"r"}))
+    complete = _greedy_once(instance, True, math.inf, Guide(), jobs_first, False, prices)
+    assert complete.status == "feasible"
+    assert_valid_plan(instance, complete)
+    assert {(r.service, r.site) for r in complete.inference} == {("s", "B")}
+    assert complete.objective == pytest.approx(120.0)

@@ -115,8 +115,9 @@ def test_fix_placements_forbids_placements_the_lp_leaves_unused() -> None:
 
 def test_rounding_search_reports_plans_without_a_bound() -> None:
     """The restricted copy's bound proves nothing about the whole problem: its plans are
-    reported with bound None, and every bound reported is at most the optimum."""
-    instance = load_instance("instances/example.json")
+    reported with bound None, and every bound reported is at most the optimum (on S-0,
+    where the rounding search improves on the greedy start, so it reports plans)."""
+    instance = load_instance("instances/generated/S-0.json")
     calls: list[tuple[float, float, float | None]] = []
     solution = solve(
         instance,

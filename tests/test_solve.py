@@ -5,17 +5,23 @@ Every plan goes through the independent evaluator (`tests.checks.assert_valid_pl
 
 from __future__ import annotations
 
+import importlib
+import itertools
+
 import orjson
 import pytest
 
 from models import CostBreakdown, Solution, load_instance
 from solver import SolveOptions, solve
 from solver.cpsat.model import Plan
+from solver.heuristics.greedy import greedy
 from solver.solve import _at_least, _Outcome
 from tests import builders as b
 from tests.checks import assert_valid_plan
 
 TIME_LIMIT_S = 20.0
+#: The module (the package exports its `solve` function under the same name).
+solve_module = importlib.import_module("solver.solve")
 
 
 def solved(instance, **kwargs) -> Solution:  # type: ignore[no-untyped-def]
@@ -374,3 +380,38 @@ def test_a_lost_search_plan_falls_back_to_the_greedy_plan() -> None:
     assert cheaper.plan is not None and cheaper.plan.objective == 95.0
     proved = _at_least(_Outcome("unknown", 100.0, None), plan(100.0))
     assert proved.status == "optimal"
+
+
+def test_large_instance_is_planned_by_neighbourhood_search(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An instance too large for the LP is planned greedily, without the whole model, and
+    that plan improved by neighbourhood search: no bound, a note saying so, and every
+    improving plan reported, the greedy one first."""
+    monkeypatch.setattr(solve_module, "MAX_LP_VARIABLES", 0)
+    instance = load_instance("instances/generated/S-0.json")
+    seen: list[float] = []
+    plan = solve(
+        instance,
+        time_limit_s=12.0,
+        workers=2,
+        on_progress=lambda wall, objective, bound: seen.append(objective),
+    )
+    assert_valid_plan(instance, plan)
+    assert plan.status == "feasible" and plan.bound is None
+    assert plan.solver.build_s is None
+    assert "neighbourhood search" in plan.solver.model_notes[0]  # type: ignore[attr-defined]
+    greedy_plan = greedy(instance, partial=True)
+    assert seen[0] == pytest.approx(greedy_plan.objective)
+    assert seen[-1] == pytest.approx(plan.objective)
+    assert plan.objective is not None and plan.objective < greedy_plan.objective
+    assert all(later < earlier for earlier, later in itertools.pairwise(seen))
+
+
+def test_progress_reports_only_improving_plans() -> None:
+    """Each plan reported costs less than the one before (the greedy start first)."""
+    instance = load_instance("instances/generated/S-1.json")
+    seen: list[float] = []
+    solved(instance, on_progress=lambda wall, objective, bound: seen.append(objective))
+    assert seen
+    assert all(later < earlier for earlier, later in itertools.pairwise(seen))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from models import (
@@ -32,6 +32,8 @@ from solver.costs import replica_costs, traffic_egress_per_rps, training_costs
 from solver.cpsat.constraints import GBPS_PER_RPS_KB
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from models import InferenceService, Instance, ReplicaOption, RoutePair, TrainingPlacement
 
 #: Relative slack kept on every limit, so float sums never overshoot it.
@@ -44,6 +46,9 @@ GUIDE_WEIGHT = 0.5
 GUIDE_MIN = 1e-6
 #: An optional job the LP places at least this much of is planned with the required ones.
 LP_PLACED = 0.5
+#: From this pass on (counted from 0), the services earlier passes left short are planned
+#: before the training jobs.
+SHORT_BEFORE_TRAINING = 2
 #: Most greedy passes of a partial plan (generated L-0 needs five to be complete).
 GREEDY_ATTEMPTS = 8
 
@@ -157,9 +162,11 @@ def _place_training(
     guide: Guide,
     lp_first: bool,
     prices: _Prices,
+    jobs: Collection[str],
 ) -> tuple[list[TrainingPlacement], list[str]] | None:
-    """Largest jobs first, each on its cheapest option that fits; None if a required job
-    fails. With `lp_first`, optional jobs the LP places are planned with the required ones."""
+    """Largest of `jobs` first, each on its cheapest option that fits; None if a required
+    job fails. With `lp_first`, optional jobs the LP places are planned with the required
+    ones."""
     eligibility = instance.eligibility
 
     def size(job_id: str) -> float:
@@ -182,7 +189,7 @@ def _place_training(
         first = job.required or (lp_first and placed_by_lp[job_id] >= LP_PLACED)
         return (not first, len(eligibility.training[job_id]), -size(job_id), job_id)
 
-    for job_id in sorted(instance.training_by_id, key=order):
+    for job_id in sorted(jobs, key=order):
         job = instance.training_by_id[job_id]
         best: tuple[float, TrainingPlacement] | None = None
         for placement in eligibility.training[job_id]:
@@ -427,6 +434,19 @@ def _rank(instance: Instance, solution: Solution) -> tuple[float, float]:
     return _shortfall(instance, solution), solution.objective or math.inf
 
 
+@dataclass(frozen=True)
+class _PassOrder:
+    """What one greedy pass plans ahead of the usual order: the work earlier passes left
+    out."""
+
+    #: Services planned before the other services.
+    services: frozenset[str] = frozenset()
+    #: Whether those services also go before the training jobs.
+    services_before_training: bool = False
+    #: Required jobs placed before everything else.
+    jobs: frozenset[str] = frozenset()
+
+
 def _greedy_passes(
     instance: Instance,
     partial: bool,
@@ -438,22 +458,24 @@ def _greedy_passes(
     """The passes of `greedy` in one job order; the first complete plan, or the one that
     leaves least required work out."""
     best: Solution | None = None
-    short: frozenset[str] = frozenset()
+    order = _PassOrder()
+    must_serve = {s.id for s in instance.inference if s.unserved_cost_per_rps_hour is None}
+    required = {j.id for j in instance.training if j.required}
     for attempt in range(GREEDY_ATTEMPTS if partial else 0):
-        short_before_training = attempt >= 2
-        solution = _greedy_once(
-            instance, partial, deadline, guide, short, short_before_training, lp_first, prices
-        )
+        order = replace(order, services_before_training=attempt >= SHORT_BEFORE_TRAINING)
+        solution = _greedy_once(instance, partial, deadline, guide, order, lp_first, prices)
         if best is None or _shortfall(instance, solution) < _shortfall(instance, best):
             best = solution
         if _shortfall(instance, solution) == 0 or time.perf_counter() > deadline:
             break
-        must_serve = {s.id for s in instance.inference if s.unserved_cost_per_rps_hour is None}
-        short = short | {w.service for w in solution.unserved if w.service in must_serve}
-    if best is None:
-        best = _greedy_once(
-            instance, partial, deadline, guide, frozenset(), False, lp_first, prices
+        order = replace(
+            order,
+            services=order.services
+            | {w.service for w in solution.unserved if w.service in must_serve},
+            jobs=order.jobs | (required & set(solution.unplaced_training)),
         )
+    if best is None:
+        best = _greedy_once(instance, partial, deadline, guide, _PassOrder(), lp_first, prices)
     return best
 
 
@@ -479,22 +501,25 @@ def _greedy_once(
     partial: bool,
     deadline: float,
     guide: Guide,
-    first: frozenset[str],
-    first_before_training: bool,
+    first: _PassOrder,
     lp_first: bool,
     prices: _Prices,
 ) -> Solution:
-    """One greedy pass; services in `first` are planned before the others, and with
-    `first_before_training` also before the training jobs (`lp_first`: see
+    """One greedy pass: the jobs of `first` are placed first, then its services planned
+    (before or after the other training jobs), then the rest (`lp_first`: see
     _place_training)."""
     capacity = Capacity.of(instance)
     info = SolverInfo(name="greedy", version="1", seed=0, time_limit_s=None, wall_s=0.0)
 
-    # Services that must be served, with the fewest sites, first; then the largest.
-    def order(service: InferenceService) -> tuple[bool, bool, int, float, str]:
+    tightness = _tightness(instance)
+
+    # Services with a region that few sites can serve first (others would take those
+    # sites' capacity), then those that must be served, the fewest sites, the largest.
+    def order(service: InferenceService) -> tuple[bool, int, bool, int, float, str]:
         sites = {o.site for o in instance.eligibility.replicas[service.id]}
         return (
-            service.id not in first,
+            service.id not in first.services,
+            tightness[service.id],
             service.unserved_cost_per_rps_hour is not None,
             len(sites),
             -sum(service.demand_rps.values()),
@@ -502,15 +527,25 @@ def _greedy_once(
         )
 
     ordered = [s.id for s in sorted(instance.inference, key=order)]
-    early = [s for s in ordered if s in first] if first_before_training else []
+    early = [s for s in ordered if s in first.services] if first.services_before_training else []
+    early_jobs = [j for j in instance.training_by_id if j in first.jobs]
+    other_jobs = [j for j in instance.training_by_id if j not in first.jobs]
     services: dict[str, _ServicePlan] = {}
     complete_services = True
-    training: tuple[list[TrainingPlacement], list[str]] | None = None
-    for batch in (early, None, [s for s in ordered if s not in early]):
-        if batch is None:
-            training = _place_training(instance, capacity, partial, guide, lp_first, prices)
-            if training is None:
+    training: tuple[list[TrainingPlacement], list[str]] | None = ([], [])
+    batches: list[tuple[str, list[str]]] = [
+        ("jobs", early_jobs),
+        ("services", early),
+        ("jobs", other_jobs),
+        ("services", [s for s in ordered if s not in early]),
+    ]
+    for kind, batch in batches:
+        if kind == "jobs":
+            jobs = _place_training(instance, capacity, partial, guide, lp_first, prices, batch)
+            if jobs is None or training is None:
+                training = None
                 break
+            training = (training[0] + jobs[0], training[1] + jobs[1])
             continue
         for service_id in batch:
             if time.perf_counter() > deadline:
@@ -532,6 +567,22 @@ def _greedy_once(
     if partial and (len(services) < len(instance.inference) or not _complete(instance, solution)):
         return solution.model_copy(update={"status": "unknown"})
     return solution
+
+
+def _tightness(instance: Instance) -> dict[str, int]:
+    """For each service, how many sites can serve its hardest-to-serve region (with
+    demand) within the SLO; 0 if such a region has none."""
+    sites: dict[tuple[str, str], int] = defaultdict(int)
+    for service_id, pairs in instance.eligibility.routes.items():
+        for pair in pairs:
+            sites[service_id, pair.region] += 1
+    return {
+        service.id: min(
+            (sites[service.id, region] for region, rps in service.demand_rps.items() if rps > 0),
+            default=0,
+        )
+        for service in instance.inference
+    }
 
 
 def _complete(instance: Instance, solution: Solution) -> bool:

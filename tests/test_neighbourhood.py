@@ -1,0 +1,189 @@
+"""Neighbourhood search: residual instances, merged plans, and improvement by re-planning."""
+
+from __future__ import annotations
+
+import random
+import time
+
+import pytest
+
+from models import (
+    CostBreakdown,
+    Instance,
+    ReplicaAssignment,
+    RouteFlow,
+    Solution,
+    TrainingAssignment,
+    load_instance,
+)
+from solver import SolveOptions, solve
+from solver.cpsat.model import Plan
+from solver.heuristics.greedy import greedy
+from solver.heuristics.neighbourhood import (
+    Neighbourhood,
+    choose_neighbourhood,
+    improve,
+    merged,
+    residual_instance,
+)
+from tests import builders as b
+from tests.checks import assert_valid_plan
+
+
+def shared_site() -> Instance:
+    """Job `j` (4 GPUs, reading its dataset from `store` at 0.25 Gbps) and service `s`
+    (2 replicas of 2 GPUs, 1 KB per request from region r) share site A."""
+    return b.instance(
+        sites=[
+            b.site(
+                "A",
+                {"gpu": (8, 1.0)},
+                grid_kw=20.0,
+                pue=1.25,
+                cooling_kw={"air": 10.0},
+                fixed_cost=50.0,
+            ),
+            b.site("B", {"gpu": (8, 2.0)}, fixed_cost=30.0),
+        ],
+        regions=["r"],
+        transit=["store"],
+        links=[
+            b.link("r", "A", bandwidth_gbps=1.0),
+            b.link("r", "B"),
+            b.link("store", "A", bandwidth_gbps=1.0),
+        ],
+        training=[b.job("j", {"gpu": 4}, dataset={"at": "store", "read_gbps": 0.25})],
+        inference=[
+            b.service("s", {"gpu": (2, 50.0)}, {"r": 100.0}, request_kb=0.5, response_kb=0.5)
+        ],
+    )
+
+
+def plan_at_a() -> Plan:
+    """Both workloads at A (costs are not read by the residual instance)."""
+    return Plan(
+        training=[TrainingAssignment(job="j", site="A", accelerator="gpu", count=4)],
+        unplaced_training=[],
+        inference=[ReplicaAssignment(service="s", site="A", accelerator="gpu", replicas=2)],
+        routes=[RouteFlow(service="s", region="r", site="A", rps=100.0)],
+        unserved=[],
+        costs=CostBreakdown(),
+    )
+
+
+def test_residual_instance_leaves_what_the_rest_of_the_plan_does_not_use() -> None:
+    """Freeing `s` leaves it A's 4 other GPUs, 20 - 4 x 1.25 grid kW, 10 - 4 kW of air
+    cooling and the link capacity `j` does not read over; A costs no fixed cost (`j`
+    keeps it active), B does."""
+    instance = shared_site()
+    residual = residual_instance(
+        instance, plan_at_a(), Neighbourhood(frozenset({"s"}), frozenset())
+    )
+    a, b_site = residual.site_by_id["A"], residual.site_by_id["B"]
+    assert a.inventory[0].count == 4
+    assert a.grid_kw == pytest.approx(15.0)
+    assert a.cooling_kw == {"air": pytest.approx(6.0)}
+    assert (a.fixed_cost, b_site.fixed_cost) == (0.0, 30.0)
+    assert [link.bandwidth_gbps for link in residual.links] == [1.0, None, 0.75]
+    assert [w.id for w in residual.inference] == ["s"] and residual.training == []
+    # Freeing `j` instead: its link keeps all of its bandwidth; s's traffic (100 rps of
+    # 1 KB: 0.0008 Gbps) is taken off r-A.
+    residual = residual_instance(
+        instance, plan_at_a(), Neighbourhood(frozenset(), frozenset({"j"}))
+    )
+    assert residual.links[0].bandwidth_gbps == pytest.approx(1.0 - 100 * 8e-6)
+    assert residual.links[2].bandwidth_gbps == 1.0
+
+
+def test_merged_plan_costs_what_the_evaluator_says() -> None:
+    """A residual plan merged back into the whole plan is a valid plan whose recomputed
+    costs the evaluator confirms."""
+    instance = shared_site()
+    free = Neighbourhood(frozenset({"s"}), frozenset())
+    residual = residual_instance(instance, plan_at_a(), free)
+    part = solve(residual, time_limit_s=10.0, workers=2)
+    assert part.has_plan
+    whole = merged(instance, plan_at_a(), free, part)
+    solution = Solution(
+        instance=instance.name,
+        instance_sha256=instance.sha256,
+        status="feasible",
+        objective=whole.objective,
+        training=whole.training,
+        unplaced_training=whole.unplaced_training,
+        inference=whole.inference,
+        routes=whole.routes,
+        unserved=whole.unserved,
+        costs=whole.costs,
+        solver=part.solver,
+    )
+    assert_valid_plan(instance, solution)
+
+
+def test_improve_places_what_the_greedy_plan_left_out() -> None:
+    """The greedy plan puts required job `r` on A's 8 GPUs and leaves optional job `o`
+    (only A fits it) out at 1,000; re-planning the neighbourhood (every workload, here)
+    puts `o` at A and `r` at B: 80 + 80 = 160."""
+    instance = b.instance(
+        sites=[b.site("A", {"gpu": (8, 1.0)}), b.site("B", {"gpu": (4, 2.0)})],
+        training=[
+            b.job("r", {"gpu": 4}),
+            b.job("o", {"gpu": 8}, required=False, unplaced_cost=1000.0),
+        ],
+    )
+    start = greedy(instance)
+    assert start.objective == pytest.approx(1040.0)
+    plan = Plan(
+        list(start.training),
+        list(start.unplaced_training),
+        list(start.inference),
+        list(start.routes),
+        list(start.unserved),
+        start.costs,
+    )
+    seen: list[float] = []
+
+    def replan(residual: Instance, limit_s: float) -> Solution:
+        options = SolveOptions(neighbourhood_search=False)
+        return solve(residual, time_limit_s=min(limit_s, 5.0), workers=2, options=options)
+
+    better = improve(
+        instance,
+        plan,
+        time.perf_counter() + 6.0,
+        replan,
+        on_plan=lambda p: seen.append(p.objective),
+    )
+    assert better.objective == pytest.approx(160.0)
+    assert seen == [pytest.approx(160.0)]
+
+
+def test_neighbourhood_is_the_work_nearest_a_region_within_its_size() -> None:
+    """Workloads at the sites nearest the chosen region come first, and the neighbourhood
+    stops before its workloads' eligible decisions exceed the size given."""
+    instance = load_instance("instances/generated/S-0.json")
+    start = greedy(instance, partial=True)
+    plan = Plan(
+        list(start.training),
+        list(start.unplaced_training),
+        list(start.inference),
+        list(start.routes),
+        list(start.unserved),
+        start.costs,
+    )
+    eligibility = instance.eligibility
+
+    def size(free: Neighbourhood) -> int:
+        return sum(
+            len(eligibility.replicas[s]) + len(eligibility.routes[s]) for s in free.services
+        ) + sum(len(eligibility.training[j]) for j in free.jobs)
+
+    small = choose_neighbourhood(instance, plan, random.Random(0), decisions=200)
+    assert small.services or small.jobs
+    assert size(small) <= 200 or len(small.services) + len(small.jobs) == 1
+    everything = choose_neighbourhood(instance, plan, random.Random(0), decisions=10**9)
+    placed = {t.job for t in plan.training} | set(plan.unplaced_training)
+    assert everything.jobs == placed
+    assert small.services <= everything.services and small.jobs <= everything.jobs
+    again = choose_neighbourhood(instance, plan, random.Random(0), decisions=200)
+    assert again == small
