@@ -28,7 +28,12 @@ from models import (
     UnservedDemand,
 )
 from models.eligibility import RoutePair as RoutePairKey
-from solver.costs import replica_costs, traffic_egress_per_rps, training_costs
+from solver.costs import (
+    plan_costs,
+    replica_costs,
+    traffic_egress_per_rps,
+    training_costs,
+)
 from solver.cpsat.constraints import GBPS_PER_RPS_KB
 
 if TYPE_CHECKING:
@@ -602,64 +607,47 @@ def _solution(
     services: dict[str, _ServicePlan],
     info: SolverInfo,
 ) -> Solution:
-    parts: dict[str, list[float]] = defaultdict(list)
-    for placement in placed:
-        costs = training_costs(instance, placement)
-        for part in ("compute", "energy", "carbon", "egress", "site_costs"):
-            parts[part].append(getattr(costs, part))
+    training = sorted(
+        (
+            TrainingAssignment(job=p.job, site=p.site, accelerator=p.accelerator, count=p.count)
+            for p in placed
+        ),
+        key=lambda t: t.job,
+    )
     replicas, routes, unserved = [], [], []
     for service_id, plan in services.items():
-        service = instance.inference_by_id[service_id]
         for option, count in plan.replicas.items():
-            if count <= 0:
-                continue
-            costs = replica_costs(instance, option)
-            for part in ("compute", "energy", "carbon"):
-                parts[part].append(getattr(costs, part) * count)
-            replicas.append(
-                ReplicaAssignment(
-                    service=service_id,
-                    site=option.site,
-                    accelerator=option.accelerator,
-                    replicas=count,
+            if count > 0:
+                replicas.append(
+                    ReplicaAssignment(
+                        service=service_id,
+                        site=option.site,
+                        accelerator=option.accelerator,
+                        replicas=count,
+                    )
                 )
-            )
         for (region, site), rps in plan.routes.items():
-            if rps <= 0:
-                continue
-            if service.kb_per_request > 0:
-                parts["egress"].append(
-                    rps * traffic_egress_per_rps(instance, service.kb_per_request, region, site)
-                )
-            routes.append(RouteFlow(service=service_id, region=region, site=site, rps=rps))
+            if rps > 0:
+                routes.append(RouteFlow(service=service_id, region=region, site=site, rps=rps))
+        # A partial plan may leave must-serve demand out; it has no price then.
         for region, rps in plan.unserved.items():
-            if rps <= 0:
-                continue
-            # A partial plan may leave must-serve demand out; it has no price then.
-            price = service.unserved_cost_per_rps_hour or 0.0
-            parts["unserved"].append(rps * price * instance.horizon_hours)
-            unserved.append(UnservedDemand(service=service_id, region=region, rps=rps))
-    parts["unplaced"] = [instance.training_by_id[j].unplaced_cost for j in unplaced]
-    active = {p.site for p in placed} | {r.site for r in replicas}
-    parts["fixed"] = [instance.site_by_id[s].fixed_cost for s in sorted(active)]
-    breakdown = CostBreakdown(**{part: math.fsum(values) for part, values in parts.items()})
+            if rps > 0:
+                unserved.append(UnservedDemand(service=service_id, region=region, rps=rps))
+    replicas.sort(key=lambda r: (r.service, r.site, r.accelerator))
+    routes.sort(key=lambda f: (f.service, f.region, f.site))
+    unserved.sort(key=lambda w: (w.service, w.region))
+    breakdown = plan_costs(instance, training, sorted(unplaced), replicas, routes, unserved)
     objective = math.fsum(getattr(breakdown, part) for part in CostBreakdown.model_fields)
     return Solution(
         instance=instance.name,
         instance_sha256=instance.sha256,
         status="feasible",
         objective=objective,
-        training=sorted(
-            (
-                TrainingAssignment(job=p.job, site=p.site, accelerator=p.accelerator, count=p.count)
-                for p in placed
-            ),
-            key=lambda t: t.job,
-        ),
+        training=training,
         unplaced_training=sorted(unplaced),
-        inference=sorted(replicas, key=lambda r: (r.service, r.site, r.accelerator)),
-        routes=sorted(routes, key=lambda f: (f.service, f.region, f.site)),
-        unserved=sorted(unserved, key=lambda w: (w.service, w.region)),
+        inference=replicas,
+        routes=routes,
+        unserved=unserved,
         costs=breakdown,
         solver=info,
     )
