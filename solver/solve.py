@@ -227,7 +227,7 @@ def solve(
         guide = None
         if relaxation is not None and relaxation.status == "optimal":
             lp_bound = relaxation.bound
-            guide = _guide(built, relaxation.values)
+            guide = Guide.from_lp(built, relaxation.values)
         budget = GREEDY_SHARE * (deadline - time.perf_counter())
         start = greedy(instance, partial=True, time_limit_s=budget, guide=guide)
         fallback = _greedy_plan(start)
@@ -485,19 +485,6 @@ def _relaxation(built: BuiltModel, deadline: float) -> LinearResult | None:
     if len(built.model.proto.variables) > MAX_LP_VARIABLES or remaining < MIN_LP_S:
         return None
     return solve_linear(built, solver_id=LP_SOLVER, time_limit_s=remaining)
-
-
-def _guide(built: BuiltModel, values: Sequence[float]) -> Guide:
-    """The LP's values of the placement, replica and flow decisions (flows in rps)."""
-    variables = built.variables
-    return Guide(
-        placements={p: values[v.index] for p, v in variables.placement.items()},
-        replicas={o: values[v.index] for o, v in variables.replicas.items()},
-        flows={
-            pair: values[v.index] * variables.units[pair.service].unit
-            for pair, v in variables.flow.items()
-        },
-    )
 
 
 def _polished(built: BuiltModel, values: Sequence[float], remaining_s: float) -> list[float] | None:

@@ -37,9 +37,10 @@ from solver.costs import (
 from solver.cpsat.constraints import GBPS_PER_RPS_KB
 
 if TYPE_CHECKING:
-    from collections.abc import Collection
+    from collections.abc import Collection, Sequence
 
     from models import InferenceService, Instance, ReplicaOption, RoutePair, TrainingPlacement
+    from solver.cpsat.model import BuiltModel
 
 #: Relative slack kept on every limit, so float sums never overshoot it.
 SAFETY = 1e-9
@@ -70,6 +71,20 @@ class Guide:
     placements: dict[TrainingPlacement, float] = field(default_factory=dict)
     replicas: dict[ReplicaOption, float] = field(default_factory=dict)
     flows: dict[RoutePair, float] = field(default_factory=dict)
+
+    @classmethod
+    def from_lp(cls, built: BuiltModel, values: Sequence[float]) -> Guide:
+        """The LP's values of a model's placement, replica and flow decisions (flows in
+        rps)."""
+        variables = built.variables
+        return cls(
+            placements={p: values[v.index] for p, v in variables.placement.items()},
+            replicas={o: values[v.index] for o, v in variables.replicas.items()},
+            flows={
+                pair: values[v.index] * variables.units[pair.service].unit
+                for pair, v in variables.flow.items()
+            },
+        )
 
 
 @dataclass

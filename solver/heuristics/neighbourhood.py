@@ -18,15 +18,16 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from models import COOLING_KINDS, Instance
+from models import COOLING_KINDS
 from solver.costs import plan_costs, replica_size
 from solver.cpsat.constraints import GBPS_PER_RPS_KB
 from solver.cpsat.model import Plan
+from solver.heuristics.subinstance import sub_instance
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from models import Solution
+    from models import Instance, Solution
 
 #: Most eligible decisions (placements, replica options, routes) the workloads of one
 #: neighbourhood may have in the whole instance. With STEP_S, measured on generated XL-0
@@ -37,8 +38,8 @@ NEIGHBOURHOOD_DECISIONS = 15_000
 STEP_S = 10.0
 #: Least time left for one more step to be worth starting.
 MIN_STEP_S = 5.0
-#: Share of a limit's original size a residual link keeps when the rest uses it all
-#: (the SPEC gives a link a positive bandwidth or none).
+#: Share of its bandwidth a residual link keeps when the rest uses it all (the SPEC
+#: gives a link a positive bandwidth or none).
 MIN_LINK_SHARE = 1e-9
 #: A new plan must be cheaper by this share of the old one to be kept (float noise).
 MIN_GAIN = 1e-9
@@ -144,24 +145,9 @@ def residual_instance(instance: Instance, plan: Plan, free: Neighbourhood) -> In
         )
         for index, link in enumerate(instance.links)
     ]
-    residual = Instance(
-        schema_="infraplan/v1",
-        name=f"{instance.name}/neighbourhood",
-        horizon_hours=instance.horizon_hours,
-        carbon_price_per_tonne=instance.carbon_price_per_tonne,
-        accelerators=instance.accelerators,
-        sites=sites,
-        regions=instance.regions,
-        transit=instance.transit,
-        links=links,
-        training=[j for j in instance.training if j.id in free.jobs],
-        inference=[s for s in instance.inference if s.id in free.services],
+    return sub_instance(
+        instance, f"{instance.name}/neighbourhood", sites, links, free.services, free.jobs
     )
-    # Same nodes, links, latencies and prices: the whole instance's minimum-latency
-    # paths hold (they cover every dataset node of the residual one too). Stored where
-    # the cached property keeps them, which saves the Dijkstra runs of every step.
-    residual.__dict__["paths"] = instance.paths
-    return residual
 
 
 def merged(instance: Instance, plan: Plan, free: Neighbourhood, part: Solution) -> Plan:
