@@ -72,6 +72,15 @@ ROUNDING_SUBSOLVERS: tuple[str, ...] = ("default_lp", "max_lp")
 LARGE_GREEDY_SHARE = 0.6
 #: Most seconds kept back from the neighbourhood search for the answer's assembly.
 NEIGHBOURHOOD_RESERVE_S = 2.0
+#: Least eligible decisions for the neighbourhood search to run on an instance the whole
+#: model is built for (three neighbourhoods' worth: generated L has 67,000 to 83,000).
+NEIGHBOURHOOD_MIN_DECISIONS = 3 * neighbourhood.NEIGHBOURHOOD_DECISIONS
+#: On those, the rounding search's share of the search time (instead of ROUNDING_SHARE)...
+MID_ROUNDING_SHARE = 0.15
+#: ... and the neighbourhood search's share of what is left after it; the full search,
+#: hinted with its plan, gets the rest (it raises the bound above the LP's). With 0.3 and
+#: 0.6 the full search on generated L-0 had too little time to raise the bound.
+MID_NEIGHBOURHOOD_SHARE = 0.5
 #: Least time left for a search on the exact-grid model to be worth starting.
 MIN_REPAIR_S = 1.0
 #: The shortest time CP-SAT is given, even when the model build used up the limit.
@@ -239,15 +248,37 @@ def solve(
     # Time for the steps after the search (LP bound, flow polish) grows with the model,
     # which the build time measures; never more than a tenth of the limit.
     reserve_s = min(RESERVE_SHARE * time_limit_s, 1.0 + 2.0 * built.build_s)
+    # Mid-sized instances (several neighbourhoods' worth of decisions): part of the time
+    # goes to neighbourhood search, between the rounding search and the full search.
+    neighbourhoods = (
+        options.neighbourhood_search and _decisions(instance) >= NEIGHBOURHOOD_MIN_DECISIONS
+    )
     if options.lp_rounding and relaxation is not None and relaxation.status == "optimal":
+        share = MID_ROUNDING_SHARE if neighbourhoods else ROUNDING_SHARE
         rounded = _rounding_search(
-            built, relaxation.values, start, deadline - reserve_s, workers, seed, options, relay
+            built,
+            relaxation.values,
+            start,
+            deadline - reserve_s,
+            workers,
+            seed,
+            options,
+            relay,
+            share=share,
         )
         if rounded is not None:
             start, safe = rounded
             add_hint(built, start)
             if safe is not None and (fallback is None or safe.objective < fallback.objective):
                 fallback = safe
+    if neighbourhoods and fallback is not None:
+        end = time.perf_counter() + MID_NEIGHBOURHOOD_SHARE * (
+            deadline - reserve_s - time.perf_counter()
+        )
+        improved = _neighbourhood_search(instance, fallback, end, workers, seed, options, reporter)
+        if improved.objective < fallback.objective:
+            fallback = start = improved
+            add_hint(built, start)
     search = _search(built, deadline - reserve_s, workers, seed, options, relay)
     outcome = _outcome(built, search, deadline, lp_bound, use_lp=options.lp)
     left_out = outcome.plan is None or outcome.plan.uses_slack
@@ -411,6 +442,8 @@ def _rounding_search(
     seed: int,
     options: SolveOptions,
     relay: _ProgressRelay | None,
+    *,
+    share: float = ROUNDING_SHARE,
 ) -> tuple[Plan, Plan | None] | None:
     """The best plan of the model restricted around the LP's values, when it is better
     than `start` (or `start` is incomplete); else None. Returned with the same plan as a
@@ -436,7 +469,7 @@ def _rounding_search(
             continue
         if widened and start is not None:
             add_hint(restricted, start)
-        budget_end = time.perf_counter() + ROUNDING_SHARE * (deadline - time.perf_counter())
+        budget_end = time.perf_counter() + share * (deadline - time.perf_counter())
         restricted_relay = relay.restricted() if relay is not None else None
         search = _search(
             restricted, budget_end, workers, seed, _rounding_options(options), restricted_relay

@@ -415,3 +415,29 @@ def test_progress_reports_only_improving_plans() -> None:
     solved(instance, on_progress=lambda wall, objective, bound: seen.append(objective))
     assert seen
     assert all(later < earlier for earlier, later in itertools.pairwise(seen))
+
+
+def test_mid_sized_instance_gets_neighbourhood_search_and_a_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On an instance of several neighbourhoods' worth of decisions (here S-1, with the
+    thresholds lowered), neighbourhood search runs between the rounding search and the
+    full search, which still proves a bound; the plan is valid and no worse than the
+    greedy start."""
+    monkeypatch.setattr(solve_module, "NEIGHBOURHOOD_MIN_DECISIONS", 0)
+    monkeypatch.setattr(solve_module.neighbourhood, "NEIGHBOURHOOD_DECISIONS", 300)
+    searched: list[float] = []
+    original = solve_module.neighbourhood.improve
+
+    def improve(*args, **kwargs):  # type: ignore[no-untyped-def]
+        plan = original(*args, **kwargs)
+        searched.append(plan.objective)
+        return plan
+
+    monkeypatch.setattr(solve_module.neighbourhood, "improve", improve)
+    instance = load_instance("instances/generated/S-1.json")
+    plan = solved(instance)
+    assert len(searched) == 1
+    assert plan.bound is not None and plan.bound <= plan.objective  # type: ignore[operator]
+    assert plan.objective is not None and plan.objective <= searched[0] + 1e-6
+    assert plan.objective <= greedy(instance, partial=True).objective + 1e-6  # type: ignore[operator]

@@ -170,7 +170,7 @@ def merged(instance: Instance, plan: Plan, free: Neighbourhood, part: Solution) 
 
 
 def choose_neighbourhood(
-    instance: Instance, plan: Plan, rng: random.Random, decisions: int = NEIGHBOURHOOD_DECISIONS
+    instance: Instance, plan: Plan, rng: random.Random, decisions: int
 ) -> Neighbourhood:
     """The workloads the plan puts at the sites nearest a random region (work it leaves
     out counts as at every site that could take it), nearest site first, until their
@@ -229,7 +229,7 @@ def improve(
     time); the cheapest plan found, never costlier than `plan`."""
     rng = random.Random(seed)
     while deadline - time.perf_counter() >= MIN_STEP_S:
-        free = choose_neighbourhood(instance, plan, rng)
+        free = choose_neighbourhood(instance, plan, rng, NEIGHBOURHOOD_DECISIONS)
         residual = residual_instance(instance, plan, free)
         part = replan(residual, min(STEP_S, deadline - time.perf_counter()))
         if part.status not in ("feasible", "optimal"):
