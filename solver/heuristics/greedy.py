@@ -2,11 +2,13 @@
 
 Workloads are placed one by one, largest first, each on its cheapest eligible
 option that still has inventory, power, cooling and bandwidth left (as per-task
-optimizers such as SkyPilot do). Services grow replicas where serving one more
-rps is cheapest, reuse spare capacity first, leave demand unserved where that
-is cheaper (and allowed), and finally add replicas outside the worst failure
-domain until n+1 holds. Used as a benchmark peer and as a complete first plan
-(hint) for CP-SAT. It may fail to find a plan where an optimizer would.
+optimizers such as SkyPilot do); services with a region that few sites serve
+within the SLO go first, as a planner would take the hardest-to-place first.
+Services grow replicas where serving one more rps is cheapest, reuse spare
+capacity first, leave demand unserved where that is cheaper (and allowed), and
+finally add replicas outside the worst failure domain until n+1 holds. Used as
+a benchmark peer and as a complete first plan (hint) for CP-SAT. It may fail to
+find a plan where an optimizer would.
 """
 
 from __future__ import annotations
@@ -427,7 +429,8 @@ def greedy(
     is left out, and the incomplete plan (status `unknown`) still serves as a hint;
     it then tries again (up to GREEDY_ATTEMPTS passes) with every service that has
     come up short so far planned first, from the third pass also before the
-    training jobs, and returns the first complete plan (or the one leaving least
+    training jobs, and every required job left out so far placed before all else,
+    and returns the first complete plan (or the one leaving least
     must-serve demand out). Past `time_limit_s` no further
     service is planned. A `guide` (LP relaxation values) makes it prefer what the
     LP uses; with a guide the passes run twice, the second time with the optional jobs
