@@ -14,6 +14,7 @@ from ortools.sat.python import cp_model
 
 from models import Solution, SolverInfo
 from solver.cpsat.model import Plan, add_hint, build_model, extract_plan, plan_values
+from solver.evaluate import evaluate
 from solver.heuristics import neighbourhood
 from solver.heuristics.greedy import Guide, greedy
 from solver.heuristics.rounding import rounding_model
@@ -210,18 +211,23 @@ def solve(
     #: The cheapest complete SPEC plan of the steps before the full search (the greedy
     #: planner's, the rounding search's), returned when the search ends with none better.
     fallback: Plan | None = None
-    if start is None and options.greedy_start and _decisions(instance) > MAX_LP_VARIABLES:
+    if _decisions(instance) > MAX_LP_VARIABLES:
         # Too large for the LP that guides the greedy start: plan greedily without the
         # whole model (its build alone may take most of the time), then improve that plan
         # by re-planning neighbourhoods of it, each small enough for the whole pipeline.
-        # An incomplete greedy plan is the hint of the whole model's search below.
-        start = greedy(instance, partial=True, time_limit_s=LARGE_GREEDY_SHARE * time_limit_s)
-        fallback = _greedy_plan(start)
-        if fallback is not None and options.neighbourhood_search:
+        # A caller's hint that is a valid plan of this instance is improved instead. An
+        # incomplete greedy plan is the hint of the whole model's search below.
+        first: Plan | None = None
+        if hint is not None and options.neighbourhood_search:
+            first = _valid_plan(instance, hint)
+        elif start is None and options.greedy_start:
+            start = greedy(instance, partial=True, time_limit_s=LARGE_GREEDY_SHARE * time_limit_s)
+            fallback = first = _greedy_plan(start)
+        if first is not None and options.neighbourhood_search:
             if reporter is not None:
-                reporter.plan(fallback.objective, None)
+                reporter.plan(first.objective, None)
             plan = _neighbourhood_search(
-                instance, fallback, deadline, workers, seed, options, reporter
+                instance, first, deadline, workers, seed, options, reporter
             )
             return _neighbourhood_answer(
                 instance, plan, seed, time_limit_s, started, workers, options
@@ -571,6 +577,26 @@ def _strict(
     bound = None if bound is None else min(bound, plan.objective)
     status: Status = "optimal" if _proved(plan.objective, bound) else "feasible"
     return _Outcome(status, bound, plan)
+
+
+def _valid_plan(instance: Instance, solution: Solution) -> Plan | None:
+    """`solution`'s plan, costed for `instance`, when it is a complete plan of it that the
+    evaluator accepts (its claimed costs aside: it may be a plan of an edited instance);
+    else None."""
+    if not solution.has_plan:
+        return None
+    evaluation = evaluate(instance, solution)
+    claims = ("status", "objective", "cost_breakdown")
+    if any(v.constraint not in claims for v in evaluation.violations):
+        return None
+    return Plan(
+        training=list(solution.training),
+        unplaced_training=list(solution.unplaced_training),
+        inference=list(solution.inference),
+        routes=list(solution.routes),
+        unserved=list(solution.unserved),
+        costs=evaluation.costs,
+    )
 
 
 def _greedy_plan(solution: Solution) -> Plan | None:

@@ -441,3 +441,29 @@ def test_mid_sized_instance_gets_neighbourhood_search_and_a_bound(
     assert plan.bound is not None and plan.bound <= plan.objective  # type: ignore[operator]
     assert plan.objective is not None and plan.objective <= searched[0] + 1e-6
     assert plan.objective <= greedy(instance, partial=True).objective + 1e-6  # type: ignore[operator]
+
+
+def test_large_instance_improves_a_valid_hint(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On an instance too large for the LP, a caller's hint that the evaluator accepts as
+    a plan of this instance is what the neighbourhood search starts from (reported first,
+    never made worse); a hint that is not (a plan of another instance) goes to the whole
+    model, as on smaller instances."""
+    monkeypatch.setattr(solve_module, "MAX_LP_VARIABLES", 0)
+    instance = load_instance("instances/generated/S-0.json")
+    first = solve(instance, time_limit_s=8.0, workers=2)
+    assert first.objective is not None
+    seen: list[float] = []
+    again = solve(
+        instance,
+        time_limit_s=8.0,
+        workers=2,
+        hint=first,
+        on_progress=lambda wall, objective, bound: seen.append(objective),
+    )
+    assert_valid_plan(instance, again)
+    assert seen[0] == pytest.approx(first.objective)
+    assert again.objective is not None and again.objective <= first.objective + 1e-6
+    assert again.solver.build_s is None
+    other = solve(load_instance("instances/generated/S-1.json"), time_limit_s=5.0, workers=2)
+    rebuilt = solved(instance, hint=other)
+    assert rebuilt.solver.build_s is not None
