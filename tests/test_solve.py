@@ -311,6 +311,23 @@ def test_same_seed_gives_identical_plans() -> None:
     assert plan_bytes() == plan_bytes()
 
 
+def test_one_worker_gives_identical_plans_without_interleaving() -> None:
+    """With one worker the search is not interleaved (one thread is reproducible as it
+    is): two solves of S-0 (proved optimal within the limit) give the same plan."""
+    instance = load_instance("instances/generated/S-0.json")
+
+    def plan_bytes() -> bytes:
+        solution = solve(instance, time_limit_s=TIME_LIMIT_S, workers=1, seed=3)
+        assert solution.status == "optimal"
+        assert_valid_plan(instance, solution)
+        data = solution.model_dump(mode="json", by_alias=True)
+        for timing in ("wall_s", "build_s"):
+            data["solver"].pop(timing)
+        return orjson.dumps(data)
+
+    assert plan_bytes() == plan_bytes()
+
+
 def test_same_seed_same_plan_on_generated_instance() -> None:
     """With a deterministic-time budget a generated instance gives the same plan twice."""
     instance = load_instance("instances/generated/S-1.json")
