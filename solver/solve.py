@@ -212,7 +212,8 @@ def solve(
     #: The cheapest complete SPEC plan of the steps before the full search (the greedy
     #: planner's, the rounding search's), returned when the search ends with none better.
     fallback: Plan | None = None
-    if _decisions(instance) > MAX_LP_VARIABLES:
+    decisions = _decisions(instance)
+    if decisions > MAX_LP_VARIABLES:
         # Too large for the LP that guides the greedy start: plan greedily without the
         # whole model (its build alone may take most of the time), then improve that plan
         # by re-planning neighbourhoods of it, each small enough for the whole pipeline.
@@ -257,9 +258,7 @@ def solve(
     reserve_s = min(RESERVE_SHARE * time_limit_s, 1.0 + 2.0 * built.build_s)
     # Mid-sized instances (several neighbourhoods' worth of decisions): part of the time
     # goes to neighbourhood search, between the rounding search and the full search.
-    neighbourhoods = (
-        options.neighbourhood_search and _decisions(instance) >= NEIGHBOURHOOD_MIN_DECISIONS
-    )
+    neighbourhoods = options.neighbourhood_search and decisions >= NEIGHBOURHOOD_MIN_DECISIONS
     if options.lp_rounding and relaxation is not None and relaxation.status == "optimal":
         share = MID_ROUNDING_SHARE if neighbourhoods else ROUNDING_SHARE
         rounded = _rounding_search(
@@ -299,37 +298,50 @@ def solve(
         outcome = _strict(instance, outcome, deadline, workers, seed, options, exact_grid=False)
     outcome = _at_least(outcome, fallback)
 
-    info = SolverInfo(
+    info = _info(
+        seed,
+        time_limit_s,
+        started,
+        workers,
+        options,
+        build_s=round(built.build_s, 3),
+        exact=built.exact,
+        notes=sorted(set(built.notes.inexact)),
+    )
+    if outcome.plan is None:
+        return Solution(
+            instance=instance.name,
+            instance_sha256=instance.sha256,
+            status=outcome.status,
+            bound=outcome.bound,
+            solver=info,
+        )
+    return outcome.plan.solution(instance, outcome.status, outcome.bound, info)
+
+
+def _info(
+    seed: int,
+    time_limit_s: float,
+    started: float,
+    workers: int,
+    options: SolveOptions,
+    *,
+    build_s: float | None,
+    exact: bool,
+    notes: list[str],
+) -> SolverInfo:
+    """How the plan was made, as every solution records it."""
+    return SolverInfo(
         name=SOLVER_NAME,
         version=_versions(),
         seed=seed,
         time_limit_s=time_limit_s,
         wall_s=round(time.perf_counter() - started, 3),
         workers=workers,
-        build_s=round(built.build_s, 3),
+        build_s=build_s,
         deterministic=options.deterministic,
-        model_exact=built.exact,
-        model_notes=sorted(set(built.notes.inexact)),
-    )
-    common = {
-        "instance": instance.name,
-        "instance_sha256": instance.sha256,
-        "status": outcome.status,
-        "bound": outcome.bound,
-        "solver": info,
-    }
-    if outcome.plan is None:
-        return Solution(**common)  # type: ignore[arg-type]
-    plan = outcome.plan
-    return Solution(
-        **common,  # type: ignore[arg-type]
-        objective=plan.objective,
-        training=plan.training,
-        unplaced_training=plan.unplaced_training,
-        inference=plan.inference,
-        routes=plan.routes,
-        unserved=plan.unserved,
-        costs=plan.costs,
+        model_exact=exact,
+        model_notes=notes,
     )
 
 
@@ -593,28 +605,14 @@ def _valid_plan(instance: Instance, solution: Solution) -> Plan | None:
     claims = ("status", "objective", "cost_breakdown")
     if any(v.constraint not in claims for v in evaluation.violations):
         return None
-    return Plan(
-        training=list(solution.training),
-        unplaced_training=list(solution.unplaced_training),
-        inference=list(solution.inference),
-        routes=list(solution.routes),
-        unserved=list(solution.unserved),
-        costs=evaluation.costs,
-    )
+    return Plan.of(solution, costs=evaluation.costs)
 
 
 def _greedy_plan(solution: Solution) -> Plan | None:
     """The greedy planner's plan, when it is a complete SPEC plan."""
     if solution.status != "feasible":
         return None
-    return Plan(
-        training=list(solution.training),
-        unplaced_training=list(solution.unplaced_training),
-        inference=list(solution.inference),
-        routes=list(solution.routes),
-        unserved=list(solution.unserved),
-        costs=solution.costs,
-    )
+    return Plan.of(solution)
 
 
 def _at_least(outcome: _Outcome, fallback: Plan | None) -> _Outcome:
@@ -677,35 +675,14 @@ def _neighbourhood_answer(
     options: SolveOptions,
 ) -> Solution:
     """The answer of the neighbourhood search: a plan with no proved bound."""
-    info = SolverInfo(
-        name=SOLVER_NAME,
-        version=_versions(),
-        seed=seed,
-        time_limit_s=time_limit_s,
-        wall_s=round(time.perf_counter() - started, 3),
-        workers=workers,
-        build_s=None,
-        deterministic=options.deterministic,
-        model_exact=False,
-        model_notes=[
-            "whole model not built (too large for its LP relaxation): greedy plan improved "
-            "by neighbourhood search, no bound proved"
-        ],
+    note = (
+        "whole model not built (too large for its LP relaxation): greedy plan improved "
+        "by neighbourhood search, no bound proved"
     )
-    return Solution(
-        instance=instance.name,
-        instance_sha256=instance.sha256,
-        status="feasible",
-        bound=None,
-        objective=plan.objective,
-        training=plan.training,
-        unplaced_training=plan.unplaced_training,
-        inference=plan.inference,
-        routes=plan.routes,
-        unserved=plan.unserved,
-        costs=plan.costs,
-        solver=info,
+    info = _info(
+        seed, time_limit_s, started, workers, options, build_s=None, exact=False, notes=[note]
     )
+    return plan.solution(instance, "feasible", None, info)
 
 
 def _best_bound(*bounds: float | None) -> float | None:

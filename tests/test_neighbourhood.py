@@ -104,20 +104,7 @@ def test_merged_plan_costs_what_the_evaluator_says() -> None:
     part = solve(residual, time_limit_s=10.0, workers=2)
     assert part.has_plan
     whole = merged(instance, plan_at_a(), free, part)
-    solution = Solution(
-        instance=instance.name,
-        instance_sha256=instance.sha256,
-        status="feasible",
-        objective=whole.objective,
-        training=whole.training,
-        unplaced_training=whole.unplaced_training,
-        inference=whole.inference,
-        routes=whole.routes,
-        unserved=whole.unserved,
-        costs=whole.costs,
-        solver=part.solver,
-    )
-    assert_valid_plan(instance, solution)
+    assert_valid_plan(instance, whole.solution(instance, "feasible", None, part.solver))
 
 
 def test_improve_places_what_the_greedy_plan_left_out() -> None:
@@ -133,14 +120,7 @@ def test_improve_places_what_the_greedy_plan_left_out() -> None:
     )
     start = greedy(instance)
     assert start.objective == pytest.approx(1040.0)
-    plan = Plan(
-        list(start.training),
-        list(start.unplaced_training),
-        list(start.inference),
-        list(start.routes),
-        list(start.unserved),
-        start.costs,
-    )
+    plan = Plan.of(start)
     seen: list[float] = []
 
     def replan(residual: Instance, limit_s: float) -> Solution:
@@ -163,14 +143,7 @@ def test_neighbourhood_is_the_work_nearest_a_region_within_its_size() -> None:
     stops before its workloads' eligible decisions exceed the size given."""
     instance = load_instance("instances/generated/S-0.json")
     start = greedy(instance, partial=True)
-    plan = Plan(
-        list(start.training),
-        list(start.unplaced_training),
-        list(start.inference),
-        list(start.routes),
-        list(start.unserved),
-        start.costs,
-    )
+    plan = Plan.of(start)
     eligibility = instance.eligibility
 
     def size(free: Neighbourhood) -> int:

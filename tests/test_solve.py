@@ -32,6 +32,14 @@ def solved(instance, **kwargs) -> Solution:  # type: ignore[no-untyped-def]
     return solution
 
 
+def without_timing(solution: Solution) -> bytes:
+    """A solution's JSON bytes without the timing fields (which vary between runs)."""
+    data = solution.model_dump(mode="json", by_alias=True)
+    for timing in ("wall_s", "build_s"):
+        data["solver"].pop(timing)
+    return orjson.dumps(data)
+
+
 def two_jobs(sites: list[dict], accelerators: list[dict] | None = None) -> object:  # type: ignore[type-arg]
     """Two 4-accelerator, 10-hour jobs on the given sites."""
     return b.instance(
@@ -303,10 +311,7 @@ def test_same_seed_gives_identical_plans() -> None:
     instance = load_instance("instances/example.json")
 
     def plan_bytes() -> bytes:
-        data = solved(instance, seed=7).model_dump(mode="json", by_alias=True)
-        for timing in ("wall_s", "build_s"):
-            data["solver"].pop(timing)
-        return orjson.dumps(data)
+        return without_timing(solved(instance, seed=7))
 
     assert plan_bytes() == plan_bytes()
 
@@ -320,10 +325,7 @@ def test_one_worker_gives_identical_plans_without_interleaving() -> None:
         solution = solve(instance, time_limit_s=TIME_LIMIT_S, workers=1, seed=3)
         assert solution.status == "optimal"
         assert_valid_plan(instance, solution)
-        data = solution.model_dump(mode="json", by_alias=True)
-        for timing in ("wall_s", "build_s"):
-            data["solver"].pop(timing)
-        return orjson.dumps(data)
+        return without_timing(solution)
 
     assert plan_bytes() == plan_bytes()
 
@@ -336,10 +338,7 @@ def test_same_seed_same_plan_on_generated_instance() -> None:
     def plan_bytes() -> bytes:
         solution = solve(instance, time_limit_s=120, workers=2, seed=3, options=options)
         assert_valid_plan(instance, solution)
-        data = solution.model_dump(mode="json", by_alias=True)
-        for timing in ("wall_s", "build_s"):
-            data["solver"].pop(timing)
-        return orjson.dumps(data)
+        return without_timing(solution)
 
     assert plan_bytes() == plan_bytes()
 

@@ -13,6 +13,7 @@ from models import (
     CostBreakdown,
     ReplicaAssignment,
     RouteFlow,
+    Solution,
     TrainingAssignment,
     UnservedDemand,
 )
@@ -27,7 +28,8 @@ FLOW_ZERO = 1e-9
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from models import Instance
+    from models import Instance, SolverInfo
+    from models.solution import Status
 
 
 @dataclass
@@ -70,6 +72,37 @@ class Plan:
     def objective(self) -> float:
         """The plan's cost, summed in float64."""
         return math.fsum(getattr(self.costs, part) for part in CostBreakdown.model_fields)
+
+    @classmethod
+    def of(cls, solution: Solution, costs: CostBreakdown | None = None) -> Plan:
+        """The plan a solution holds, with its costs (or `costs` in their place)."""
+        return cls(
+            training=list(solution.training),
+            unplaced_training=list(solution.unplaced_training),
+            inference=list(solution.inference),
+            routes=list(solution.routes),
+            unserved=list(solution.unserved),
+            costs=solution.costs if costs is None else costs,
+        )
+
+    def solution(
+        self, instance: Instance, status: Status, bound: float | None, solver: SolverInfo
+    ) -> Solution:
+        """A Solution of `instance` holding this plan."""
+        return Solution(
+            instance=instance.name,
+            instance_sha256=instance.sha256,
+            status=status,
+            bound=bound,
+            objective=self.objective,
+            training=self.training,
+            unplaced_training=self.unplaced_training,
+            inference=self.inference,
+            routes=self.routes,
+            unserved=self.unserved,
+            costs=self.costs,
+            solver=solver,
+        )
 
 
 def build_model(
