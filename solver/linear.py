@@ -19,14 +19,24 @@ Uses:
 from __future__ import annotations
 
 import contextlib
+import datetime
 import math
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ortools.linear_solver import pywraplp
+from ortools.math_opt import (
+    callback_pb2,
+    model_parameters_pb2,
+    model_pb2,
+    parameters_pb2,
+    result_pb2,
+    sparse_containers_pb2,
+)
+from ortools.math_opt.core.python import solver as mathopt_solver
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -42,6 +52,13 @@ _STATUS = {
     pywraplp.Solver.NOT_SOLVED: "unknown",
 }
 
+_MATHOPT_STATUS = {
+    result_pb2.TERMINATION_REASON_OPTIMAL: "optimal",
+    result_pb2.TERMINATION_REASON_INFEASIBLE: "infeasible",
+    result_pb2.TERMINATION_REASON_UNBOUNDED: "unbounded",
+    result_pb2.TERMINATION_REASON_INFEASIBLE_OR_UNBOUNDED: "infeasible",
+}
+
 
 @dataclass
 class LinearResult:
@@ -53,6 +70,8 @@ class LinearResult:
     values: list[float]
     duals: list[float]
     wall_s: float
+    #: For each CP-SAT constraint, the indices of the rows (and duals) stating it.
+    rows_of_constraint: list[list[int]] = field(default_factory=list)
 
 
 @dataclass
@@ -71,40 +90,45 @@ def _literal(ref: int) -> tuple[int, float, float]:
     return (ref, 1.0, 0.0) if ref >= 0 else (-ref - 1, -1.0, 1.0)
 
 
-def to_linear(
-    built: BuiltModel,
-    solver_id: str,
-    *,
-    integer: bool,
-    fixed: dict[int, float] | None = None,
-) -> LinearModel:
-    """State the CP-SAT model with pywraplp (`fixed` pins variables by index)."""
-    solver = pywraplp.Solver.CreateSolver(solver_id)
-    if solver is None:
-        raise RuntimeError(f"OR-Tools has no {solver_id} solver in this build")
+@dataclass
+class LinearRows:
+    """The linear reading of a CP-SAT model as plain data, for any LP/MIP interface."""
+
+    lower: list[float]
+    upper: list[float]
+    integer: list[bool]
+    #: (coefficient by variable index, low, high) per row.
+    rows: list[tuple[dict[int, float], float, float]]
+    #: For each proto constraint, the indices of the rows stating it.
+    rows_of_constraint: list[list[int]]
+    #: Float cost per unit of each variable (by index) that has one.
+    costs: dict[int, float]
+
+
+def linear_rows(
+    built: BuiltModel, *, integer: bool, fixed: dict[int, float] | None = None
+) -> LinearRows:
+    """Walk the CP-SAT model proto and state each row linearly (`fixed` pins variables
+    by index)."""
     proto = built.model.proto
     continuous = {v.index for v in built.variables.flow.values()}
     continuous |= {v.index for v in built.variables.unserved.values()}
     fixed = fixed or {}
-    variables: list[pywraplp.Variable] = []
+    lower: list[float] = []
+    upper: list[float] = []
     for index, var in enumerate(proto.variables):
         domain = list(var.domain)
         low, high = float(domain[0]), float(domain[-1])
         if index in fixed:
             low = high = float(fixed[index])
-        if integer and index not in continuous:
-            variables.append(solver.IntVar(low, high, var.name))
-        else:
-            variables.append(solver.NumVar(low, high, var.name))
-
-    rows: list[pywraplp.Constraint] = []
+        lower.append(low)
+        upper.append(high)
+    kinds = [integer and index not in continuous for index in range(len(lower))]
+    rows: list[tuple[dict[int, float], float, float]] = []
     rows_of_constraint: list[list[int]] = []
 
     def add_row(terms: dict[int, float], low: float, high: float) -> int:
-        row = solver.Constraint(low, high)
-        for index, coefficient in terms.items():
-            row.SetCoefficient(variables[index], coefficient)
-        rows.append(row)
+        rows.append((terms, low, high))
         return len(rows) - 1
 
     for constraint_index, constraint in enumerate(proto.constraints):
@@ -112,7 +136,7 @@ def to_linear(
         exact = built.notes.relaxed.get(constraint_index)
         if exact is not None:
             # A row CP-SAT states with an allowance: here it is the SPEC's own row.
-            stated = [add_row(exact.coefficients, -math.inf, exact.limit)]
+            stated = [add_row(dict(exact.coefficients), -math.inf, exact.limit)]
         elif constraint.has_linear():
             terms: dict[int, float] = {}
             for ref, coeff in zip(constraint.linear.vars, constraint.linear.coeffs, strict=True):
@@ -122,7 +146,8 @@ def to_linear(
                 raise ValueError("only single-interval linear rows have a linear reading")
             stated = _enforced_rows(
                 add_row,
-                variables,
+                lower,
+                upper,
                 terms,
                 _bound(domain[0]),
                 _bound(domain[1]),
@@ -142,16 +167,42 @@ def to_linear(
                 index, coefficient, shift = _literal(ref)
                 terms = {index: coefficient}
                 terms[guard_index] = terms.get(guard_index, 0.0) - guard_coef
-                stated.append(add_row(terms, guard_shift - shift, pywraplp.Solver.infinity()))
+                stated.append(add_row(terms, guard_shift - shift, math.inf))
         else:
             raise ValueError(f"constraint {constraint} has no linear reading here")
         rows_of_constraint.append(stated)
+    costs = {index: cost for index, (_, cost) in built.objective.per_variable().items()}
+    return LinearRows(lower, upper, kinds, rows, rows_of_constraint, costs)
 
+
+def to_linear(
+    built: BuiltModel,
+    solver_id: str,
+    *,
+    integer: bool,
+    fixed: dict[int, float] | None = None,
+) -> LinearModel:
+    """State the CP-SAT model with pywraplp (`fixed` pins variables by index)."""
+    solver = pywraplp.Solver.CreateSolver(solver_id)
+    if solver is None:
+        raise RuntimeError(f"OR-Tools has no {solver_id} solver in this build")
+    data = linear_rows(built, integer=integer, fixed=fixed)
+    names = [var.name for var in built.model.proto.variables]
+    variables = [
+        solver.IntVar(low, high, name) if kind else solver.NumVar(low, high, name)
+        for low, high, kind, name in zip(data.lower, data.upper, data.integer, names, strict=True)
+    ]
+    rows: list[pywraplp.Constraint] = []
+    for terms, low, high in data.rows:
+        row = solver.Constraint(low, high)
+        for index, coefficient in terms.items():
+            row.SetCoefficient(variables[index], coefficient)
+        rows.append(row)
     objective = solver.Objective()
-    for index, (_, cost) in built.objective.per_variable().items():
+    for index, cost in data.costs.items():
         objective.SetCoefficient(variables[index], cost)
     objective.SetMinimization()
-    return LinearModel(solver, variables, rows, rows_of_constraint)
+    return LinearModel(solver, variables, rows, data.rows_of_constraint)
 
 
 def _bound(value: int) -> float:
@@ -165,7 +216,8 @@ def _bound(value: int) -> float:
 
 def _enforced_rows(
     add_row: object,
-    variables: Sequence[pywraplp.Variable],
+    lower: Sequence[float],
+    upper: Sequence[float],
     terms: dict[int, float],
     low: float,
     high: float,
@@ -178,11 +230,9 @@ def _enforced_rows(
     if len(enforcement) != 1:
         raise ValueError("rows with several enforcement literals have no linear reading here")
     guard_index, guard_coef, guard_shift = _literal(enforcement[0])
-    smallest = sum(
-        c * (variables[i].lb() if c > 0 else variables[i].ub()) for i, c in terms.items()
-    )
-    largest = sum(c * (variables[i].ub() if c > 0 else variables[i].lb()) for i, c in terms.items())
-    infinity = pywraplp.Solver.infinity()
+    smallest = sum(c * (lower[i] if c > 0 else upper[i]) for i, c in terms.items())
+    largest = sum(c * (upper[i] if c > 0 else lower[i]) for i, c in terms.items())
+    infinity = math.inf
     stated = []
     # active = guard_shift + guard_coef * guard; terms <= high + (largest - high) * (1 - active)
     if high < largest:
@@ -223,7 +273,12 @@ def solve_linear(
     time_limit_s: float | None = None,
     threads: int = 1,
 ) -> LinearResult:
-    """Solve the linear reading of `built` and return values indexed like the CP-SAT vars."""
+    """Solve the linear reading of `built` and return values indexed like the CP-SAT vars.
+
+    An LP with HiGHS goes through MathOpt, whose HiGHS interface reports row duals
+    (pywraplp's reports row activities in their place, OR-Tools 9.15)."""
+    if solver_id == "HIGHS" and not integer:
+        return _solve_lp_mathopt(built, fixed, time_limit_s, threads)
     started = time.perf_counter()
     linear = to_linear(built, solver_id, integer=integer, fixed=fixed)
     solver = linear.solver
@@ -248,4 +303,94 @@ def solve_linear(
         values=[v.solution_value() for v in linear.variables] if has_values else [],
         duals=[row.dual_value() for row in linear.rows] if has_values and not integer else [],
         wall_s=time.perf_counter() - started,
+        rows_of_constraint=linear.rows_of_constraint,
+    )
+
+
+def _mathopt_model(data: LinearRows) -> model_pb2.ModelProto:
+    """The LP of `data` as a MathOpt model (variables and rows keep their indices)."""
+    model = model_pb2.ModelProto()
+    count = len(data.lower)
+    model.variables.ids.extend(range(count))
+    model.variables.lower_bounds.extend(data.lower)
+    model.variables.upper_bounds.extend(data.upper)
+    model.variables.integers.extend([False] * count)
+    model.linear_constraints.ids.extend(range(len(data.rows)))
+    model.linear_constraints.lower_bounds.extend(low for _, low, _ in data.rows)
+    model.linear_constraints.upper_bounds.extend(high for _, _, high in data.rows)
+    row_ids: list[int] = []
+    column_ids: list[int] = []
+    coefficients: list[float] = []
+    for row, (terms, _, _) in enumerate(data.rows):
+        for index in sorted(terms):
+            if terms[index] != 0.0:
+                row_ids.append(row)
+                column_ids.append(index)
+                coefficients.append(terms[index])
+    matrix = model.linear_constraint_matrix
+    matrix.row_ids.extend(row_ids)
+    matrix.column_ids.extend(column_ids)
+    matrix.coefficients.extend(coefficients)
+    objective = sorted((index, cost) for index, cost in data.costs.items() if cost != 0.0)
+    model.objective.linear_coefficients.ids.extend(index for index, _ in objective)
+    model.objective.linear_coefficients.values.extend(cost for _, cost in objective)
+    return model
+
+
+def _dense(vector: sparse_containers_pb2.SparseDoubleVectorProto, size: int) -> list[float]:
+    values = [0.0] * size
+    for index, value in zip(vector.ids, vector.values, strict=True):
+        values[index] = value
+    return values
+
+
+def _solve_lp_mathopt(
+    built: BuiltModel,
+    fixed: dict[int, float] | None,
+    time_limit_s: float | None,
+    threads: int,
+) -> LinearResult:
+    """The LP relaxation solved by HiGHS through MathOpt, with values and row duals."""
+    started = time.perf_counter()
+    data = linear_rows(built, integer=False, fixed=fixed)
+    parameters = parameters_pb2.SolveParametersProto(enable_output=False)
+    if time_limit_s is not None:
+        parameters.time_limit.FromTimedelta(datetime.timedelta(seconds=max(time_limit_s, 1e-3)))
+    if threads > 1:
+        parameters.threads = threads
+    with _quiet_stdout():
+        result = mathopt_solver.solve(
+            _mathopt_model(data),
+            parameters_pb2.SOLVER_TYPE_HIGHS,
+            parameters_pb2.SolverInitializerProto(),
+            parameters,
+            model_parameters_pb2.ModelSolveParametersProto(),
+            None,
+            callback_pb2.CallbackRegistrationProto(),
+            None,
+            None,
+        )
+    reason = result.termination.reason
+    status = _MATHOPT_STATUS.get(reason, "unknown")
+    solution = result.solutions[0] if result.solutions else None
+    has_values = status == "optimal" and solution is not None
+    if not has_values or solution is None:
+        return LinearResult(
+            status=status if status != "optimal" else "unknown",
+            objective=None,
+            bound=None,
+            values=[],
+            duals=[],
+            wall_s=time.perf_counter() - started,
+            rows_of_constraint=data.rows_of_constraint,
+        )
+    objective = solution.primal_solution.objective_value
+    return LinearResult(
+        status=status,
+        objective=objective,
+        bound=objective,
+        values=_dense(solution.primal_solution.variable_values, len(data.lower)),
+        duals=_dense(solution.dual_solution.dual_values, len(data.rows)),
+        wall_s=time.perf_counter() - started,
+        rows_of_constraint=data.rows_of_constraint,
     )

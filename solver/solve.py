@@ -244,7 +244,7 @@ def solve(
         guide = None
         if relaxation is not None and relaxation.status == "optimal":
             lp_bound = relaxation.bound
-            guide = Guide.from_lp(built, relaxation.values)
+            guide = Guide.from_lp(built, relaxation)
         budget = GREEDY_SHARE * (deadline - time.perf_counter())
         start = greedy(instance, partial=True, time_limit_s=budget, guide=guide)
         fallback = _greedy_plan(start)

@@ -8,7 +8,16 @@ from dataclasses import replace
 import pytest
 
 from models import Instance, load_instance
-from solver.heuristics.greedy import Guide, _greedy_once, _PassOrder, _Prices, greedy
+from solver.cpsat.model import build_model
+from solver.heuristics.greedy import (
+    Guide,
+    _greedy_once,
+    _PassOrder,
+    _Prices,
+    capacity_prices,
+    greedy,
+)
+from solver.linear import solve_linear
 from tests import builders as b
 from tests.checks import assert_valid_plan
 
@@ -154,3 +163,49 @@ def test_required_job_left_out_before_is_placed_first() -> None:
     assert_valid_plan(instance, complete)
     assert {(r.service, r.site) for r in complete.inference} == {("s", "B")}
     assert complete.objective == pytest.approx(120.0)
+
+
+@pytest.mark.parametrize("solver_id", ["GLOP", "HIGHS"])
+def test_capacity_prices_are_the_lp_duals_per_accelerator(solver_id: str) -> None:
+    """Two services share A's 4 GPUs (1 per hour) and take 2 more at B (3 per hour) for
+    their 60 rps: one more GPU at A saves (3 - 1) x 10 hours = 20, and B has room.
+    HiGHS goes through MathOpt, whose duals are the duals (pywraplp's are not)."""
+    instance = b.instance(
+        sites=[b.site("A", {"gpu": (4, 1.0)}), b.site("B", {"gpu": (8, 3.0)})],
+        regions=["r"],
+        links=[b.link("r", "A"), b.link("r", "B")],
+        inference=[
+            b.service("s1", {"gpu": (1, 10.0)}, {"r": 30.0}),
+            b.service("s2", {"gpu": (1, 10.0)}, {"r": 30.0}),
+        ],
+    )
+    built = build_model(instance)
+    relaxation = solve_linear(built, solver_id=solver_id)
+    assert relaxation.objective == pytest.approx(100.0)
+    assert capacity_prices(built, relaxation) == pytest.approx({("A", "gpu"): 20.0})
+
+
+def test_capacity_prices_keep_flexible_work_off_the_latency_bound_site() -> None:
+    """Job `j` runs at A (4 GPUs, 1 per hour) or B (1.1 per hour); service `s` reaches
+    only A within its 10 ms SLO. Unpriced, the job takes the cheaper A and the 40 rps go
+    unserved at 100 per rps-hour; with A's GPUs priced at 5 (weight 0.5 already makes A
+    dearer for the job) the job goes to B: 44 + 40 = 84, the optimum."""
+    instance = b.instance(
+        sites=[b.site("A", {"gpu": (4, 1.0)}), b.site("B", {"gpu": (4, 1.1)})],
+        regions=["r"],
+        links=[b.link("r", "A", 5.0), b.link("r", "B", 50.0)],
+        training=[b.job("j", {"gpu": 4})],
+        inference=[
+            b.service(
+                "s", {"gpu": (1, 10.0)}, {"r": 40.0}, slo_ms=10.0, unserved_cost_per_rps_hour=100.0
+            )
+        ],
+    )
+    unpriced = greedy(instance)
+    priced = greedy(instance, guide=Guide(capacity_prices={("A", "gpu"): 5.0}))
+    assert_valid_plan(instance, unpriced)
+    assert_valid_plan(instance, priced)
+    assert unpriced.objective == pytest.approx(40 + 40 * 100 * 10)
+    assert {t.job: t.site for t in priced.training} == {"j": "B"}
+    assert priced.unserved == []
+    assert priced.objective == pytest.approx(84.0)

@@ -75,3 +75,18 @@ def test_highs_writes_nothing_to_stdout(capfd: pytest.CaptureFixture[str]) -> No
     assert result.status == "optimal"
     captured = capfd.readouterr()
     assert captured.out == ""
+
+
+@pytest.mark.parametrize("path", ["instances/example.json", "instances/generated/S-0.json"])
+def test_highs_lp_duals_match_glop(path: str) -> None:
+    """The HiGHS LP (through MathOpt) has GLOP's optimum and row duals, row by row, where
+    the LP has one dual solution (the worked example; on S-0 the objectives agree)."""
+    built = build_model(load_instance(path))
+    glop = solve_linear(built, solver_id="GLOP")
+    highs = solve_linear(built, solver_id="HIGHS")
+    assert highs.status == glop.status == "optimal"
+    assert highs.objective == pytest.approx(glop.objective, rel=1e-9)
+    assert highs.rows_of_constraint == glop.rows_of_constraint
+    assert len(highs.duals) == len(glop.duals)
+    if path.endswith("example.json"):
+        assert highs.duals == pytest.approx(glop.duals, rel=1e-6, abs=1e-6)

@@ -39,10 +39,11 @@ from solver.costs import (
 from solver.cpsat.constraints import GBPS_PER_RPS_KB
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Sequence
+    from collections.abc import Collection
 
     from models import InferenceService, Instance, ReplicaOption, RoutePair, TrainingPlacement
     from solver.cpsat.model import BuiltModel
+    from solver.linear import LinearResult
 
 #: Relative slack kept on every limit, so float sums never overshoot it.
 SAFETY = 1e-9
@@ -50,6 +51,13 @@ SAFETY = 1e-9
 MIN_RPS = 1e-6
 #: How much cheaper a decision the LP uses looks to the planner (a share of its cost).
 GUIDE_WEIGHT = 0.5
+#: Shares of the LP's capacity prices the guided passes add to option costs, in the order
+#: tried (the cheapest plan is kept). Measured on generated M-0..2 and L-0..2 (guided
+#: greedy, best of both job orders): weight 1 gave 143.1 / 138.1 / 246.3M and
+#: 1,087.8 / 1,146.7 / 973.3M, weight 0.5 143.8 / 138.7 / 245.9M and 1,047.6 / 1,131.6 /
+#: 967.4M, weight 0.25 144.6 / 139.0 / 245.7M and 1,075.0 / 1,113.4 / 966.5M, no prices
+#: 149.0 / 137.1 / 245.9M and 1,122.1 / 1,163.1 / 974.7M.
+PRICE_WEIGHTS = (0.5, 0.25, 0.0)
 #: LP values below this count as unused.
 GUIDE_MIN = 1e-6
 #: An optional job the LP places at least this much of is planned with the required ones.
@@ -73,12 +81,18 @@ class Guide:
     placements: dict[TrainingPlacement, float] = field(default_factory=dict)
     replicas: dict[ReplicaOption, float] = field(default_factory=dict)
     flows: dict[RoutePair, float] = field(default_factory=dict)
+    #: What one accelerator of each (site, accelerator) is worth to the rest of the plan
+    #: (currency over the horizon): the LP's prices of the inventory, grid power and
+    #: cooling rows it uses. Added to an option's cost, so that flexible work leaves
+    #: the capacity that latency-bound work needs.
+    capacity_prices: dict[tuple[str, str], float] = field(default_factory=dict)
 
     @classmethod
-    def from_lp(cls, built: BuiltModel, values: Sequence[float]) -> Guide:
+    def from_lp(cls, built: BuiltModel, result: LinearResult) -> Guide:
         """The LP's values of a model's placement, replica and flow decisions (flows in
-        rps)."""
+        rps), and its prices of capacity."""
         variables = built.variables
+        values = result.values
         return cls(
             placements={p: values[v.index] for p, v in variables.placement.items()},
             replicas={o: values[v.index] for o, v in variables.replicas.items()},
@@ -86,7 +100,45 @@ class Guide:
                 pair: values[v.index] * variables.units[pair.service].unit
                 for pair, v in variables.flow.items()
             },
+            capacity_prices=capacity_prices(built, result),
         )
+
+
+#: Constraint families that limit what a site's accelerators may use.
+CAPACITY_FAMILIES = ("inventory", "grid_power", "cooling")
+
+
+def capacity_prices(built: BuiltModel, result: LinearResult) -> dict[tuple[str, str], float]:
+    """Per (site, accelerator), the LP dual price of one more accelerator in use there:
+    minus the duals of the inventory, grid power and cooling rows, each times the row's
+    coefficient per accelerator. Zero where no such row binds."""
+    if not result.duals:
+        return {}
+    per_accelerator: dict[int, tuple[tuple[str, str], int]] = {}
+    for pair, terms in built.variables.usage_terms().items():
+        for var, per, _ in terms:
+            per_accelerator[var.index] = (pair, per)
+    prices: dict[tuple[str, str], float] = defaultdict(float)
+    proto = built.model.proto
+    for index, label in built.notes.labels.items():
+        if label.family not in CAPACITY_FAMILIES:
+            continue
+        dual = sum(result.duals[row] for row in result.rows_of_constraint[index])
+        if dual >= 0:
+            continue
+        exact = built.notes.relaxed.get(index)
+        if exact is not None:
+            coefficients = exact.coefficients
+        else:
+            linear = proto.constraints[index].linear
+            coefficients = dict(zip(linear.vars, linear.coeffs, strict=True))
+        seen: dict[tuple[str, str], float] = {}
+        for var_index, coefficient in coefficients.items():
+            pair, per = per_accelerator[var_index]
+            seen[pair] = max(seen.get(pair, 0.0), -dual * coefficient / per)
+        for pair, price in seen.items():
+            prices[pair] += price
+    return dict(prices)
 
 
 @dataclass
@@ -155,6 +207,8 @@ class _Prices:
     """Each option's cost, computed once per greedy call (every pass asks again)."""
 
     instance: Instance
+    #: Capacity prices (see Guide.capacity_prices) added to every option's cost.
+    capacity: dict[tuple[str, str], float] = field(default_factory=dict)
     replicas: dict[ReplicaOption, float] = field(default_factory=dict)
     placements: dict[TrainingPlacement, float] = field(default_factory=dict)
 
@@ -162,14 +216,20 @@ class _Prices:
         """Cost of one replica of `option` over the horizon."""
         cost = self.replicas.get(option)
         if cost is None:
-            cost = self.replicas[option] = replica_costs(self.instance, option).total
+            cost = replica_costs(self.instance, option).total
+            cost += option.per_replica * self.capacity.get((option.site, option.accelerator), 0.0)
+            self.replicas[option] = cost
         return cost
 
     def placement(self, placement: TrainingPlacement) -> float:
         """Cost of running a job at `placement` (fixed site cost not included)."""
         cost = self.placements.get(placement)
         if cost is None:
-            cost = self.placements[placement] = training_costs(self.instance, placement).total
+            cost = training_costs(self.instance, placement).total
+            cost += placement.count * self.capacity.get(
+                (placement.site, placement.accelerator), 0.0
+            )
+            self.placements[placement] = cost
         return cost
 
 
@@ -435,18 +495,25 @@ def greedy(
     service is planned. A `guide` (LP relaxation values) makes it prefer what the
     LP uses; with a guide the passes run twice, the second time with the optional jobs
     the LP places planned with the required ones, and the cheaper complete plan is kept
-    (the first helps on generated L-1, the second on M-1 and M-2)."""
+    (the first helps on generated L-1, the second on M-1 and M-2). A guide with capacity
+    prices runs both once for each of PRICE_WEIGHTS, each option costed with that share
+    of the prices of the capacity it takes, so that work with many places to go leaves
+    the capacity that latency-bound work needs."""
     started = time.perf_counter()
     deadline = math.inf if time_limit_s is None else started + time_limit_s
     guide = guide or Guide()
-    prices = _Prices(instance)
     best: Solution | None = None
-    for lp_first in (False, True) if guide.placements else (False,):
-        if best is not None and time.perf_counter() > deadline:
-            break
-        solution = _greedy_passes(instance, partial, deadline, guide, lp_first, prices)
-        if best is None or _rank(instance, solution) < _rank(instance, best):
-            best = solution
+    weights = PRICE_WEIGHTS if guide.capacity_prices else (0.0,)
+    job_orders = (False, True) if guide.placements else (False,)
+    for weight in weights:
+        capacity = {pair: weight * price for pair, price in guide.capacity_prices.items()}
+        prices = _Prices(instance, capacity if weight > 0 else {})
+        for lp_first in job_orders:
+            if best is not None and time.perf_counter() > deadline:
+                break
+            solution = _greedy_passes(instance, partial, deadline, guide, lp_first, prices)
+            if best is None or _rank(instance, solution) < _rank(instance, best):
+                best = solution
     assert best is not None
     wall_s = round(time.perf_counter() - started, 3)
     return best.model_copy(update={"solver": best.solver.model_copy(update={"wall_s": wall_s})})
