@@ -209,3 +209,35 @@ def test_capacity_prices_keep_flexible_work_off_the_latency_bound_site() -> None
     assert {t.job: t.site for t in priced.training} == {"j": "B"}
     assert priced.unserved == []
     assert priced.objective == pytest.approx(84.0)
+
+
+def test_spare_capacity_for_n_plus_1_is_costed_by_the_cover_it_adds() -> None:
+    """n+1 service `s` serves its 9 rps at A on a small replica (9 rps, 1 per hour) and
+    needs 9 rps outside A. At B a big replica (48 rps, 4 per hour) is cheaper per rps,
+    but only 9 rps of it count: the small one is cheaper for the cover needed. Optimum:
+    two small replicas over 10 hours = 20 (a big one at B: 50)."""
+    instance = b.instance(
+        sites=[
+            b.site("A", {"small": (4, 1.0), "big": (4, 4.0)}),
+            b.site("B", {"small": (4, 1.0), "big": (4, 4.0)}),
+        ],
+        accelerators=[b.accelerator("small"), b.accelerator("big")],
+        regions=["r"],
+        links=[b.link("r", "A", 5.0), b.link("r", "B", 50.0)],
+        inference=[
+            b.service(
+                "s",
+                {"small": (1, 9.0), "big": (1, 48.0)},
+                {"r": 9.0},
+                slo_ms=20.0,
+                resilience="n+1",
+            )
+        ],
+    )
+    plan = greedy(instance)
+    assert_valid_plan(instance, plan)
+    assert {(r.site, r.accelerator, r.replicas) for r in plan.inference} == {
+        ("A", "small", 1),
+        ("B", "small", 1),
+    }
+    assert plan.objective == pytest.approx(20.0)

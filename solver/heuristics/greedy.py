@@ -444,36 +444,74 @@ def _add_spare_domains(
     plan: _ServicePlan,
     per_replica: dict[ReplicaOption, float],
 ) -> bool:
-    """Add the cheapest replicas outside the worst failure domain until n+1 holds."""
+    """Add replicas until the capacity outside every failure domain covers what is
+    served (n+1), each time the one that costs least per rps of cover it adds.
+
+    The cover is the capacity outside the largest domain. A replica in domain d adds
+    its rps to the cover, less what it lifts d above the largest other domain, so
+    spare capacity spreads over several domains (with k equal domains the plan holds
+    k / (k - 1) times what it serves, not twice)."""
     served = sum(plan.routes.values())
     domain_of = {s.id: s.domain for s in instance.sites}
-    # Cheapest per rps first (ties: by site, then in eligibility order). Capacity only
-    # shrinks while the plan grows, so an option that no longer fits is dropped for good.
-    ranked = sorted(
+    by_domain: dict[str, float] = defaultdict(float)
+    for option, count in plan.replicas.items():
+        by_domain[domain_of[option.site]] += option.rps * count
+    # Per domain, its options cheapest per rps first (ties: by site, then in eligibility
+    # order), so that equal keys pick the same option every time. Capacity only shrinks
+    # while the plan grows, so an option that no longer fits is dropped for good.
+    options_of: dict[str, list[ReplicaOption]] = defaultdict(list)
+    for option in sorted(
         instance.eligibility.replicas[service_id], key=lambda o: (per_replica[o] / o.rps, o.site)
-    )
+    ):
+        options_of[domain_of[option.site]].append(option)
     while True:
-        by_domain: dict[str, float] = defaultdict(float)
-        for option, count in plan.replicas.items():
-            by_domain[domain_of[option.site]] += option.rps * count
-        total = sum(by_domain.values())
-        worst = max(by_domain, key=lambda d: (by_domain[d], d), default=None)
-        if worst is None or total - by_domain[worst] >= served - 1e-9:
+        total = largest = second = 0.0
+        for held in by_domain.values():
+            total += held
+            if held > largest:
+                largest, second = held, largest
+            elif held > second:
+                second = held
+        cover = total - largest
+        if cover >= served - 1e-9:
             return True
-        chosen: ReplicaOption | None = None
-        kept: list[ReplicaOption] = []
-        for position, option in enumerate(ranked):
-            if domain_of[option.site] == worst:
-                kept.append(option)
-            elif capacity.fits(instance, option.site, option.accelerator, option.per_replica) >= 1:
-                chosen = option
-                kept.extend(ranked[position:])
-                break
-        ranked = kept
-        if chosen is None:
+        best: tuple[float, str, ReplicaOption, int] | None = None
+        # Where domains tie for the largest, one replica adds no cover, but it lets the
+        # next one add some: then the option cheapest per rps outside one largest domain.
+        fallback: tuple[float, str, ReplicaOption] | None = None
+        worst = next((d for d in sorted(by_domain) if by_domain[d] == largest), None)
+        for domain, options in sorted(options_of.items()):
+            held = by_domain.get(domain, 0.0)
+            others = second if held == largest else largest
+            fitting: list[ReplicaOption] = []
+            for option in options:
+                fit = capacity.fits(instance, option.site, option.accelerator, option.per_replica)
+                if fit < 1:
+                    continue
+                fitting.append(option)
+                if domain != worst:
+                    cheapest = (per_replica[option] / option.rps, option.site, option)
+                    if fallback is None or cheapest[:2] < fallback[:2]:
+                        fallback = cheapest
+                gained = min(total + option.rps - max(others, held + option.rps), served) - cover
+                if gained <= 1e-9:
+                    continue
+                # More replicas add as much cover each while the domain stays below the
+                # largest other one, and while cover is still missing.
+                count = min(fit, math.floor((others - held) / option.rps + 1e-9))
+                count = min(count, math.ceil((served - cover) / option.rps - 1e-9))
+                key = (per_replica[option] / gained, option.site)
+                if best is None or key < best[:2]:
+                    best = (*key, option, max(1, count))
+            options_of[domain] = fitting
+        if best is None and fallback is not None:
+            best = (*fallback, 1)
+        if best is None:
             return False
-        capacity.take(instance, chosen.site, chosen.accelerator, chosen.per_replica)
-        plan.replicas[chosen] += 1
+        _, _, chosen, count = best
+        capacity.take(instance, chosen.site, chosen.accelerator, chosen.per_replica * count)
+        plan.replicas[chosen] += count
+        by_domain[domain_of[chosen.site]] += chosen.rps * count
 
 
 def greedy(
