@@ -18,6 +18,7 @@ from solver.evaluate import evaluate
 from solver.heuristics import neighbourhood
 from solver.heuristics.greedy import Guide, greedy
 from solver.heuristics.rounding import rounding_model
+from solver.lagrangian import lagrangian_bound
 from solver.linear import LinearResult, solve_linear
 
 if TYPE_CHECKING:
@@ -71,6 +72,9 @@ ROUNDING_SUBSOLVERS: tuple[str, ...] = ("default_lp", "max_lp")
 #: Most of the time limit the greedy start may take on an instance too large for the LP
 #: (generated XL-0 needs five passes, 28 to 35 s, to be complete).
 LARGE_GREEDY_SHARE = 0.6
+#: Most of the time limit the Lagrangian bound may take on an instance too large for the
+#: LP (after the greedy plan, before the neighbourhood search).
+LAGRANGIAN_SHARE = 0.1
 #: Most seconds kept back from the neighbourhood search for the answer's assembly.
 NEIGHBOURHOOD_RESERVE_S = 2.0
 #: Least eligible decisions for the neighbourhood search to run on an instance the whole
@@ -228,11 +232,12 @@ def solve(
         if first is not None and options.neighbourhood_search:
             if reporter is not None:
                 reporter.plan(first.objective, None)
+            bound = lagrangian_bound(instance, first.objective, LAGRANGIAN_SHARE * time_limit_s)
             plan = _neighbourhood_search(
-                instance, first, deadline, workers, seed, options, reporter
+                instance, first, deadline, workers, seed, options, reporter, bound
             )
             return _neighbourhood_answer(
-                instance, plan, seed, time_limit_s, started, workers, options
+                instance, plan, bound, seed, time_limit_s, started, workers, options
             )
     built = build_model(instance, elastic=options.elastic)
     lp_bound: float | None = None
@@ -648,8 +653,10 @@ def _neighbourhood_search(
     seed: int,
     options: SolveOptions,
     reporter: _Reporter | None,
+    bound: float | None = None,
 ) -> Plan:
-    """`plan` improved by re-planning neighbourhoods of it with `solve` until `deadline`."""
+    """`plan` improved by re-planning neighbourhoods of it with `solve` until `deadline`
+    (each better plan reported with `bound`)."""
     own = replace(options, neighbourhood_search=False)
 
     def replan(residual: Instance, limit_s: float) -> Solution:
@@ -657,7 +664,7 @@ def _neighbourhood_search(
 
     def report(better: Plan) -> None:
         if reporter is not None:
-            reporter.plan(better.objective, None)
+            reporter.plan(better.objective, bound)
 
     margin = min(RESERVE_SHARE * (deadline - time.perf_counter()), NEIGHBOURHOOD_RESERVE_S)
     return neighbourhood.improve(
@@ -668,21 +675,24 @@ def _neighbourhood_search(
 def _neighbourhood_answer(
     instance: Instance,
     plan: Plan,
+    bound: float | None,
     seed: int,
     time_limit_s: float,
     started: float,
     workers: int,
     options: SolveOptions,
 ) -> Solution:
-    """The answer of the neighbourhood search: a plan with no proved bound."""
+    """The answer of the neighbourhood search, with the Lagrangian bound."""
     note = (
         "whole model not built (too large for its LP relaxation): greedy plan improved "
-        "by neighbourhood search, no bound proved"
+        "by neighbourhood search; bound from the Lagrangian relaxation of inventory, "
+        "grid power and cooling (solver.lagrangian)"
     )
     info = _info(
         seed, time_limit_s, started, workers, options, build_s=None, exact=False, notes=[note]
     )
-    return plan.solution(instance, "feasible", None, info)
+    status: Status = "optimal" if _proved(plan.objective, bound) else "feasible"
+    return plan.solution(instance, status, bound, info)
 
 
 def _best_bound(*bounds: float | None) -> float | None:

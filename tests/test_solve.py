@@ -402,8 +402,9 @@ def test_large_instance_is_planned_by_neighbourhood_search(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """An instance too large for the LP is planned greedily, without the whole model, and
-    that plan improved by neighbourhood search: no bound, a note saying so, and every
-    improving plan reported, the greedy one first."""
+    that plan improved by neighbourhood search: the Lagrangian bound (below the optimum
+    the whole model proves), a note saying so, and every improving plan reported, the
+    greedy one first."""
     monkeypatch.setattr(solve_module, "MAX_LP_VARIABLES", 0)
     instance = load_instance("instances/generated/S-0.json")
     seen: list[float] = []
@@ -414,9 +415,14 @@ def test_large_instance_is_planned_by_neighbourhood_search(
         on_progress=lambda wall, objective, bound: seen.append(objective),
     )
     assert_valid_plan(instance, plan)
-    assert plan.status == "feasible" and plan.bound is None
+    assert plan.status == "feasible" and plan.bound is not None
+    monkeypatch.undo()
+    whole = solved(instance)
+    assert whole.status == "optimal" and whole.objective is not None
+    assert 0 < plan.bound <= whole.objective
     assert plan.solver.build_s is None
-    assert "neighbourhood search" in plan.solver.model_notes[0]  # type: ignore[attr-defined]
+    note = plan.solver.model_notes[0]  # type: ignore[attr-defined]
+    assert "neighbourhood search" in note and "Lagrangian" in note
     greedy_plan = greedy(instance, partial=True)
     assert seen[0] == pytest.approx(greedy_plan.objective)
     assert seen[-1] == pytest.approx(plan.objective)

@@ -1,0 +1,96 @@
+"""The Lagrangian bound: proved (never above the optimum), tight where it can be."""
+
+from __future__ import annotations
+
+import pytest
+
+from models import Instance, load_instance
+from solver import solve
+from solver.lagrangian import lagrangian_bound
+from tests import builders as b
+from tests.checks import assert_valid_plan
+
+
+def shared_cheap_site() -> Instance:
+    """Two services need 60 rps in all (10 rps per 1-GPU replica); A has 4 GPUs at 1 per
+    hour, B 8 at 3. Optimum over 10 hours: 4 x 10 + 2 x 30 = 100, which the relaxation
+    reaches with A's GPUs priced at 20 (what one more of them saves)."""
+    return b.instance(
+        sites=[b.site("A", {"gpu": (4, 1.0)}), b.site("B", {"gpu": (8, 3.0)})],
+        regions=["r"],
+        links=[b.link("r", "A"), b.link("r", "B")],
+        inference=[
+            b.service("s1", {"gpu": (1, 10.0)}, {"r": 30.0}),
+            b.service("s2", {"gpu": (1, 10.0)}, {"r": 30.0}),
+        ],
+    )
+
+
+def test_priced_inventory_reaches_the_optimum() -> None:
+    """Unpriced, all 60 rps would go to A (60); the prices lift the bound to 100."""
+    instance = shared_cheap_site()
+    optimum = solve(instance, time_limit_s=10, workers=1)
+    assert optimum.status == "optimal"
+    assert_valid_plan(instance, optimum)
+    assert optimum.objective == pytest.approx(100.0)
+    bound = lagrangian_bound(instance, 120.0, 10.0)
+    assert bound is not None
+    assert 99.0 <= bound <= 100.0
+
+
+def test_n_plus_1_spare_capacity_counts() -> None:
+    """An n+1 service with 20 rps and three one-site failure domains needs 10 rps of
+    spare beyond what it serves (20 / (3 - 1)): three replicas, 30 over 10 hours, the
+    optimum."""
+    instance = b.instance(
+        sites=[b.site(name, {"gpu": (4, 1.0)}) for name in ("A", "B", "C")],
+        regions=["r"],
+        links=[b.link("r", name) for name in ("A", "B", "C")],
+        inference=[b.service("s", {"gpu": (1, 10.0)}, {"r": 20.0}, resilience="n+1")],
+    )
+    optimum = solve(instance, time_limit_s=10, workers=1)
+    assert optimum.status == "optimal"
+    assert_valid_plan(instance, optimum)
+    assert optimum.objective == pytest.approx(30.0)
+    bound = lagrangian_bound(instance, 40.0, 10.0)
+    assert bound == pytest.approx(30.0)
+
+
+def test_grid_power_is_priced_too() -> None:
+    """A job of 4 GPUs (1 kW each) runs at A (1 per hour, 2 kW of grid) or B (2 per hour):
+    only B has the power, so the optimum is 4 x 2 x 10 = 80 and the bound gets there by
+    pricing A's grid."""
+    instance = b.instance(
+        sites=[b.site("A", {"gpu": (8, 1.0)}, grid_kw=2.0), b.site("B", {"gpu": (8, 2.0)})],
+        training=[b.job("j", {"gpu": 4}), b.job("k", {"gpu": 2})],
+    )
+    optimum = solve(instance, time_limit_s=10, workers=1)
+    assert optimum.status == "optimal"
+    assert_valid_plan(instance, optimum)
+    assert optimum.objective == pytest.approx(80.0 + 20.0)
+    bound = lagrangian_bound(instance, 140.0, 10.0)
+    assert bound is not None
+    assert 99.0 <= bound <= 100.0 + 1e-9
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_bound_never_exceeds_the_proved_optimum(seed: int) -> None:
+    """On generated S instances the bound is below CP-SAT's plan (and not trivially)."""
+    instance = load_instance(f"instances/generated/S-{seed}.json")
+    optimum = solve(instance, time_limit_s=20, workers=2)
+    assert optimum.has_plan and optimum.objective is not None
+    assert_valid_plan(instance, optimum)
+    bound = lagrangian_bound(instance, optimum.objective, 5.0)
+    assert bound is not None
+    assert 0.5 * optimum.objective < bound <= optimum.objective
+
+
+def test_no_plan_possible_gives_no_bound() -> None:
+    """Must-serve demand from a region no site reaches within the SLO: None."""
+    instance = b.instance(
+        sites=[b.site("A", {"gpu": (4, 1.0)})],
+        regions=["r"],
+        links=[b.link("r", "A", 50.0)],
+        inference=[b.service("s", {"gpu": (1, 10.0)}, {"r": 20.0}, slo_ms=10.0)],
+    )
+    assert lagrangian_bound(instance, 100.0, 1.0) is None
