@@ -304,27 +304,63 @@ def lagrangian_bound(
     """The best proved lower bound on the SPEC optimum the subgradient method finds within
     `time_limit_s`, stepping towards `upper` (a plan's cost); None if the relaxation shows
     the instance has no plan."""
+    found = lagrangian(instance, upper, time_limit_s, iterations=iterations)
+    return None if found is None else found.bound
+
+
+@dataclass(frozen=True)
+class LagrangianResult:
+    """A proved bound and the capacity prices of the iterate that gave it: per (site,
+    accelerator), what one more accelerator in use there is worth (inventory, grid power
+    and cooling multipliers, each times what one accelerator takes of its row)."""
+
+    bound: float
+    prices: dict[tuple[str, str], float]
+
+
+def lagrangian(
+    instance: Instance, upper: float, time_limit_s: float, *, iterations: int = 10_000
+) -> LagrangianResult | None:
+    """`lagrangian_bound` with the prices of its best iterate."""
     deadline = time.perf_counter() + time_limit_s
     relaxation = _relaxation(instance)
     if relaxation.infeasible:
         return None
-    prices = np.zeros_like(relaxation.limit)
+    multipliers = np.zeros_like(relaxation.limit)
     best = -math.inf
+    best_multipliers = multipliers
+    tied = 0
     step = START_STEP
     stall = 0
     for _ in range(iterations):
-        value, used = _value(relaxation, prices)
+        value, used = _value(relaxation, multipliers)
         if value > best + 1e-9 * abs(value):
-            best, stall = value, 0
+            best, best_multipliers, tied, stall = value, multipliers, 1, 0
         else:
+            if value >= best - 1e-9 * abs(value):
+                # As good a bound: the prices kept are the mean of all such iterates. The
+                # best prices form a convex set, and its edges price capacity out of work
+                # that is worth it (or let work take capacity others are worth more on).
+                tied += 1
+                best_multipliers = best_multipliers + (multipliers - best_multipliers) / tied
             stall += 1
             if stall >= STALL_ITERATIONS:
                 step, stall = step / 2, 0
         gradient = used - relaxation.limit
-        # Prices at zero cannot fall: their negative components do not count.
-        gradient[(prices <= 0) & (gradient < 0)] = 0.0
+        # Multipliers at zero cannot fall: their negative components do not count.
+        gradient[(multipliers <= 0) & (gradient < 0)] = 0.0
         norm = float(gradient @ gradient)
         if norm <= 0 or step < MIN_STEP or upper <= value or time.perf_counter() > deadline:
             break
-        prices = np.maximum(0.0, prices + step * (upper - value) / norm * gradient)
-    return best - SAFETY * abs(best)
+        multipliers = np.maximum(0.0, multipliers + step * (upper - value) / norm * gradient)
+    per_pair = np.bincount(
+        relaxation.entry_pair,
+        weights=best_multipliers[relaxation.entry_row] * relaxation.entry_coef,
+        minlength=len(relaxation.count),
+    )
+    prices = {
+        pair: float(per_pair[index])
+        for index, pair in enumerate(sorted(instance.inventory_by_pair))
+        if per_pair[index] > 0
+    }
+    return LagrangianResult(best - SAFETY * abs(best), prices)

@@ -430,6 +430,40 @@ def test_large_instance_is_planned_by_neighbourhood_search(
     assert all(later < earlier for earlier, later in itertools.pairwise(seen))
 
 
+def test_large_instance_gets_a_second_greedy_plan_priced_by_the_relaxation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Job `j` runs at A (1 per hour) or B (1.1); service `s` reaches only A within its
+    SLO. The unguided greedy plan puts the job at A and leaves the 40 rps unserved (at 2
+    per rps-hour); the Lagrangian relaxation prices A's GPUs, and the greedy plan priced
+    by it puts the job at B: 44 + 40 = 84, the optimum. (Neighbourhood search is switched
+    off here, so that only the priced plan can find it.)"""
+    monkeypatch.setattr(solve_module, "MAX_LP_VARIABLES", 0)
+    monkeypatch.setattr(solve_module.neighbourhood, "improve", lambda _i, plan, *_a, **_k: plan)
+    instance = b.instance(
+        sites=[b.site("A", {"gpu": (4, 1.0)}), b.site("B", {"gpu": (4, 1.1)})],
+        regions=["r"],
+        links=[b.link("r", "A", 5.0), b.link("r", "B", 50.0)],
+        training=[b.job("j", {"gpu": 4})],
+        inference=[
+            b.service(
+                "s", {"gpu": (1, 10.0)}, {"r": 40.0}, slo_ms=10.0, unserved_cost_per_rps_hour=2.0
+            )
+        ],
+    )
+    seen: list[float] = []
+    plan = solve(
+        instance,
+        time_limit_s=10.0,
+        workers=1,
+        on_progress=lambda wall, objective, bound: seen.append(objective),
+    )
+    assert_valid_plan(instance, plan)
+    assert seen == pytest.approx([40.0 + 40 * 2 * 10, 84.0])
+    assert plan.objective == pytest.approx(84.0)
+    assert plan.bound is not None and plan.bound <= 84.0
+
+
 def test_progress_reports_only_improving_plans() -> None:
     """Each plan reported costs less than the one before (the greedy start first)."""
     instance = load_instance("instances/generated/S-1.json")

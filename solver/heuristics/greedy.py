@@ -39,7 +39,7 @@ from solver.costs import (
 from solver.cpsat.constraints import GBPS_PER_RPS_KB
 
 if TYPE_CHECKING:
-    from collections.abc import Collection
+    from collections.abc import Collection, Sequence
 
     from models import InferenceService, Instance, ReplicaOption, RoutePair, TrainingPlacement
     from solver.cpsat.model import BuiltModel
@@ -520,6 +520,7 @@ def greedy(
     partial: bool = False,
     time_limit_s: float | None = None,
     guide: Guide | None = None,
+    price_weights: Sequence[float] = PRICE_WEIGHTS,
 ) -> Solution:
     """The greedy plan of `instance` (status `feasible`), or status `unknown` if it fails.
 
@@ -534,14 +535,14 @@ def greedy(
     LP uses; with a guide the passes run twice, the second time with the optional jobs
     the LP places planned with the required ones, and the cheaper complete plan is kept
     (the first helps on generated L-1, the second on M-1 and M-2). A guide with capacity
-    prices runs both once for each of PRICE_WEIGHTS, each option costed with that share
+    prices runs both once for each of `price_weights`, each option costed with that share
     of the prices of the capacity it takes, so that work with many places to go leaves
     the capacity that latency-bound work needs."""
     started = time.perf_counter()
     deadline = math.inf if time_limit_s is None else started + time_limit_s
     guide = guide or Guide()
     best: Solution | None = None
-    weights = PRICE_WEIGHTS if guide.capacity_prices else (0.0,)
+    weights = price_weights if guide.capacity_prices else (0.0,)
     job_orders = (False, True) if guide.placements else (False,)
     for weight in weights:
         capacity = {pair: weight * price for pair, price in guide.capacity_prices.items()}
