@@ -243,12 +243,10 @@ def _relaxation(instance: Instance) -> _Relaxation:
     )
 
 
-def _value(
-    relaxation: _Relaxation, multipliers: NDArray[np.float64]
-) -> tuple[float, NDArray[np.float64]]:
-    """The relaxed optimum at `multipliers` (one per limit row; a proved bound) and what
-    it takes of each row."""
-    prices = np.asarray(
+def _pair_prices(relaxation: _Relaxation, multipliers: NDArray[np.float64]) -> NDArray[np.float64]:
+    """What one accelerator of each inventory pair costs at `multipliers`: the multiplier
+    of each row it takes, times what it takes of that row."""
+    return np.asarray(
         np.bincount(
             relaxation.entry_pair,
             weights=multipliers[relaxation.entry_row] * relaxation.entry_coef,
@@ -256,6 +254,14 @@ def _value(
         ),
         dtype=np.float64,
     )
+
+
+def _value(
+    relaxation: _Relaxation, multipliers: NDArray[np.float64]
+) -> tuple[float, NDArray[np.float64]]:
+    """The relaxed optimum at `multipliers` (one per limit row; a proved bound) and what
+    it takes of each row."""
+    prices = _pair_prices(relaxation, multipliers)
     used = np.zeros_like(relaxation.count)
     total = relaxation.left_out - float(multipliers @ relaxation.limit)
     jobs = relaxation.jobs
@@ -298,16 +304,6 @@ def _value(
     return total, taken
 
 
-def lagrangian_bound(
-    instance: Instance, upper: float, time_limit_s: float, *, iterations: int = 10_000
-) -> float | None:
-    """The best proved lower bound on the SPEC optimum the subgradient method finds within
-    `time_limit_s`, stepping towards `upper` (a plan's cost); None if the relaxation shows
-    the instance has no plan."""
-    found = lagrangian(instance, upper, time_limit_s, iterations=iterations)
-    return None if found is None else found.bound
-
-
 @dataclass(frozen=True)
 class LagrangianResult:
     """A proved bound and the capacity prices of the iterate that gave it: per (site,
@@ -321,7 +317,9 @@ class LagrangianResult:
 def lagrangian(
     instance: Instance, upper: float, time_limit_s: float, *, iterations: int = 10_000
 ) -> LagrangianResult | None:
-    """`lagrangian_bound` with the prices of its best iterate."""
+    """The best proved lower bound on the SPEC optimum the subgradient method finds within
+    `time_limit_s`, stepping towards `upper` (a plan's cost), with the prices of its best
+    iterate; None if the relaxation shows the instance has no plan."""
     deadline = time.perf_counter() + time_limit_s
     relaxation = _relaxation(instance)
     if relaxation.infeasible:
@@ -353,11 +351,7 @@ def lagrangian(
         if norm <= 0 or step < MIN_STEP or upper <= value or time.perf_counter() > deadline:
             break
         multipliers = np.maximum(0.0, multipliers + step * (upper - value) / norm * gradient)
-    per_pair = np.bincount(
-        relaxation.entry_pair,
-        weights=best_multipliers[relaxation.entry_row] * relaxation.entry_coef,
-        minlength=len(relaxation.count),
-    )
+    per_pair = _pair_prices(relaxation, best_multipliers)
     prices = {
         pair: float(per_pair[index])
         for index, pair in enumerate(sorted(instance.inventory_by_pair))

@@ -6,7 +6,7 @@ import pytest
 
 from models import Instance, load_instance
 from solver import solve
-from solver.lagrangian import lagrangian_bound
+from solver.lagrangian import lagrangian
 from tests import builders as b
 from tests.checks import assert_valid_plan
 
@@ -33,9 +33,9 @@ def test_priced_inventory_reaches_the_optimum() -> None:
     assert optimum.status == "optimal"
     assert_valid_plan(instance, optimum)
     assert optimum.objective == pytest.approx(100.0)
-    bound = lagrangian_bound(instance, 120.0, 10.0)
-    assert bound is not None
-    assert 99.0 <= bound <= 100.0
+    found = lagrangian(instance, 120.0, 10.0)
+    assert found is not None
+    assert 99.0 <= found.bound <= 100.0
 
 
 def test_n_plus_1_spare_capacity_counts() -> None:
@@ -52,8 +52,9 @@ def test_n_plus_1_spare_capacity_counts() -> None:
     assert optimum.status == "optimal"
     assert_valid_plan(instance, optimum)
     assert optimum.objective == pytest.approx(30.0)
-    bound = lagrangian_bound(instance, 40.0, 10.0)
-    assert bound == pytest.approx(30.0)
+    found = lagrangian(instance, 40.0, 10.0)
+    assert found is not None
+    assert found.bound == pytest.approx(30.0)
 
 
 def test_grid_power_is_priced_too() -> None:
@@ -68,9 +69,9 @@ def test_grid_power_is_priced_too() -> None:
     assert optimum.status == "optimal"
     assert_valid_plan(instance, optimum)
     assert optimum.objective == pytest.approx(80.0 + 20.0)
-    bound = lagrangian_bound(instance, 140.0, 10.0)
-    assert bound is not None
-    assert 99.0 <= bound <= 100.0 + 1e-9
+    found = lagrangian(instance, 140.0, 10.0)
+    assert found is not None
+    assert 99.0 <= found.bound <= 100.0 + 1e-9
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -80,9 +81,9 @@ def test_bound_never_exceeds_the_proved_optimum(seed: int) -> None:
     optimum = solve(instance, time_limit_s=20, workers=2)
     assert optimum.has_plan and optimum.objective is not None
     assert_valid_plan(instance, optimum)
-    bound = lagrangian_bound(instance, optimum.objective, 5.0)
-    assert bound is not None
-    assert 0.5 * optimum.objective < bound <= optimum.objective
+    found = lagrangian(instance, optimum.objective, 5.0)
+    assert found is not None
+    assert 0.5 * optimum.objective < found.bound <= optimum.objective
 
 
 def test_no_plan_possible_gives_no_bound() -> None:
@@ -93,4 +94,4 @@ def test_no_plan_possible_gives_no_bound() -> None:
         links=[b.link("r", "A", 50.0)],
         inference=[b.service("s", {"gpu": (1, 10.0)}, {"r": 20.0}, slo_ms=10.0)],
     )
-    assert lagrangian_bound(instance, 100.0, 1.0) is None
+    assert lagrangian(instance, 100.0, 1.0) is None
