@@ -101,3 +101,25 @@ def instance(
             **extra,
         }
     )
+
+
+def flexible_job_on_latency_bound_site(unserved_cost_per_rps_hour: float) -> Instance:
+    """Job `j` (4 GPUs, 10 hours) runs at A (1 per GPU-hour) or B (1.1); service `s` has
+    40 rps (10 per 1-GPU replica) from region r, which reaches only A within its 10 ms
+    SLO. Optimum: the job at B, the service at A, 44 + 40 = 84; the job at A (cheaper for
+    it) leaves the 40 rps unserved at `unserved_cost_per_rps_hour`."""
+    return instance(
+        sites=[site("A", {"gpu": (4, 1.0)}), site("B", {"gpu": (4, 1.1)})],
+        regions=["r"],
+        links=[link("r", "A", 5.0), link("r", "B", 50.0)],
+        training=[job("j", {"gpu": 4})],
+        inference=[
+            service(
+                "s",
+                {"gpu": (1, 10.0)},
+                {"r": 40.0},
+                slo_ms=10.0,
+                unserved_cost_per_rps_hour=unserved_cost_per_rps_hour,
+            )
+        ],
+    )

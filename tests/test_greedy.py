@@ -190,17 +190,7 @@ def test_capacity_prices_keep_flexible_work_off_the_latency_bound_site() -> None
     only A within its 10 ms SLO. Unpriced, the job takes the cheaper A and the 40 rps go
     unserved at 100 per rps-hour; with A's GPUs priced at 5 (weight 0.5 already makes A
     dearer for the job) the job goes to B: 44 + 40 = 84, the optimum."""
-    instance = b.instance(
-        sites=[b.site("A", {"gpu": (4, 1.0)}), b.site("B", {"gpu": (4, 1.1)})],
-        regions=["r"],
-        links=[b.link("r", "A", 5.0), b.link("r", "B", 50.0)],
-        training=[b.job("j", {"gpu": 4})],
-        inference=[
-            b.service(
-                "s", {"gpu": (1, 10.0)}, {"r": 40.0}, slo_ms=10.0, unserved_cost_per_rps_hour=100.0
-            )
-        ],
-    )
+    instance = b.flexible_job_on_latency_bound_site(100.0)
     unpriced = greedy(instance)
     priced = greedy(instance, guide=Guide(capacity_prices={("A", "gpu"): 5.0}))
     assert_valid_plan(instance, unpriced)

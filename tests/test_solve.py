@@ -32,6 +32,16 @@ def solved(instance, **kwargs) -> Solution:  # type: ignore[no-untyped-def]
     return solution
 
 
+def solve_watched(instance, **kwargs) -> tuple[Solution, list[float]]:  # type: ignore[no-untyped-def]
+    """`solve`, and the objectives of the plans it reports through `on_progress`."""
+    seen: list[float] = []
+
+    def watch(wall: float, objective: float | None, bound: float | None) -> None:
+        seen.append(objective)  # type: ignore[arg-type]
+
+    return solve(instance, on_progress=watch, **kwargs), seen
+
+
 def without_timing(solution: Solution) -> bytes:
     """A solution's JSON bytes without the timing fields (which vary between runs)."""
     data = solution.model_dump(mode="json", by_alias=True)
@@ -407,12 +417,10 @@ def test_large_instance_is_planned_by_neighbourhood_search(
     greedy one first."""
     monkeypatch.setattr(solve_module, "MAX_LP_VARIABLES", 0)
     instance = load_instance("instances/generated/S-0.json")
-    seen: list[float] = []
-    plan = solve(
+    plan, seen = solve_watched(
         instance,
         time_limit_s=12.0,
         workers=2,
-        on_progress=lambda wall, objective, bound: seen.append(objective),
     )
     assert_valid_plan(instance, plan)
     assert plan.status == "feasible" and plan.bound is not None
@@ -440,23 +448,11 @@ def test_large_instance_gets_a_second_greedy_plan_priced_by_the_relaxation(
     off here, so that only the priced plan can find it.)"""
     monkeypatch.setattr(solve_module, "MAX_LP_VARIABLES", 0)
     monkeypatch.setattr(solve_module.neighbourhood, "improve", lambda _i, plan, *_a, **_k: plan)
-    instance = b.instance(
-        sites=[b.site("A", {"gpu": (4, 1.0)}), b.site("B", {"gpu": (4, 1.1)})],
-        regions=["r"],
-        links=[b.link("r", "A", 5.0), b.link("r", "B", 50.0)],
-        training=[b.job("j", {"gpu": 4})],
-        inference=[
-            b.service(
-                "s", {"gpu": (1, 10.0)}, {"r": 40.0}, slo_ms=10.0, unserved_cost_per_rps_hour=2.0
-            )
-        ],
-    )
-    seen: list[float] = []
-    plan = solve(
+    instance = b.flexible_job_on_latency_bound_site(2.0)
+    plan, seen = solve_watched(
         instance,
         time_limit_s=10.0,
         workers=1,
-        on_progress=lambda wall, objective, bound: seen.append(objective),
     )
     assert_valid_plan(instance, plan)
     assert seen == pytest.approx([40.0 + 40 * 2 * 10, 84.0])
@@ -508,13 +504,11 @@ def test_large_instance_improves_a_valid_hint(monkeypatch: pytest.MonkeyPatch) -
     instance = load_instance("instances/generated/S-0.json")
     first = solve(instance, time_limit_s=8.0, workers=2)
     assert first.objective is not None
-    seen: list[float] = []
-    again = solve(
+    again, seen = solve_watched(
         instance,
         time_limit_s=8.0,
         workers=2,
         hint=first,
-        on_progress=lambda wall, objective, bound: seen.append(objective),
     )
     assert_valid_plan(instance, again)
     assert seen[0] == pytest.approx(first.objective)
