@@ -146,18 +146,7 @@ def run_mip_highs(
     if bound is not None:
         bound = min(bound, plan.objective)
     status = _plan_status(plan.objective, bound)
-    solution = Solution(
-        status=status,
-        objective=plan.objective,
-        bound=bound,
-        training=plan.training,
-        unplaced_training=plan.unplaced_training,
-        inference=plan.inference,
-        routes=plan.routes,
-        unserved=plan.unserved,
-        costs=plan.costs,
-        **common,  # type: ignore[arg-type]
-    )
+    solution = plan.solution(instance, status, bound, info)
     return MethodOutcome(status, solution, bound, built.build_s)
 
 
