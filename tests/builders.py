@@ -123,3 +123,18 @@ def flexible_job_on_latency_bound_site(unserved_cost_per_rps_hour: float) -> Ins
             )
         ],
     )
+
+
+def shared_cheap_site() -> Instance:
+    """Two services need 60 rps in all (10 rps per 1-GPU replica); A has 4 GPUs at 1 per
+    hour, B 8 at 3. Optimum over 10 hours: 4 x 10 + 2 x 30 = 100; one more GPU at A
+    would save (3 - 1) x 10 = 20, its price."""
+    return instance(
+        sites=[site("A", {"gpu": (4, 1.0)}), site("B", {"gpu": (8, 3.0)})],
+        regions=["r"],
+        links=[link("r", "A"), link("r", "B")],
+        inference=[
+            service("s1", {"gpu": (1, 10.0)}, {"r": 30.0}),
+            service("s2", {"gpu": (1, 10.0)}, {"r": 30.0}),
+        ],
+    )

@@ -170,16 +170,7 @@ def test_capacity_prices_are_the_lp_duals_per_accelerator(solver_id: str) -> Non
     """Two services share A's 4 GPUs (1 per hour) and take 2 more at B (3 per hour) for
     their 60 rps: one more GPU at A saves (3 - 1) x 10 hours = 20, and B has room.
     HiGHS goes through MathOpt, whose duals are the duals (pywraplp's are not)."""
-    instance = b.instance(
-        sites=[b.site("A", {"gpu": (4, 1.0)}), b.site("B", {"gpu": (8, 3.0)})],
-        regions=["r"],
-        links=[b.link("r", "A"), b.link("r", "B")],
-        inference=[
-            b.service("s1", {"gpu": (1, 10.0)}, {"r": 30.0}),
-            b.service("s2", {"gpu": (1, 10.0)}, {"r": 30.0}),
-        ],
-    )
-    built = build_model(instance)
+    built = build_model(b.shared_cheap_site())
     relaxation = solve_linear(built, solver_id=solver_id)
     assert relaxation.objective == pytest.approx(100.0)
     assert capacity_prices(built, relaxation) == pytest.approx({("A", "gpu"): 20.0})

@@ -11,28 +11,18 @@ from tests import builders as b
 from tests.checks import assert_valid_plan
 
 
-def shared_cheap_site() -> Instance:
-    """Two services need 60 rps in all (10 rps per 1-GPU replica); A has 4 GPUs at 1 per
-    hour, B 8 at 3. Optimum over 10 hours: 4 x 10 + 2 x 30 = 100, which the relaxation
-    reaches with A's GPUs priced at 20 (what one more of them saves)."""
-    return b.instance(
-        sites=[b.site("A", {"gpu": (4, 1.0)}), b.site("B", {"gpu": (8, 3.0)})],
-        regions=["r"],
-        links=[b.link("r", "A"), b.link("r", "B")],
-        inference=[
-            b.service("s1", {"gpu": (1, 10.0)}, {"r": 30.0}),
-            b.service("s2", {"gpu": (1, 10.0)}, {"r": 30.0}),
-        ],
-    )
+def assert_proved_optimum(instance: Instance, expected: float) -> None:
+    """CP-SAT proves `expected` optimal, with a plan the evaluator accepts."""
+    optimum = solve(instance, time_limit_s=10, workers=1)
+    assert optimum.status == "optimal"
+    assert_valid_plan(instance, optimum)
+    assert optimum.objective == pytest.approx(expected)
 
 
 def test_priced_inventory_reaches_the_optimum() -> None:
     """Unpriced, all 60 rps would go to A (60); the prices lift the bound to 100."""
-    instance = shared_cheap_site()
-    optimum = solve(instance, time_limit_s=10, workers=1)
-    assert optimum.status == "optimal"
-    assert_valid_plan(instance, optimum)
-    assert optimum.objective == pytest.approx(100.0)
+    instance = b.shared_cheap_site()
+    assert_proved_optimum(instance, 100.0)
     found = lagrangian(instance, 120.0, 10.0)
     assert found is not None
     assert 99.0 <= found.bound <= 100.0
@@ -48,10 +38,7 @@ def test_n_plus_1_spare_capacity_counts() -> None:
         links=[b.link("r", name) for name in ("A", "B", "C")],
         inference=[b.service("s", {"gpu": (1, 10.0)}, {"r": 20.0}, resilience="n+1")],
     )
-    optimum = solve(instance, time_limit_s=10, workers=1)
-    assert optimum.status == "optimal"
-    assert_valid_plan(instance, optimum)
-    assert optimum.objective == pytest.approx(30.0)
+    assert_proved_optimum(instance, 30.0)
     found = lagrangian(instance, 40.0, 10.0)
     assert found is not None
     assert found.bound == pytest.approx(30.0)
@@ -65,10 +52,7 @@ def test_grid_power_is_priced_too() -> None:
         sites=[b.site("A", {"gpu": (8, 1.0)}, grid_kw=2.0), b.site("B", {"gpu": (8, 2.0)})],
         training=[b.job("j", {"gpu": 4}), b.job("k", {"gpu": 2})],
     )
-    optimum = solve(instance, time_limit_s=10, workers=1)
-    assert optimum.status == "optimal"
-    assert_valid_plan(instance, optimum)
-    assert optimum.objective == pytest.approx(80.0 + 20.0)
+    assert_proved_optimum(instance, 80.0 + 20.0)
     found = lagrangian(instance, 140.0, 10.0)
     assert found is not None
     assert 99.0 <= found.bound <= 100.0 + 1e-9
