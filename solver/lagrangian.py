@@ -1,14 +1,16 @@
-"""A proved lower bound without the whole model: Lagrangian relaxation of inventory.
+"""A proved lower bound without the whole model: Lagrangian relaxation of capacity.
 
 For instances too large for the LP relaxation (or CP-SAT's whole model), a bound comes
 from a relaxation that splits into one tiny problem per workload. Relative to the SPEC
 (sections 5 and 6):
 
-* every inventory row `used[s, a] <= count[s, a]` moves into the objective with a price
-  `price[s, a] >= 0` per accelerator (Lagrangian relaxation: for any prices the relaxed
-  optimum minus `sum(price * count)` is at most the SPEC optimum);
-* grid power, cooling, bandwidth and site fixed costs are dropped (dropping a row or a
-  cost that is never negative can only lower the optimum);
+* every inventory, grid power and (limited) cooling row moves into the objective with a
+  multiplier `>= 0` (Lagrangian relaxation: for any multipliers the relaxed optimum
+  minus `sum(multiplier * limit)` is at most the SPEC optimum); one accelerator of
+  (s, a) then costs `price[s, a]`, the multipliers of the rows it takes times what it
+  takes of each;
+* bandwidth and site fixed costs are dropped (dropping a row or a cost that is never
+  negative can only lower the optimum);
 * replicas are continuous, and n+1 resilience is kept only as what it implies for the
   total: with k failure domains among a service's eligible sites, summing the k rows
   gives `(k - 1) * capacity >= k * served`, so capacity beyond what is served is at
@@ -17,8 +19,9 @@ from a relaxation that splits into one tiny problem per workload. Relative to th
 Then each training job takes its cheapest placement (at `price`) or stays unplaced if
 optional and cheaper, and each service's demand from each region is served at the
 cheapest site within the SLO or left unserved, whichever costs less per rps. The
-prices follow the subgradient method with Polyak steps towards a known plan's cost;
-every iterate's value is a proved bound, and the best is kept.
+prices follow the subgradient method with Polyak steps towards a known plan's cost (or
+a guessed target, before there is a plan); every iterate's value is a proved bound, and
+the best is kept.
 """
 
 from __future__ import annotations
@@ -44,6 +47,11 @@ STALL_ITERATIONS = 30
 MIN_STEP = 1e-4
 #: The bound is lowered by this share of its size, against float rounding in the sums.
 SAFETY = 1e-9
+#: Without a plan's cost to step towards, the steps aim at this multiple of the value at
+#: zero prices, moved up to this multiple of any value that reaches it. Generated XL-0
+#: (value at zero prices 3,868.9M): aiming at 1.5x gives 4,587.2M, at a plan's cost
+#: (6,328.5M) 4,595.3M, at 5,300M 4,582.0M (60 s each); generated L-0 885.6M and 878.7M.
+GUESS_FACTOR = 1.5
 
 
 @dataclass(frozen=True)
@@ -315,11 +323,12 @@ class LagrangianResult:
 
 
 def lagrangian(
-    instance: Instance, upper: float, time_limit_s: float, *, iterations: int = 10_000
+    instance: Instance, upper: float | None, time_limit_s: float, *, iterations: int = 10_000
 ) -> LagrangianResult | None:
     """The best proved lower bound on the SPEC optimum the subgradient method finds within
-    `time_limit_s`, stepping towards `upper` (a plan's cost), with the prices of its best
-    iterate; None if the relaxation shows the instance has no plan."""
+    `time_limit_s`, stepping towards `upper` (a plan's cost; None: a guessed target, see
+    GUESS_FACTOR), with the prices of its best iterate; None if the relaxation shows the
+    instance has no plan."""
     deadline = time.perf_counter() + time_limit_s
     relaxation = _relaxation(instance)
     if relaxation.infeasible:
@@ -330,8 +339,12 @@ def lagrangian(
     tied = 0
     step = START_STEP
     stall = 0
+    guessed = upper is None
     for _ in range(iterations):
         value, used = _value(relaxation, multipliers)
+        if upper is None or (guessed and value >= upper):
+            # Only a plan's cost proves the bound cannot rise further; a guess moves up.
+            upper = value + (GUESS_FACTOR - 1.0) * max(abs(value), 1.0)
         if value > best + 1e-9 * abs(value):
             best, best_multipliers, tied, stall = value, multipliers, 1, 0
         else:

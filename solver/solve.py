@@ -73,13 +73,13 @@ ROUNDING_SUBSOLVERS: tuple[str, ...] = ("default_lp", "max_lp")
 #: (generated XL-0 needs five passes, 28 to 35 s, to be complete).
 LARGE_GREEDY_SHARE = 0.6
 #: Most of the time limit the Lagrangian bound may take on an instance too large for the
-#: LP (after the greedy plan, before the neighbourhood search).
+#: LP (first, before any plan).
 LAGRANGIAN_SHARE = 0.1
-#: The Lagrangian relaxation's prices guide a second greedy plan on those instances
-#: (each option costed with this share of the prices of what it takes) when the time
-#: left is at least PRICED_ROOM times what the first greedy plan took. Generated XL-0:
-#: unguided 6,328.5M in 31 s; priced with weight 1.0 5,777.7M (41 s), 0.5 an incomplete
-#: plan, 0.25 6,333.5M.
+#: The Lagrangian relaxation's prices guide the first greedy plan on those instances
+#: (each option costed with this share of the prices of what it takes); the unguided
+#: greedy plan follows when the time left is at least PRICED_ROOM times what the priced
+#: one took, or when the priced one is incomplete. Generated XL-0: unguided 6,328.5M in
+#: 31 s; priced with weight 1.0 5,777.7M (41 s), 0.5 an incomplete plan, 0.25 6,333.5M.
 LAGRANGIAN_PRICE_WEIGHT = 1.0
 PRICED_ROOM = 2.0
 #: Most seconds kept back from the neighbourhood search for the answer's assembly.
@@ -229,40 +229,23 @@ def solve(
         # whole model (its build alone may take most of the time), then improve that plan
         # by re-planning neighbourhoods of it, each small enough for the whole pipeline.
         # A caller's hint that is a valid plan of this instance is improved instead. An
-        # incomplete greedy plan is the hint of the whole model's search below.
+        # incomplete greedy plan is the hint of the whole model's search below. The bound
+        # is the Lagrangian relaxation's.
         first: Plan | None = None
-        #: How long the unguided greedy plan took (the priced one takes about as long).
-        greedy_s = LARGE_GREEDY_SHARE * time_limit_s
+        bound: float | None = None
         if hint is not None and options.neighbourhood_search:
             first = _valid_plan(instance, hint)
+            if first is not None:
+                if reporter is not None:
+                    reporter.plan(first.objective, None)
+                found = lagrangian(instance, first.objective, LAGRANGIAN_SHARE * time_limit_s)
+                bound = None if found is None else found.bound
         elif start is None and options.greedy_start:
-            start = greedy(instance, partial=True, time_limit_s=LARGE_GREEDY_SHARE * time_limit_s)
-            greedy_s = time.perf_counter() - started
-            fallback = first = _greedy_plan(start)
+            start, first, bound = _large_greedy_plans(
+                instance, deadline, time_limit_s, reporter, with_bound=options.neighbourhood_search
+            )
+            fallback = first
         if first is not None and options.neighbourhood_search:
-            if reporter is not None:
-                reporter.plan(first.objective, None)
-            found = lagrangian(instance, first.objective, LAGRANGIAN_SHARE * time_limit_s)
-            bound = None if found is None else found.bound
-            if (
-                found is not None
-                and found.prices
-                and _time_left(deadline) >= PRICED_ROOM * greedy_s
-            ):
-                # The relaxation's prices of contended capacity guide a second greedy plan.
-                priced = _greedy_plan(
-                    greedy(
-                        instance,
-                        partial=True,
-                        time_limit_s=_time_left(deadline) / PRICED_ROOM,
-                        guide=Guide(capacity_prices=found.prices),
-                        price_weights=(LAGRANGIAN_PRICE_WEIGHT,),
-                    )
-                )
-                if priced is not None and priced.objective < first.objective:
-                    first = priced
-                    if reporter is not None:
-                        reporter.plan(first.objective, bound)
             plan = _neighbourhood_search(
                 instance, first, deadline, workers, seed, options, reporter, bound
             )
@@ -628,6 +611,58 @@ def _strict(
     bound = None if bound is None else min(bound, plan.objective)
     status: Status = "optimal" if _proved(plan.objective, bound) else "feasible"
     return _Outcome(status, bound, plan)
+
+
+def _large_greedy_plans(
+    instance: Instance,
+    deadline: float,
+    time_limit_s: float,
+    reporter: _Reporter | None,
+    *,
+    with_bound: bool,
+) -> tuple[Solution, Plan | None, float | None]:
+    """The greedy start of an instance too large for the LP: (the greedy planner's answer,
+    possibly incomplete; the cheapest complete plan, if any; the Lagrangian bound).
+
+    The Lagrangian relaxation comes first (`with_bound`), and its prices of contended
+    capacity guide the first greedy plan; the unguided greedy plan follows when that one
+    is incomplete or there is time for both (PRICED_ROOM), and the cheaper is kept.
+    Generated XL-0: unguided 6,328.5M (31 s); priced 5,711.8M (32.5 s, after 6 s of the
+    relaxation aiming at a guessed target)."""
+    found = lagrangian(instance, None, LAGRANGIAN_SHARE * time_limit_s) if with_bound else None
+    bound = None if found is None else found.bound
+    answer: Solution | None = None
+    first: Plan | None = None
+    taken = 0.0
+    if found is not None and found.prices:
+        began = time.perf_counter()
+        answer = greedy(
+            instance,
+            partial=True,
+            # All the time there is: without it there is no plan to improve.
+            time_limit_s=max(MIN_SOLVE_S, _time_left(deadline) - NEIGHBOURHOOD_RESERVE_S),
+            guide=Guide(capacity_prices=found.prices),
+            price_weights=(LAGRANGIAN_PRICE_WEIGHT,),
+        )
+        taken = time.perf_counter() - began
+        first = _greedy_plan(answer)
+        if first is not None and reporter is not None:
+            reporter.plan(first.objective, bound)
+    if first is None or _time_left(deadline) >= PRICED_ROOM * taken:
+        unguided = greedy(
+            instance,
+            partial=True,
+            time_limit_s=min(LARGE_GREEDY_SHARE * time_limit_s, _time_left(deadline)),
+        )
+        plan = _greedy_plan(unguided)
+        if plan is not None and (first is None or plan.objective < first.objective):
+            answer, first = unguided, plan
+            if reporter is not None:
+                reporter.plan(first.objective, bound)
+        elif answer is None or first is None:
+            answer = unguided
+    assert answer is not None
+    return answer, first, bound
 
 
 def _valid_plan(instance: Instance, solution: Solution) -> Plan | None:

@@ -28,6 +28,17 @@ def test_priced_inventory_reaches_the_optimum() -> None:
     assert 99.0 <= found.bound <= 100.0
 
 
+def test_a_guessed_target_reaches_the_optimum_too() -> None:
+    """Without a plan's cost to step towards (upper=None), the steps aim at a guess that
+    moves up whenever the bound reaches it: still 100 on the shared-cheap-site instance,
+    and the prices still single out A."""
+    instance = b.shared_cheap_site()
+    found = lagrangian(instance, None, 10.0)
+    assert found is not None
+    assert 99.0 <= found.bound <= 100.0
+    assert set(found.prices) == {("A", "gpu")}
+
+
 def test_n_plus_1_spare_capacity_counts() -> None:
     """An n+1 service with 20 rps and three one-site failure domains needs 10 rps of
     spare beyond what it serves (20 / (3 - 1)): three replicas, 30 over 10 hours, the
@@ -65,9 +76,10 @@ def test_bound_never_exceeds_the_proved_optimum(seed: int) -> None:
     optimum = solve(instance, time_limit_s=20, workers=2)
     assert optimum.has_plan and optimum.objective is not None
     assert_valid_plan(instance, optimum)
-    found = lagrangian(instance, optimum.objective, 5.0)
-    assert found is not None
-    assert 0.5 * optimum.objective < found.bound <= optimum.objective
+    for upper in (optimum.objective, None):
+        found = lagrangian(instance, upper, 5.0)
+        assert found is not None
+        assert 0.5 * optimum.objective < found.bound <= optimum.objective
 
 
 def test_no_plan_possible_gives_no_bound() -> None:
