@@ -93,6 +93,12 @@ MID_ROUNDING_SHARE = 0.15
 #: hinted with its plan, gets the rest (it raises the bound above the LP's). With 0.3 and
 #: 0.6 the full search on generated L-0 had too little time to raise the bound.
 MID_NEIGHBOURHOOD_SHARE = 0.5
+#: The time limit of one neighbourhood's re-plan there (large instances: STEP_S of
+#: solver.heuristics.neighbourhood, 10 s). Generated L-0/1/2 at 120 s, 2 workers, the
+#: same neighbourhoods in the same order: 10 s 1,034.1 / 1,108.6 / 949.8M; 20 s 1,036.5 /
+#: 1,090.2 / 948.2M; 30 s 1,036.5 / 1,090.2 / 949.1M (on L-1 the first neighbourhood
+#: gains 18.4M given 20 s and nothing given 10 s).
+MID_STEP_S = 20.0
 #: Least time left for a search on the exact-grid model to be worth starting.
 MIN_REPAIR_S = 1.0
 #: The shortest time CP-SAT is given, even when the model build used up the limit.
@@ -299,7 +305,9 @@ def solve(
         end = time.perf_counter() + MID_NEIGHBOURHOOD_SHARE * (
             deadline - reserve_s - time.perf_counter()
         )
-        improved = _neighbourhood_search(instance, fallback, end, workers, seed, options, reporter)
+        improved = _neighbourhood_search(
+            instance, fallback, end, workers, seed, options, reporter, step_s=MID_STEP_S
+        )
         if improved.objective < fallback.objective:
             fallback = start = improved
             add_hint(built, start)
@@ -719,9 +727,11 @@ def _neighbourhood_search(
     options: SolveOptions,
     reporter: _Reporter | None,
     bound: float | None = None,
+    *,
+    step_s: float = neighbourhood.STEP_S,
 ) -> Plan:
-    """`plan` improved by re-planning neighbourhoods of it with `solve` until `deadline`
-    (each better plan reported with `bound`)."""
+    """`plan` improved by re-planning neighbourhoods of it with `solve` (at most `step_s`
+    each) until `deadline` (each better plan reported with `bound`)."""
     own = replace(options, neighbourhood_search=False)
 
     def replan(residual: Instance, limit_s: float) -> Solution:
@@ -733,7 +743,7 @@ def _neighbourhood_search(
 
     margin = min(RESERVE_SHARE * (deadline - time.perf_counter()), NEIGHBOURHOOD_RESERVE_S)
     return neighbourhood.improve(
-        instance, plan, deadline - margin, replan, seed=seed, on_plan=report
+        instance, plan, deadline - margin, replan, seed=seed, on_plan=report, step_s=step_s
     )
 
 

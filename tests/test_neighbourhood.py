@@ -18,6 +18,7 @@ from models import (
 )
 from solver import SolveOptions, solve
 from solver.cpsat.model import Plan
+from solver.heuristics import neighbourhood
 from solver.heuristics.greedy import greedy
 from solver.heuristics.neighbourhood import (
     Neighbourhood,
@@ -136,6 +137,22 @@ def test_improve_places_what_the_greedy_plan_left_out() -> None:
     )
     assert better.objective == pytest.approx(160.0)
     assert seen == [pytest.approx(160.0)]
+
+
+def test_improve_gives_each_re_plan_at_most_its_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each neighbourhood's re-plan gets `step_s` (or the time left, if less)."""
+    monkeypatch.setattr(neighbourhood, "MIN_STEP_S", 0.01)
+    instance = b.instance(sites=[b.site("A", {"gpu": (8, 1.0)})], training=[b.job("r", {"gpu": 4})])
+    plan = Plan.of(greedy(instance))
+    limits: list[float] = []
+
+    def replan(residual: Instance, limit_s: float) -> Solution:
+        limits.append(limit_s)
+        options = SolveOptions(neighbourhood_search=False)
+        return solve(residual, time_limit_s=limit_s, workers=1, options=options)
+
+    improve(instance, plan, time.perf_counter() + 0.3, replan, step_s=0.1)
+    assert limits and all(limit <= 0.1 for limit in limits)
 
 
 def test_neighbourhood_is_the_work_nearest_a_region_within_its_size() -> None:

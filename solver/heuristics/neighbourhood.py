@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 #: (six to fourteen steps from the greedy plan): 15,000 and 10 s gained 0.43M per second,
 #: 40,000 and 30 s 0.26M, 6,000 and 5 s 0.33M.
 NEIGHBOURHOOD_DECISIONS = 15_000
-#: Time limit of one neighbourhood's re-plan.
+#: Time limit of one neighbourhood's re-plan (large instances; see MID_STEP_S in
+#: solver.solve for mid-sized ones).
 STEP_S = 10.0
 #: Least time left for one more step to be worth starting.
 MIN_STEP_S = 5.0
@@ -224,14 +225,16 @@ def improve(
     *,
     seed: int = 0,
     on_plan: Callable[[Plan], None] | None = None,
+    step_s: float = STEP_S,
 ) -> Plan:
-    """Re-plan neighbourhoods of `plan` with `replan` until `deadline` (a perf_counter
-    time); the cheapest plan found, never costlier than `plan`."""
+    """Re-plan neighbourhoods of `plan` with `replan` (at most `step_s` each) until
+    `deadline` (a perf_counter time); the cheapest plan found, never costlier than
+    `plan`."""
     rng = random.Random(seed)
     while deadline - time.perf_counter() >= MIN_STEP_S:
         free = choose_neighbourhood(instance, plan, rng, NEIGHBOURHOOD_DECISIONS)
         residual = residual_instance(instance, plan, free)
-        part = replan(residual, min(STEP_S, deadline - time.perf_counter()))
+        part = replan(residual, min(step_s, deadline - time.perf_counter()))
         if part.status not in ("feasible", "optimal"):
             continue
         candidate = merged(instance, plan, free, part)
