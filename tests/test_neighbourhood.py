@@ -14,6 +14,7 @@ from models import (
     RouteFlow,
     Solution,
     TrainingAssignment,
+    UnservedDemand,
     load_instance,
 )
 from solver import SolveOptions, solve
@@ -24,6 +25,7 @@ from solver.heuristics.neighbourhood import (
     Neighbourhood,
     choose_neighbourhood,
     improve,
+    left_out_neighbourhood,
     merged,
     residual_instance,
 )
@@ -153,6 +155,53 @@ def test_improve_gives_each_re_plan_at_most_its_step(monkeypatch: pytest.MonkeyP
 
     improve(instance, plan, time.perf_counter() + 0.3, replan, step_s=0.1)
     assert limits and all(limit <= 0.1 for limit in limits)
+
+
+def test_left_out_neighbourhood_is_the_work_left_out_dearest_first() -> None:
+    """Service `s` leaves 10 rps unserved (0.5 per rps-hour over 10 hours: 50), `t`
+    leaves 1 rps (5) and optional job `o` stays out (1,000): all three, `o` first; with
+    room for two workloads' decisions, `o` and `s`; nothing left out, None."""
+    instance = b.instance(
+        sites=[b.site("A", {"gpu": (8, 1.0)})],
+        regions=["r"],
+        links=[b.link("r", "A")],
+        training=[b.job("o", {"gpu": 8}, required=False, unplaced_cost=1000.0)],
+        inference=[
+            b.service("s", {"gpu": (1, 10.0)}, {"r": 20.0}, unserved_cost_per_rps_hour=0.5),
+            b.service("t", {"gpu": (1, 10.0)}, {"r": 11.0}, unserved_cost_per_rps_hour=0.5),
+        ],
+    )
+    plan = Plan(
+        training=[],
+        unplaced_training=["o"],
+        inference=[
+            ReplicaAssignment(service="s", site="A", accelerator="gpu", replicas=1),
+            ReplicaAssignment(service="t", site="A", accelerator="gpu", replicas=1),
+        ],
+        routes=[
+            RouteFlow(service="s", region="r", site="A", rps=10.0),
+            RouteFlow(service="t", region="r", site="A", rps=10.0),
+        ],
+        unserved=[
+            UnservedDemand(service="s", region="r", rps=10.0),
+            UnservedDemand(service="t", region="r", rps=1.0),
+        ],
+        costs=CostBreakdown(),
+    )
+    everything = left_out_neighbourhood(instance, plan, decisions=10**6)
+    assert everything == Neighbourhood(frozenset({"s", "t"}), frozenset({"o"}))
+    # o has one placement, each service one replica option and one route: 1 + 2 + 2.
+    two = left_out_neighbourhood(instance, plan, decisions=3)
+    assert two == Neighbourhood(frozenset({"s"}), frozenset({"o"}))
+    served = Plan(
+        training=[TrainingAssignment(job="o", site="A", accelerator="gpu", count=8)],
+        unplaced_training=[],
+        inference=[],
+        routes=[],
+        unserved=[],
+        costs=CostBreakdown(),
+    )
+    assert left_out_neighbourhood(instance, served, decisions=10**6) is None
 
 
 def test_neighbourhood_is_the_work_nearest_a_region_within_its_size() -> None:

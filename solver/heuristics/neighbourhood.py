@@ -217,6 +217,42 @@ def choose_neighbourhood(
     return Neighbourhood(frozenset(services), frozenset(jobs))
 
 
+def left_out_neighbourhood(instance: Instance, plan: Plan, decisions: int) -> Neighbourhood | None:
+    """The services whose demand the plan leaves unserved and the optional jobs it leaves
+    unplaced, dearest penalty first, until their eligible decisions would exceed
+    `decisions` (at least one workload); None when the plan leaves nothing out.
+
+    Left-out work is scattered over the network, so neighbourhoods around one region
+    rarely hold much of it, while re-planning it alone on what the rest of the plan
+    leaves is a small problem: on generated L-0's 120 s plan, 54 services (1,059
+    decisions) re-planned in 20 s saved 18.3M of 1,036.5M."""
+    eligibility = instance.eligibility
+    hours = instance.horizon_hours
+    penalty: dict[tuple[str, str], float] = defaultdict(float)
+    for short in plan.unserved:
+        price = instance.inference_by_id[short.service].unserved_cost_per_rps_hour or 0.0
+        penalty["service", short.service] += short.rps * price * hours
+    for job_id in plan.unplaced_training:
+        if eligibility.training[job_id]:
+            penalty["job", job_id] += instance.training_by_id[job_id].unplaced_cost
+    services: set[str] = set()
+    jobs: set[str] = set()
+    total = 0
+    for (kind, workload), _ in sorted(penalty.items(), key=lambda item: (-item[1], item[0])):
+        size = (
+            len(eligibility.replicas[workload]) + len(eligibility.routes[workload])
+            if kind == "service"
+            else len(eligibility.training[workload])
+        )
+        if total + size > decisions and (services or jobs):
+            break
+        (services if kind == "service" else jobs).add(workload)
+        total += size
+    if not services and not jobs:
+        return None
+    return Neighbourhood(frozenset(services), frozenset(jobs))
+
+
 def improve(
     instance: Instance,
     plan: Plan,
@@ -231,8 +267,15 @@ def improve(
     `deadline` (a perf_counter time); the cheapest plan found, never costlier than
     `plan`."""
     rng = random.Random(seed)
+    tried: Neighbourhood | None = None
     while deadline - time.perf_counter() >= MIN_STEP_S:
-        free = choose_neighbourhood(instance, plan, rng, NEIGHBOURHOOD_DECISIONS)
+        # The work the plan leaves out first, each time it is not what was tried last;
+        # else the work around a random region.
+        left_out = left_out_neighbourhood(instance, plan, NEIGHBOURHOOD_DECISIONS)
+        if left_out is not None and left_out != tried:
+            free = tried = left_out
+        else:
+            free = choose_neighbourhood(instance, plan, rng, NEIGHBOURHOOD_DECISIONS)
         residual = residual_instance(instance, plan, free)
         part = replan(residual, min(step_s, deadline - time.perf_counter()))
         if part.status not in ("feasible", "optimal"):
