@@ -79,7 +79,9 @@ LAGRANGIAN_SHARE = 0.1
 #: (each option costed with this share of the prices of what it takes); the unguided
 #: greedy plan follows when the time left is at least PRICED_ROOM times what the priced
 #: one took, or when the priced one is incomplete. Generated XL-0: unguided 6,328.5M in
-#: 31 s; priced with weight 1.0 5,777.7M (41 s), 0.5 an incomplete plan, 0.25 6,333.5M.
+#: 31 s; priced with weight 1.0 5,711.8M (32.5 s; the relaxation first, 6 s). With prices
+#: from steps towards the unguided plan's cost: 1.0 5,777.7M (41 s), 0.5 an incomplete
+#: plan, 0.25 6,333.5M, 1.5 6,576.9M.
 LAGRANGIAN_PRICE_WEIGHT = 1.0
 PRICED_ROOM = 2.0
 #: Most seconds kept back from the neighbourhood search for the answer's assembly.
