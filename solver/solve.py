@@ -729,7 +729,9 @@ def _exact_proof(built: BuiltModel, outcome: _Outcome, deadline: float) -> _Outc
         or _time_left(deadline) < MIN_REPAIR_S
     ):
         return outcome
-    exact = solve_linear(built, solver_id="HIGHS", integer=True, time_limit_s=_time_left(deadline))
+    # HiGHS may overrun its limit a little: half a second is kept for the answer.
+    limit_s = _time_left(deadline) - 0.5
+    exact = solve_linear(built, solver_id="HIGHS", integer=True, time_limit_s=limit_s)
     if exact.bound is None:
         return outcome
     bound = _best_bound(outcome.bound, min(exact.bound, plan.objective))
