@@ -126,6 +126,13 @@ def traffic_egress_per_rps(
     return gb_per_rps * route.egress_per_gb
 
 
+def unserved_cost(instance: Instance, short: UnservedDemand) -> float:
+    """The penalty for demand left unserved over the horizon (none where the SPEC has no
+    price: such demand must be served)."""
+    price = instance.inference_by_id[short.service].unserved_cost_per_rps_hour or 0.0
+    return short.rps * price * instance.horizon_hours
+
+
 def plan_costs(
     instance: Instance,
     training: Sequence[TrainingAssignment],
@@ -156,9 +163,7 @@ def plan_costs(
                 instance, service.kb_per_request, flow.region, flow.site
             )
             parts["egress"].append(flow.rps * per_rps)
-    for w in unserved:
-        price = instance.inference_by_id[w.service].unserved_cost_per_rps_hour or 0.0
-        parts["unserved"].append(w.rps * price * instance.horizon_hours)
+    parts["unserved"] = [unserved_cost(instance, w) for w in unserved]
     parts["unplaced"] = [instance.training_by_id[j].unplaced_cost for j in unplaced_training]
     active = {t.site for t in training} | {r.site for r in inference if r.replicas > 0}
     parts["fixed"] = [instance.site_by_id[s].fixed_cost for s in sorted(active)]
