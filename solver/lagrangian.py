@@ -9,19 +9,29 @@ from a relaxation that splits into one tiny problem per workload. Relative to th
   minus `sum(multiplier * limit)` is at most the SPEC optimum); one accelerator of
   (s, a) then costs `price[s, a]`, the multipliers of the rows it takes times what it
   takes of each;
-* bandwidth and site fixed costs are dropped (dropping a row or a cost that is never
-  negative can only lower the optimum);
-* replicas are continuous, and n+1 resilience is kept only as what it implies for the
-  total: with k failure domains among a service's eligible sites, summing the k rows
-  gives `(k - 1) * capacity >= k * served`, so capacity beyond what is served is at
-  least `served / (k - 1)`, bought at the cheapest eligible option.
+* bandwidth rows are dropped (dropping a row can only lower the optimum);
+* a site's fixed cost is paid for a share `open[s]` in [0, 1] of the site, and every
+  (site, accelerator) of a site with a fixed cost gets the row `used[s, a] <= count[s, a]
+  * open[s]` (facility location's strong capacity cut; every plan meets it with `open` its
+  site-use flag), priced too: a site opens where its rows' credit for the stock it opens
+  passes its fixed cost;
+* replicas are continuous, and a site's capacity for a service is at most the service's
+  whole demand plus one replica (a plan with more can drop a replica and stay feasible
+  at no more cost);
+* every n+1 resilience row (SPEC 5.6: capacity outside failure domain F >= served)
+  moves into the objective too, with a multiplier `beta[i, F] >= 0`: then each rps
+  served costs `B[i] = sum_F beta[i, F]` more, and capacity at a site of domain F is
+  credited `B[i] - beta[i, F]` per rps. Where that credit exceeds the capacity's priced
+  cost, the site holds the most capacity it may; elsewhere it holds what it serves.
 
 Then each training job takes its cheapest placement (at `price`) or stays unplaced if
 optional and cheaper, and each service's demand from each region is served at the
-cheapest site within the SLO or left unserved, whichever costs less per rps. The
-prices follow the subgradient method with Polyak steps towards a known plan's cost (or
-a guessed target, before there is a plan); every iterate's value is a proved bound, and
-the best is kept.
+cheapest site within the SLO (capacity and egress) or left unserved, whichever costs
+less per rps. The multipliers follow the subgradient method with Polyak steps towards
+a known plan's cost (or a guessed target, before there is a plan); every iterate's value
+is a proved bound, and the best is kept. The n+1 multipliers start where the relaxation
+equals the aggregate of the n+1 rows (with k domains, spare capacity of `served / (k -
+1)` at the cheapest option): `beta[i, F] = cheapest / (k - 1)`.
 """
 
 from __future__ import annotations
@@ -33,16 +43,24 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from solver.costs import accelerator_hour_costs, traffic_egress_per_rps, training_costs
+from solver.costs import accelerator_hour_costs, traffic_egress_per_rps
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from numpy.typing import NDArray
 
-    from models import Instance
+    from models import Instance, TrainingJob
 
-#: Polyak step scale at the start, halved after STALL_ITERATIONS without a better bound.
+#: Polyak step scale at the start, halved after a stall of iterations without a better
+#: bound: a twentieth of the iterations the time limit allows (after the first), at
+#: least STALL_ITERATIONS and at most MAX_STALL_ITERATIONS. Generated XL-0, fixed stalls:
+#: 30 iterations 4,184.9M / 4,547.5M / 4,684.8M in 6 / 15 / 60 s, 100 iterations 3,868.9M
+#: / 4,470.5M / 4,716.7M; L-0 in 60 s: 30, 100 and 300 iterations 904.2M, 910.6M, 913.1M.
 START_STEP = 2.0
 STALL_ITERATIONS = 30
+MAX_STALL_ITERATIONS = 300
+STALL_SHARE = 1 / 20
 #: Stop once the step scale is below this.
 MIN_STEP = 1e-4
 #: The bound is lowered by this share of its size, against float rounding in the sums.
@@ -52,6 +70,19 @@ SAFETY = 1e-9
 #: (value at zero prices 3,868.9M): aiming at 1.5x gives 4,587.2M, at a plan's cost
 #: (6,328.5M) 4,595.3M, at 5,300M 4,582.0M (60 s each); generated L-0 885.6M and 878.7M.
 GUESS_FACTOR = 1.5
+
+
+def _least_per_run(
+    values: NDArray[np.float64], starts: NDArray[np.int64], run: NDArray[np.int64]
+) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """Per contiguous run (entry i in run `run[i]`, runs starting at `starts`), the least
+    value and the index of an entry reaching it."""
+    least = np.minimum.reduceat(values, starts)
+    reaching = np.flatnonzero(values <= least[run])
+    # Every run reaches its least; the first entry of each run among those reaching it.
+    runs = run[reaching]
+    first = np.concatenate(([True], runs[1:] != runs[:-1]))
+    return least, reaching[first]
 
 
 @dataclass(frozen=True)
@@ -70,13 +101,9 @@ class _Groups:
         self, prices: NDArray[np.float64]
     ) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
         """Per group, the least priced cost per unit and the index of a choice reaching it."""
-        priced = self.cost + prices[self.pair] * self.per_unit
-        least = np.minimum.reduceat(priced, self.starts)
-        reaching = np.flatnonzero(priced <= least[self.group])
-        groups, first = np.unique(self.group[reaching], return_index=True)
-        chosen = np.empty(len(self.starts), dtype=np.int64)
-        chosen[groups] = reaching[first]
-        return least, chosen
+        return _least_per_run(
+            self.cost + prices[self.pair] * self.per_unit, self.starts, self.group
+        )
 
 
 def _groups(rows: list[list[tuple[int, float, float]]]) -> _Groups:
@@ -93,6 +120,158 @@ def _groups(rows: list[list[tuple[int, float, float]]]) -> _Groups:
 
 
 @dataclass(frozen=True)
+class _Resilient:
+    """The n+1 services, with their resilience rows priced (multipliers `beta`).
+
+    Capacity options (one per eligible (site, accelerator) of a service) are grouped by
+    *slot*, one (service, site) each, contiguous from `option_starts`; each option takes
+    `option_per_unit` accelerators of pair `option_pair` per rps of capacity, at
+    `option_cost` per rps over the horizon. A slot belongs to service `slot_service` and
+    to the resilience row `slot_row` (its failure domain's), and holds at most `slot_cap`
+    rps. Routes (one per (service, region, site in reach)) are grouped by (service,
+    region), contiguous from `route_starts`: route k serves from slot `route_slot[k]` at
+    `route_egress[k]` per rps. Per group: demand, penalty per rps (inf: must be served)
+    and service. Per resilience row: its service, and the starting multiplier."""
+
+    option_pair: NDArray[np.int64]
+    option_per_unit: NDArray[np.float64]
+    option_cost: NDArray[np.float64]
+    option_slot: NDArray[np.int64]
+    option_starts: NDArray[np.int64]
+    slot_service: NDArray[np.int64]
+    slot_row: NDArray[np.int64]
+    slot_cap: NDArray[np.float64]
+    route_group: NDArray[np.int64]
+    route_starts: NDArray[np.int64]
+    route_slot: NDArray[np.int64]
+    route_egress: NDArray[np.float64]
+    group_demand: NDArray[np.float64]
+    group_penalty: NDArray[np.float64]
+    group_service: NDArray[np.int64]
+    row_service: NDArray[np.int64]
+    row_start: NDArray[np.float64]
+
+    @property
+    def services(self) -> int:
+        """How many n+1 services."""
+        return int(self.row_service.max()) + 1
+
+    def value(
+        self, prices: NDArray[np.float64], beta: NDArray[np.float64], used: NDArray[np.float64]
+    ) -> tuple[float, NDArray[np.float64]]:
+        """The relaxed optimum of these services at capacity `prices` (per accelerator of
+        each pair) and resilience multipliers `beta`; adds the accelerators it takes to
+        `used` and returns the subgradient of the resilience rows (served - capacity
+        outside the row's domain)."""
+        services = self.services
+        per_service = np.bincount(self.row_service, weights=beta, minlength=services)
+        slot_credit = per_service[self.slot_service] - beta[self.slot_row]
+        priced = (
+            self.option_cost
+            + prices[self.option_pair] * self.option_per_unit
+            - slot_credit[self.option_slot]
+        )
+        slot_cost, slot_option = _least_per_run(priced, self.option_starts, self.option_slot)
+        route_cost = (
+            self.route_egress
+            + per_service[self.group_service[self.route_group]]
+            + np.maximum(slot_cost[self.route_slot], 0.0)
+        )
+        least, chosen = _least_per_run(route_cost, self.route_starts, self.route_group)
+        served = least < self.group_penalty
+        held = slot_cost < 0
+        total = float((np.where(served, least, self.group_penalty) * self.group_demand).sum())
+        total += float((slot_cost[held] * self.slot_cap[held]).sum())
+        serving = np.bincount(
+            self.route_slot[chosen[served]],
+            weights=self.group_demand[served],
+            minlength=len(self.slot_cap),
+        )
+        capacity = np.where(held, self.slot_cap, serving)
+        used += np.bincount(
+            self.option_pair[slot_option],
+            weights=self.option_per_unit[slot_option] * capacity,
+            minlength=len(used),
+        )
+        served_rps = np.bincount(
+            self.group_service[served], weights=self.group_demand[served], minlength=services
+        )
+        service_capacity = np.bincount(self.slot_service, weights=capacity, minlength=services)
+        row_capacity = np.bincount(self.slot_row, weights=capacity, minlength=len(beta))
+        gradient = served_rps[self.row_service] - service_capacity[self.row_service] + row_capacity
+        return total, gradient
+
+
+class _ResilientRows:
+    """Collects the n+1 services of an instance into a _Resilient."""
+
+    def __init__(self) -> None:
+        self.options: list[tuple[int, float, float, int]] = []
+        self.slots: list[tuple[int, int, float]] = []
+        self.routes: list[tuple[int, int, float]] = []
+        self.groups: list[tuple[float, float, int]] = []
+        self.rows: list[tuple[int, float]] = []
+        self.services = 0
+
+    def add_service(
+        self,
+        sites: dict[str, list[tuple[int, float, float]]],
+        domain_of: dict[str, str],
+        cap: dict[str, float],
+        regions: list[tuple[float, float, list[tuple[str, float]]]],
+    ) -> None:
+        """One n+1 service: its capacity options per site as (pair, per_unit, cost per
+        rps), each site's failure domain and capacity limit, and per region with demand
+        (demand, penalty per rps, [(site in reach, egress per rps)])."""
+        service = self.services
+        self.services += 1
+        domains = sorted(set(domain_of.values()))
+        cheapest = min(cost for options in sites.values() for _, _, cost in options)
+        row_of = {domain: len(self.rows) + k for k, domain in enumerate(domains)}
+        self.rows.extend((service, cheapest / (len(domains) - 1)) for _ in domains)
+        slot_of: dict[str, int] = {}
+        for site_id in sorted(sites):
+            slot_of[site_id] = len(self.slots)
+            self.slots.append((service, row_of[domain_of[site_id]], cap[site_id]))
+            self.options.extend((p, u, c, slot_of[site_id]) for p, u, c in sites[site_id])
+        for demand, penalty, reach in regions:
+            group = len(self.groups)
+            self.groups.append((demand, penalty, service))
+            self.routes.extend((group, slot_of[site], egress) for site, egress in reach)
+
+    def build(self) -> _Resilient | None:
+        """The collected services, or None when there are none."""
+        if not self.services:
+            return None
+        option_slot = np.array([o[3] for o in self.options], dtype=np.int64)
+        route_group = np.array([r[0] for r in self.routes], dtype=np.int64)
+        return _Resilient(
+            option_pair=np.array([o[0] for o in self.options], dtype=np.int64),
+            option_per_unit=np.array([o[1] for o in self.options], dtype=np.float64),
+            option_cost=np.array([o[2] for o in self.options], dtype=np.float64),
+            option_slot=option_slot,
+            option_starts=_run_starts(option_slot),
+            slot_service=np.array([s[0] for s in self.slots], dtype=np.int64),
+            slot_row=np.array([s[1] for s in self.slots], dtype=np.int64),
+            slot_cap=np.array([s[2] for s in self.slots], dtype=np.float64),
+            route_group=route_group,
+            route_starts=_run_starts(route_group),
+            route_slot=np.array([r[1] for r in self.routes], dtype=np.int64),
+            route_egress=np.array([r[2] for r in self.routes], dtype=np.float64),
+            group_demand=np.array([g[0] for g in self.groups], dtype=np.float64),
+            group_penalty=np.array([g[1] for g in self.groups], dtype=np.float64),
+            group_service=np.array([g[2] for g in self.groups], dtype=np.int64),
+            row_service=np.array([r[0] for r in self.rows], dtype=np.int64),
+            row_start=np.array([r[1] for r in self.rows], dtype=np.float64),
+        )
+
+
+def _run_starts(run: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Where each run of a sorted run index begins (every run non-empty)."""
+    return np.flatnonzero(np.concatenate(([True], run[1:] != run[:-1]))).astype(np.int64)
+
+
+@dataclass(frozen=True)
 class _Relaxation:
     """The decomposed relaxation of one instance."""
 
@@ -103,24 +282,43 @@ class _Relaxation:
     entry_pair: NDArray[np.int64]
     entry_row: NDArray[np.int64]
     entry_coef: NDArray[np.float64]
+    #: Site rows (the strong capacity cut of facility location, `used[s, a] <= count[s, a]
+    #: * open[s]`, one per pair at a site with a fixed cost): row r limits pair
+    #: `site_pair[r]` at site `site_of_row[r]` (index into `fixed`, the sites' costs).
+    site_pair: NDArray[np.int64]
+    site_of_row: NDArray[np.int64]
+    fixed: NDArray[np.float64]
     #: Training: one group per job with placements (amount 1); what leaving it out costs
     #: (inf when required).
     jobs: _Groups | None
     job_unplaced: NDArray[np.float64]
-    #: Serving: one group per (service, region) with sites in reach (amount: its demand
-    #: in rps); per group the penalty per rps (inf when it must be served), the demand,
-    #: and the spare group of its service (-1 without n+1).
+    #: Serving without n+1: one group per (service, region) with sites in reach (amount:
+    #: its demand in rps); per group the penalty per rps (inf when it must be served) and
+    #: the demand.
     serve: _Groups | None
     penalty: NDArray[np.float64]
     demand: NDArray[np.float64]
-    spare_of: NDArray[np.int64]
-    #: n+1 spare capacity: one group per n+1 service (all its options) and 1 / (k - 1).
-    spare: _Groups | None
-    spare_share: NDArray[np.float64]
+    #: The n+1 services.
+    resilient: _Resilient | None
     #: Work that has no option at all and may not be left out: nothing is feasible.
     infeasible: bool
     #: Cost of work that has no option and is left out (optional jobs, penalised demand).
     left_out: float
+
+
+def _dataset_egress(instance: Instance, job: TrainingJob) -> Callable[[str], float]:
+    """The egress cost of a job's dataset to each site (SPEC section 6), by site id."""
+    dataset = job.dataset
+    if dataset is None or dataset.size_gb <= 0:
+        return lambda _site: 0.0
+    paths = instance.paths
+
+    def egress(site_id: str) -> float:
+        route = paths.route(dataset.at, site_id)
+        assert route is not None, "eligible placements are reachable from their dataset"
+        return dataset.size_gb * route.egress_per_gb
+
+    return egress
 
 
 def _relaxation(instance: Instance) -> _Relaxation:
@@ -130,6 +328,7 @@ def _relaxation(instance: Instance) -> _Relaxation:
         [instance.inventory_by_pair[pair].count for pair in sorted(pairs)], dtype=np.float64
     )
     hours = instance.horizon_hours
+    rate = {pair: accelerator_hour_costs(instance, *pair).total for pair in pairs}
     infeasible = False
     left_out = 0.0
     limit = list(count)
@@ -151,6 +350,16 @@ def _relaxation(instance: Instance) -> _Relaxation:
                 limit.append(cooling)
             entries.append((index, cooling_row[key], accelerator.power_kw))
 
+    fixed_sites = sorted(
+        {site_id for site_id, _ in pairs if instance.site_by_id[site_id].fixed_cost > 0}
+    )
+    fixed_index = {site_id: k for k, site_id in enumerate(fixed_sites)}
+    site_rows = [
+        (index, fixed_index[site_id])
+        for (site_id, _), index in pairs.items()
+        if site_id in fixed_index
+    ]
+
     job_rows: list[list[tuple[int, float, float]]] = []
     job_unplaced: list[float] = []
     for job in instance.training:
@@ -161,9 +370,16 @@ def _relaxation(instance: Instance) -> _Relaxation:
             else:
                 left_out += job.unplaced_cost
             continue
+        egress_per_gb = _dataset_egress(instance, job)
         job_rows.append(
             [
-                (pairs[p.site, p.accelerator], float(p.count), training_costs(instance, p).total)
+                (
+                    pairs[p.site, p.accelerator],
+                    float(p.count),
+                    p.count * job.run_hours * rate[p.site, p.accelerator]
+                    + job.site_costs.get(p.site, 0.0)
+                    + egress_per_gb(p.site),
+                )
                 for p in placements
             ]
         )
@@ -172,65 +388,66 @@ def _relaxation(instance: Instance) -> _Relaxation:
     serve_rows: list[list[tuple[int, float, float]]] = []
     penalty: list[float] = []
     demand: list[float] = []
-    spare_of: list[int] = []
-    spare_rows: list[list[tuple[int, float, float]]] = []
-    spare_share: list[float] = []
+    resilient = _ResilientRows()
     for service in instance.inference:
         options = eligibility.replicas[service.id]
-        per_rps = {
-            (o.site, o.accelerator): (
-                pairs[o.site, o.accelerator],
-                o.per_replica / o.rps,
-                o.per_replica
-                * hours
-                * accelerator_hour_costs(instance, o.site, o.accelerator).total
-                / o.rps,
-            )
-            for o in options
-        }
         at_site: dict[str, list[tuple[int, float, float]]] = {}
-        for (option_site, _), choice in per_rps.items():
-            at_site.setdefault(option_site, []).append(choice)
-        spare = -1
-        if service.resilience == "n+1":
-            domains = {instance.site_by_id[o.site].domain for o in options}
-            if len(domains) >= 2:
-                spare = len(spare_rows)
-                spare_rows.append(list(per_rps.values()))
-                spare_share.append(1.0 / (len(domains) - 1))
+        fastest: dict[str, float] = {}
+        for o in options:
+            at_site.setdefault(o.site, []).append(
+                (
+                    pairs[o.site, o.accelerator],
+                    o.per_replica / o.rps,
+                    o.per_replica * hours * rate[o.site, o.accelerator] / o.rps,
+                )
+            )
+            fastest[o.site] = max(fastest.get(o.site, 0.0), o.rps)
         price = (
             math.inf
             if service.unserved_cost_per_rps_hour is None
             else service.unserved_cost_per_rps_hour * hours
         )
-        n_plus_1_impossible = service.resilience == "n+1" and spare < 0
+        domain_of = {site_id: instance.site_by_id[site_id].domain for site_id in at_site}
+        n_plus_1 = service.resilience == "n+1"
         reach: dict[str, list[str]] = {}
         for route in eligibility.routes[service.id]:
-            reach.setdefault(route.region, []).append(route.site)
+            if route.site in at_site:
+                reach.setdefault(route.region, []).append(route.site)
+        regions: list[tuple[float, float, list[tuple[str, float]]]] = []
         for region, rps in sorted(service.demand_rps.items()):
             if rps <= 0:
                 continue
-            row = [
-                (
-                    pair,
-                    per_unit,
-                    cost + traffic_egress_per_rps(instance, service.kb_per_request, region, site),
-                )
-                if service.kb_per_request > 0
-                else (pair, per_unit, cost)
-                for site in reach.get(region, [])
-                for pair, per_unit, cost in at_site.get(site, [])
-            ]
-            if not row or n_plus_1_impossible:
+            sites = reach.get(region, [])
+            if not sites or (n_plus_1 and len(set(domain_of.values())) < 2):
                 if price == math.inf:
                     infeasible = True
                 else:
                     left_out += rps * price
                 continue
-            serve_rows.append(row)
+            egress = {
+                site_id: traffic_egress_per_rps(instance, service.kb_per_request, region, site_id)
+                if service.kb_per_request > 0
+                else 0.0
+                for site_id in sites
+            }
+            if n_plus_1:
+                regions.append((rps, price, sorted(egress.items())))
+                continue
+            serve_rows.append(
+                [
+                    (pair, per_unit, cost + egress[site_id])
+                    for site_id in sites
+                    for pair, per_unit, cost in at_site[site_id]
+                ]
+            )
             penalty.append(price)
             demand.append(rps)
-            spare_of.append(spare)
+        if regions:
+            # A plan whose capacity at one site passes the whole demand by a replica
+            # can drop that replica.
+            total = sum(service.demand_rps.values())
+            cap = {site_id: total + fastest[site_id] for site_id in at_site}
+            resilient.add_service(at_site, domain_of, cap, regions)
 
     return _Relaxation(
         count=count,
@@ -238,78 +455,124 @@ def _relaxation(instance: Instance) -> _Relaxation:
         entry_pair=np.array([e[0] for e in entries], dtype=np.int64),
         entry_row=np.array([e[1] for e in entries], dtype=np.int64),
         entry_coef=np.array([e[2] for e in entries], dtype=np.float64),
+        site_pair=np.array([r[0] for r in site_rows], dtype=np.int64),
+        site_of_row=np.array([r[1] for r in site_rows], dtype=np.int64),
+        fixed=np.array(
+            [instance.site_by_id[site_id].fixed_cost for site_id in fixed_sites], dtype=np.float64
+        ),
         jobs=_groups(job_rows) if job_rows else None,
         job_unplaced=np.array(job_unplaced, dtype=np.float64),
         serve=_groups(serve_rows) if serve_rows else None,
         penalty=np.array(penalty, dtype=np.float64),
         demand=np.array(demand, dtype=np.float64),
-        spare_of=np.array(spare_of, dtype=np.int64),
-        spare=_groups(spare_rows) if spare_rows else None,
-        spare_share=np.array(spare_share, dtype=np.float64),
+        resilient=resilient.build(),
         infeasible=infeasible,
         left_out=left_out,
     )
 
 
 def _pair_prices(relaxation: _Relaxation, multipliers: NDArray[np.float64]) -> NDArray[np.float64]:
-    """What one accelerator of each inventory pair costs at `multipliers`: the multiplier
-    of each row it takes, times what it takes of that row."""
-    return np.asarray(
-        np.bincount(
-            relaxation.entry_pair,
-            weights=multipliers[relaxation.entry_row] * relaxation.entry_coef,
-            minlength=len(relaxation.count),
-        ),
-        dtype=np.float64,
+    """What one accelerator of each inventory pair costs at `multipliers` (of the limit
+    rows, then of the site rows): the multiplier of each row it takes, times what it
+    takes of that row."""
+    rows = len(relaxation.limit)
+    limits = np.bincount(
+        relaxation.entry_pair,
+        weights=multipliers[relaxation.entry_row] * relaxation.entry_coef,
+        minlength=len(relaxation.count),
     )
+    sites = np.bincount(
+        relaxation.site_pair,
+        weights=multipliers[rows : rows + len(relaxation.site_pair)],
+        minlength=len(relaxation.count),
+    )
+    return np.asarray(limits + sites, dtype=np.float64)
 
 
 def _value(
     relaxation: _Relaxation, multipliers: NDArray[np.float64]
 ) -> tuple[float, NDArray[np.float64]]:
-    """The relaxed optimum at `multipliers` (one per limit row; a proved bound) and what
-    it takes of each row."""
-    prices = _pair_prices(relaxation, multipliers)
+    """The relaxed optimum at `multipliers` (one per limit row, then one per resilience
+    row; a proved bound) and its subgradient: what it takes of each limit row beyond the
+    limit, then each resilience row's served demand beyond the capacity outside its
+    domain."""
+    rows = len(relaxation.limit)
+    site_rows = rows + len(relaxation.site_pair)
+    prices = _pair_prices(relaxation, multipliers[:site_rows])
     used = np.zeros_like(relaxation.count)
-    total = relaxation.left_out - float(multipliers @ relaxation.limit)
+    total = relaxation.left_out - float(multipliers[:rows] @ relaxation.limit)
+    # A site opens (wholly: its cost is linear in `open`) where its rows' credit for the
+    # stock it opens passes its fixed cost.
+    site_multipliers = multipliers[rows:site_rows]
+    credit = site_multipliers * relaxation.count[relaxation.site_pair]
+    reduced = relaxation.fixed - np.bincount(
+        relaxation.site_of_row, weights=credit, minlength=len(relaxation.fixed)
+    )
+    opened = reduced < 0
+    total += float(reduced[opened].sum())
     jobs = relaxation.jobs
     if jobs is not None:
         least, chosen = jobs.cheapest(prices)
         placed = least < relaxation.job_unplaced
         total += float(np.where(placed, least, relaxation.job_unplaced).sum())
-        np.add.at(used, jobs.pair[chosen[placed]], jobs.per_unit[chosen[placed]])
+        used += np.bincount(
+            jobs.pair[chosen[placed]], weights=jobs.per_unit[chosen[placed]], minlength=len(used)
+        )
     serve = relaxation.serve
     if serve is not None:
         least, chosen = serve.cheapest(prices)
-        extra = np.zeros_like(least)
-        spare_chosen = np.zeros(0, dtype=np.int64)
-        has_spare = relaxation.spare_of >= 0
-        if relaxation.spare is not None:
-            spare_least, spare_chosen = relaxation.spare.cheapest(prices)
-            share = relaxation.spare_share[relaxation.spare_of[has_spare]]
-            extra[has_spare] = spare_least[relaxation.spare_of[has_spare]] * share
-        per_rps = least + extra
-        served = per_rps < relaxation.penalty
-        total += float((np.where(served, per_rps, relaxation.penalty) * relaxation.demand).sum())
+        served = least < relaxation.penalty
+        total += float((np.where(served, least, relaxation.penalty) * relaxation.demand).sum())
         rps = relaxation.demand[served]
-        np.add.at(used, serve.pair[chosen[served]], serve.per_unit[chosen[served]] * rps)
-        if relaxation.spare is not None:
-            spare_served = served & has_spare
-            spare_group = relaxation.spare_of[spare_served]
-            choice = spare_chosen[spare_group]
-            amount = relaxation.demand[spare_served] * relaxation.spare_share[spare_group]
-            np.add.at(
-                used, relaxation.spare.pair[choice], relaxation.spare.per_unit[choice] * amount
-            )
+        used += np.bincount(
+            serve.pair[chosen[served]],
+            weights=serve.per_unit[chosen[served]] * rps,
+            minlength=len(used),
+        )
+    resilience = np.zeros(0, dtype=np.float64)
+    if relaxation.resilient is not None:
+        value, resilience = relaxation.resilient.value(prices, multipliers[site_rows:], used)
+        total += value
     taken = np.asarray(
         np.bincount(
             relaxation.entry_row,
             weights=used[relaxation.entry_pair] * relaxation.entry_coef,
-            minlength=len(relaxation.limit),
+            minlength=rows,
         ),
         dtype=np.float64,
     )
-    return total, taken
+    site_gradient = (
+        used[relaxation.site_pair]
+        - relaxation.count[relaxation.site_pair] * opened[relaxation.site_of_row]
+    )
+    return total, np.concatenate((taken - relaxation.limit, site_gradient, resilience))
+
+
+SCALED = True
+
+
+def _scale(relaxation: _Relaxation) -> NDArray[np.float64]:
+    """Each row's size: its limit, or the n+1 service's demand."""
+    resilient = relaxation.resilient
+    rows = np.concatenate(
+        (np.maximum(relaxation.limit, 1.0), relaxation.count[relaxation.site_pair])
+    )
+    if resilient is None:
+        return rows
+    demand = np.bincount(
+        resilient.group_service, weights=resilient.group_demand, minlength=resilient.services
+    )
+    return np.concatenate((rows, np.maximum(demand[resilient.row_service], 1e-6)))
+
+
+def _start(relaxation: _Relaxation) -> NDArray[np.float64]:
+    """The first multipliers: limit rows unpriced, resilience rows where the relaxation
+    is the aggregate of a service's n+1 rows (see the module's docstring)."""
+    resilient = relaxation.resilient
+    starts = np.zeros(0) if resilient is None else resilient.row_start
+    return np.concatenate(
+        (np.zeros_like(relaxation.limit), np.zeros(len(relaxation.site_pair)), starts)
+    )
 
 
 @dataclass(frozen=True)
@@ -333,15 +596,21 @@ def lagrangian(
     relaxation = _relaxation(instance)
     if relaxation.infeasible:
         return None
-    multipliers = np.zeros_like(relaxation.limit)
+    multipliers = _start(relaxation)
+    scale = _scale(relaxation) if SCALED else np.ones_like(multipliers)
     best = -math.inf
     best_multipliers = multipliers
     tied = 0
     step = START_STEP
     stall = 0
     guessed = upper is None
-    for _ in range(iterations):
-        value, used = _value(relaxation, multipliers)
+    patience = STALL_ITERATIONS
+    for iteration in range(iterations):
+        began = time.perf_counter()
+        value, gradient = _value(relaxation, multipliers)
+        if iteration == 0:
+            allowed = (deadline - time.perf_counter()) / max(time.perf_counter() - began, 1e-6)
+            patience = int(min(max(STALL_SHARE * allowed, STALL_ITERATIONS), MAX_STALL_ITERATIONS))
         if upper is None or (guessed and value >= upper):
             # Only a plan's cost proves the bound cannot rise further; a guess moves up.
             upper = value + (GUESS_FACTOR - 1.0) * max(abs(value), 1.0)
@@ -355,15 +624,15 @@ def lagrangian(
                 tied += 1
                 best_multipliers = best_multipliers + (multipliers - best_multipliers) / tied
             stall += 1
-            if stall >= STALL_ITERATIONS:
+            if stall >= patience:
                 step, stall = step / 2, 0
-        gradient = used - relaxation.limit
         # Multipliers at zero cannot fall: their negative components do not count.
         gradient[(multipliers <= 0) & (gradient < 0)] = 0.0
-        norm = float(gradient @ gradient)
+        scaled = gradient / scale
+        norm = float(scaled @ scaled)
         if norm <= 0 or step < MIN_STEP or upper <= value or time.perf_counter() > deadline:
             break
-        multipliers = np.maximum(0.0, multipliers + step * (upper - value) / norm * gradient)
+        multipliers = np.maximum(0.0, multipliers + step * (upper - value) / norm * scaled / scale)
     per_pair = _pair_prices(relaxation, best_multipliers)
     prices = {
         pair: float(per_pair[index])
