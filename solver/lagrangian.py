@@ -548,23 +548,6 @@ def _value(
     return total, np.concatenate((taken - relaxation.limit, site_gradient, resilience))
 
 
-SCALED = True
-
-
-def _scale(relaxation: _Relaxation) -> NDArray[np.float64]:
-    """Each row's size: its limit, or the n+1 service's demand."""
-    resilient = relaxation.resilient
-    rows = np.concatenate(
-        (np.maximum(relaxation.limit, 1.0), relaxation.count[relaxation.site_pair])
-    )
-    if resilient is None:
-        return rows
-    demand = np.bincount(
-        resilient.group_service, weights=resilient.group_demand, minlength=resilient.services
-    )
-    return np.concatenate((rows, np.maximum(demand[resilient.row_service], 1e-6)))
-
-
 def _start(relaxation: _Relaxation) -> NDArray[np.float64]:
     """The first multipliers: limit rows unpriced, resilience rows where the relaxation
     is the aggregate of a service's n+1 rows (see the module's docstring)."""
@@ -597,7 +580,6 @@ def lagrangian(
     if relaxation.infeasible:
         return None
     multipliers = _start(relaxation)
-    scale = _scale(relaxation) if SCALED else np.ones_like(multipliers)
     best = -math.inf
     best_multipliers = multipliers
     tied = 0
@@ -628,11 +610,10 @@ def lagrangian(
                 step, stall = step / 2, 0
         # Multipliers at zero cannot fall: their negative components do not count.
         gradient[(multipliers <= 0) & (gradient < 0)] = 0.0
-        scaled = gradient / scale
-        norm = float(scaled @ scaled)
+        norm = float(gradient @ gradient)
         if norm <= 0 or step < MIN_STEP or upper <= value or time.perf_counter() > deadline:
             break
-        multipliers = np.maximum(0.0, multipliers + step * (upper - value) / norm * scaled / scale)
+        multipliers = np.maximum(0.0, multipliers + step * (upper - value) / norm * gradient)
     per_pair = _pair_prices(relaxation, best_multipliers)
     prices = {
         pair: float(per_pair[index])

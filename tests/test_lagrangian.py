@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from models import Instance, load_instance
 from solver import solve
 from solver.lagrangian import lagrangian
 from tests import builders as b
 from tests.checks import assert_valid_plan
+from tests.test_solve_bruteforce import build, oracle, tiny_cases
 
 
 def assert_proved_optimum(instance: Instance, expected: float) -> None:
@@ -53,6 +57,51 @@ def test_n_plus_1_spare_capacity_counts() -> None:
     found = lagrangian(instance, 40.0, 10.0)
     assert found is not None
     assert found.bound == pytest.approx(30.0)
+
+
+def test_every_failure_domain_row_counts() -> None:
+    """An n+1 service with 20 rps from r, which only A reaches within the SLO; B and C
+    (each its own failure domain) are out of reach. Losing A must leave 20 rps elsewhere:
+    two replicas at A and two at B or C, 40 over 10 hours, the optimum. The aggregate of
+    the three domain rows alone asks for 10 rps of spare (20 / (3 - 1)): 30."""
+    instance = b.instance(
+        sites=[b.site(name, {"gpu": (4, 1.0)}) for name in ("A", "B", "C")],
+        regions=["r"],
+        links=[b.link("r", "A", 5.0), b.link("r", "B", 80.0), b.link("r", "C", 80.0)],
+        inference=[b.service("s", {"gpu": (1, 10.0)}, {"r": 20.0}, resilience="n+1")],
+    )
+    assert_proved_optimum(instance, 40.0)
+    found = lagrangian(instance, 50.0, 10.0)
+    assert found is not None
+    assert 39.0 <= found.bound <= 40.0
+
+
+def test_fixed_costs_count() -> None:
+    """A job of 4 GPUs for 10 hours: at A (1 per GPU-hour, 100 to open, 4 GPUs) 140, at B
+    (5 per GPU-hour) 200. The site row `used <= 4 * open` makes the job pay A's whole
+    fixed cost: the bound is the optimum, 140 (40 with the fixed cost dropped)."""
+    instance = b.instance(
+        sites=[b.site("A", {"gpu": (4, 1.0)}, fixed_cost=100.0), b.site("B", {"gpu": (4, 5.0)})],
+        training=[b.job("j", {"gpu": 4})],
+    )
+    assert_proved_optimum(instance, 140.0)
+    found = lagrangian(instance, 200.0, 10.0)
+    assert found is not None
+    assert 139.0 <= found.bound <= 140.0
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tiny_cases())
+def test_bound_never_exceeds_the_exhaustive_optimum(case: dict[str, Any]) -> None:
+    """On random tiny instances (fixed costs, n+1, grid power, penalties, egress) the
+    bound is at most the optimum of an exhaustive search that shares no code with it, and
+    there is no bound only when there is no plan."""
+    expected = oracle(case)
+    found = lagrangian(build(case), None if expected is None else 2 * expected + 1, 0.5)
+    if found is None:
+        assert expected is None
+    elif expected is not None:
+        assert found.bound <= expected + 1e-9 * max(1.0, abs(expected))
 
 
 def test_grid_power_is_priced_too() -> None:
