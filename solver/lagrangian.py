@@ -58,7 +58,7 @@ if TYPE_CHECKING:
 #: 30 iterations 4,184.9M / 4,547.5M / 4,684.8M in 6 / 15 / 60 s, 100 iterations 3,868.9M
 #: / 4,470.5M / 4,716.7M; L-0 in 60 s: 30, 100 and 300 iterations 904.2M, 910.6M, 913.1M.
 START_STEP = 2.0
-STALL_ITERATIONS = 30
+STALL_ITERATIONS = 10
 MAX_STALL_ITERATIONS = 300
 STALL_SHARE = 1 / 20
 #: Stop once the step scale is below this.
@@ -130,8 +130,9 @@ class _Resilient:
     to the resilience row `slot_row` (its failure domain's), and holds at most `slot_cap`
     rps. Routes (one per (service, region, site in reach)) are grouped by (service,
     region), contiguous from `route_starts`: route k serves from slot `route_slot[k]` at
-    `route_egress[k]` per rps. Per group: demand, penalty per rps (inf: must be served)
-    and service. Per resilience row: its service, and the starting multiplier."""
+    `route_egress[k]` per rps (for service `route_service[k]`). Per group: demand,
+    penalty per rps (inf: must be served) and service. Per resilience row: its service,
+    and the starting multiplier."""
 
     option_pair: NDArray[np.int64]
     option_per_unit: NDArray[np.float64]
@@ -145,6 +146,7 @@ class _Resilient:
     route_starts: NDArray[np.int64]
     route_slot: NDArray[np.int64]
     route_egress: NDArray[np.float64]
+    route_service: NDArray[np.int64]
     group_demand: NDArray[np.float64]
     group_penalty: NDArray[np.float64]
     group_service: NDArray[np.int64]
@@ -165,16 +167,13 @@ class _Resilient:
         outside the row's domain)."""
         services = self.services
         per_service = np.bincount(self.row_service, weights=beta, minlength=services)
-        slot_credit = per_service[self.slot_service] - beta[self.slot_row]
-        priced = (
-            self.option_cost
-            + prices[self.option_pair] * self.option_per_unit
-            - slot_credit[self.option_slot]
-        )
-        slot_cost, slot_option = _least_per_run(priced, self.option_starts, self.option_slot)
+        priced = self.option_cost + prices[self.option_pair] * self.option_per_unit
+        slot_least, slot_option = _least_per_run(priced, self.option_starts, self.option_slot)
+        # The credit is the same for every option of a slot.
+        slot_cost = slot_least - per_service[self.slot_service] + beta[self.slot_row]
         route_cost = (
             self.route_egress
-            + per_service[self.group_service[self.route_group]]
+            + per_service[self.route_service]
             + np.maximum(slot_cost[self.route_slot], 0.0)
         )
         least, chosen = _least_per_run(route_cost, self.route_starts, self.route_group)
@@ -245,6 +244,7 @@ class _ResilientRows:
             return None
         option_slot = np.array([o[3] for o in self.options], dtype=np.int64)
         route_group = np.array([r[0] for r in self.routes], dtype=np.int64)
+        group_service = np.array([g[2] for g in self.groups], dtype=np.int64)
         return _Resilient(
             option_pair=np.array([o[0] for o in self.options], dtype=np.int64),
             option_per_unit=np.array([o[1] for o in self.options], dtype=np.float64),
@@ -258,9 +258,10 @@ class _ResilientRows:
             route_starts=_run_starts(route_group),
             route_slot=np.array([r[1] for r in self.routes], dtype=np.int64),
             route_egress=np.array([r[2] for r in self.routes], dtype=np.float64),
+            route_service=group_service[route_group],
             group_demand=np.array([g[0] for g in self.groups], dtype=np.float64),
             group_penalty=np.array([g[1] for g in self.groups], dtype=np.float64),
-            group_service=np.array([g[2] for g in self.groups], dtype=np.int64),
+            group_service=group_service,
             row_service=np.array([r[0] for r in self.rows], dtype=np.int64),
             row_start=np.array([r[1] for r in self.rows], dtype=np.float64),
         )
