@@ -29,9 +29,18 @@ optional and cheaper, and each service's demand from each region is served at th
 cheapest site within the SLO (capacity and egress) or left unserved, whichever costs
 less per rps. The multipliers follow the subgradient method with Polyak steps towards
 a known plan's cost (or a guessed target, before there is a plan); every iterate's value
-is a proved bound, and the best is kept. The n+1 multipliers start where the relaxation
-equals the aggregate of the n+1 rows (with k domains, spare capacity of `served / (k -
-1)` at the cheapest option): `beta[i, F] = cheapest / (k - 1)`.
+is a proved bound, and the best is kept.
+
+Two relaxations run in turn. The *quick* one prices only the limit rows, has no site
+rows, and keeps of each service's n+1 rows only their aggregate (with k failure domains,
+summing the k rows gives spare capacity of at least `served / (k - 1)`, bought at the
+cheapest option); its steps cost about 10 ms on generated XL-0 against 24 ms, and its
+prices guide the greedy planner. The *full* one above starts where it equals the quick
+one's best (`beta[i, F] = cheapest / (k - 1)`, site rows unpriced) and can only raise
+the bound from there. Measured on generated L-0, where the LP is known (920.3M; without
+the bandwidth rows and fixed costs 914.0M, and 893.5M without the n+1 rows as well): the
+quick relaxation alone 885.6M, the full one 911.3M. On XL-0 (2,978 n+1 services, 234,275
+resilience rows) 4,587.2M → 4,721.3M in 60 s.
 """
 
 from __future__ import annotations
