@@ -39,8 +39,8 @@ prices guide the greedy planner. The *full* one above starts where it equals the
 one's best (`beta[i, F] = cheapest / (k - 1)`, site rows unpriced) and can only raise
 the bound from there. Measured on generated L-0, where the LP is known (920.3M; without
 the bandwidth rows and fixed costs 914.0M, and 893.5M without the n+1 rows as well): the
-quick relaxation alone 885.6M, the full one 911.3M. On XL-0 (2,978 n+1 services, 234,275
-resilience rows) 4,587.2M → 4,721.3M in 60 s.
+quick relaxation alone 884.3M (885.6M with stalls of 30), the full one 911.3M. On XL-0
+(2,978 n+1 services, 234,275 resilience rows) 4,587.2M → 4,721.3M in 60 s.
 """
 
 from __future__ import annotations
