@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         ReplicaOption,
         RouteFlow,
         TrainingAssignment,
+        TrainingJob,
         UnservedDemand,
     )
 
@@ -82,16 +83,21 @@ def _rate(instance: Instance, site_id: str, accelerator_id: str) -> PartCosts:
     )
 
 
+def dataset_egress(instance: Instance, job: TrainingJob, site_id: str) -> float:
+    """Egress cost of moving a job's dataset to `site_id` (SPEC section 6)."""
+    if job.dataset is None or job.dataset.size_gb <= 0:
+        return 0.0
+    route = instance.paths.route(job.dataset.at, site_id)
+    assert route is not None, "eligible placements are reachable from their dataset"
+    return job.dataset.size_gb * route.egress_per_gb
+
+
 def training_costs(instance: Instance, placement: TrainingPlacement) -> PartCosts:
     """Cost of placing a training job: accelerator-hours, surcharge and dataset egress."""
     job = instance.training_by_id[placement.job]
     rate = accelerator_hour_costs(instance, placement.site, placement.accelerator)
     hours = placement.count * job.run_hours
-    egress = 0.0
-    if job.dataset is not None and job.dataset.size_gb > 0:
-        route = instance.paths.route(job.dataset.at, placement.site)
-        assert route is not None, "eligible placements are reachable from their dataset"
-        egress = job.dataset.size_gb * route.egress_per_gb
+    egress = dataset_egress(instance, job, placement.site)
     return PartCosts(
         compute=hours * rate.compute,
         energy=hours * rate.energy,

@@ -52,14 +52,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from solver.costs import accelerator_hour_costs, traffic_egress_per_rps
+from solver.costs import accelerator_hour_costs, dataset_egress, traffic_egress_per_rps
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from numpy.typing import NDArray
 
-    from models import Instance, TrainingJob
+    from models import Instance
 
 #: Polyak step scale at the start, halved after a stall of this many iterations without
 #: a better bound: the quick relaxation's steps are cheap and many, the full one's few
@@ -145,8 +143,7 @@ class _Resilient:
     rps. Routes (one per (service, region, site in reach)) are grouped by (service,
     region), contiguous from `route_starts`: route k serves from slot `route_slot[k]` at
     `route_egress[k]` per rps (for service `route_service[k]`). Per group: demand,
-    penalty per rps (inf: must be served) and service. Per resilience row: its service,
-    and the starting multiplier."""
+    penalty per rps (inf: must be served) and service. Per resilience row: its service."""
 
     option_pair: NDArray[np.int64]
     option_per_unit: NDArray[np.float64]
@@ -165,7 +162,6 @@ class _Resilient:
     group_penalty: NDArray[np.float64]
     group_service: NDArray[np.int64]
     row_service: NDArray[np.int64]
-    row_start: NDArray[np.float64]
     #: Per service: where its slots and its options begin, and 1 / (k - 1) for its k
     #: failure domains; each option's service.
     service_starts: NDArray[np.int64]
@@ -268,7 +264,7 @@ class _ResilientRows:
         self.slots: list[tuple[int, int, float]] = []
         self.routes: list[tuple[int, int, float]] = []
         self.groups: list[tuple[float, float, int]] = []
-        self.rows: list[tuple[int, float]] = []
+        self.rows: list[int] = []
         self.shares: list[float] = []
         self.choices: list[tuple[int, int, float]] = []
         self.services = 0
@@ -286,9 +282,8 @@ class _ResilientRows:
         service = self.services
         self.services += 1
         domains = sorted(set(domain_of.values()))
-        cheapest = min(cost for options in sites.values() for _, _, cost in options)
         row_of = {domain: len(self.rows) + k for k, domain in enumerate(domains)}
-        self.rows.extend((service, cheapest / (len(domains) - 1)) for _ in domains)
+        self.rows.extend(service for _ in domains)
         self.shares.append(1.0 / (len(domains) - 1))
         slot_of: dict[str, int] = {}
         options_of: dict[str, range] = {}
@@ -333,8 +328,7 @@ class _ResilientRows:
             group_demand=np.array([g[0] for g in self.groups], dtype=np.float64),
             group_penalty=np.array([g[1] for g in self.groups], dtype=np.float64),
             group_service=group_service,
-            row_service=np.array([r[0] for r in self.rows], dtype=np.int64),
-            row_start=np.array([r[1] for r in self.rows], dtype=np.float64),
+            row_service=np.array(self.rows, dtype=np.int64),
             service_starts=_run_starts(slot_service),
             service_option_starts=_run_starts(option_service),
             spare_share=np.array(self.shares, dtype=np.float64),
@@ -386,21 +380,6 @@ class _Relaxation:
     left_out: float
 
 
-def _dataset_egress(instance: Instance, job: TrainingJob) -> Callable[[str], float]:
-    """The egress cost of a job's dataset to each site (SPEC section 6), by site id."""
-    dataset = job.dataset
-    if dataset is None or dataset.size_gb <= 0:
-        return lambda _site: 0.0
-    paths = instance.paths
-
-    def egress(site_id: str) -> float:
-        route = paths.route(dataset.at, site_id)
-        assert route is not None, "eligible placements are reachable from their dataset"
-        return dataset.size_gb * route.egress_per_gb
-
-    return egress
-
-
 def _relaxation(instance: Instance) -> _Relaxation:
     eligibility = instance.eligibility
     pairs = {pair: index for index, pair in enumerate(sorted(instance.inventory_by_pair))}
@@ -450,15 +429,15 @@ def _relaxation(instance: Instance) -> _Relaxation:
             else:
                 left_out += job.unplaced_cost
             continue
-        egress_per_gb = _dataset_egress(instance, job)
         job_rows.append(
             [
                 (
                     pairs[p.site, p.accelerator],
                     float(p.count),
+                    # training_costs(...).total, with the rate looked up once per pair.
                     p.count * job.run_hours * rate[p.site, p.accelerator]
                     + job.site_costs.get(p.site, 0.0)
-                    + egress_per_gb(p.site),
+                    + dataset_egress(instance, job, p.site),
                 )
                 for p in placements
             ]
@@ -657,13 +636,11 @@ def _equal_multipliers(
 
 
 def _start(relaxation: _Relaxation) -> NDArray[np.float64]:
-    """The first multipliers: limit rows unpriced, resilience rows where the relaxation
-    is the aggregate of a service's n+1 rows (see the module's docstring)."""
+    """The first multipliers, all zero (the quick relaxation prices only the limit rows;
+    the full one starts from `_equal_multipliers`)."""
     resilient = relaxation.resilient
-    starts = np.zeros(0) if resilient is None else resilient.row_start
-    return np.concatenate(
-        (np.zeros_like(relaxation.limit), np.zeros(len(relaxation.site_pair)), starts)
-    )
+    rows = 0 if resilient is None else len(resilient.row_service)
+    return np.zeros(len(relaxation.limit) + len(relaxation.site_pair) + rows)
 
 
 @dataclass(frozen=True)
