@@ -18,6 +18,7 @@ from models import (
     load_instance,
 )
 from solver import SolveOptions, solve
+from solver.costs import plan_costs
 from solver.cpsat.model import Plan
 from solver.heuristics import neighbourhood
 from solver.heuristics.greedy import greedy
@@ -27,7 +28,9 @@ from solver.heuristics.neighbourhood import (
     improve,
     left_out_neighbourhood,
     merged,
+    region_neighbourhood,
     residual_instance,
+    short_region,
 )
 from tests import builders as b
 from tests.checks import assert_valid_plan
@@ -226,3 +229,88 @@ def test_neighbourhood_is_the_work_nearest_a_region_within_its_size() -> None:
     assert small.services <= everything.services and small.jobs <= everything.jobs
     again = choose_neighbourhood(instance, plan, random.Random(0), decisions=200)
     assert again == small
+
+
+def job_on_the_short_region_site() -> Instance:
+    """Job `j` (4 GPUs, 10 hours) at A (1 per GPU-hour) or B (1.1); service `s` (40 rps,
+    10 per 1-GPU replica) from region r, which reaches only A within its 10 ms SLO,
+    unserved at 10 per rps-hour; service `t` (10 rps, one replica) from region q, which
+    reaches only B. Optimum: j and t at B, s at A: 44 + 11 + 40 = 95."""
+    return b.instance(
+        sites=[b.site("A", {"gpu": (4, 1.0)}), b.site("B", {"gpu": (8, 1.1)})],
+        regions=["q", "r"],
+        links=[b.link("r", "A", 5.0), b.link("r", "B", 50.0), b.link("q", "B", 5.0)],
+        training=[b.job("j", {"gpu": 4})],
+        inference=[
+            b.service(
+                "s", {"gpu": (1, 10.0)}, {"r": 40.0}, slo_ms=10.0, unserved_cost_per_rps_hour=10.0
+            ),
+            b.service("t", {"gpu": (1, 10.0)}, {"q": 10.0}, slo_ms=10.0),
+        ],
+    )
+
+
+def job_at_a_s_unserved(instance: Instance) -> Plan:
+    """j at A, leaving s's 40 rps unserved (4,000); t at B."""
+    training = [TrainingAssignment(job="j", site="A", accelerator="gpu", count=4)]
+    inference = [ReplicaAssignment(service="t", site="B", accelerator="gpu", replicas=1)]
+    routes = [RouteFlow(service="t", region="q", site="B", rps=10.0)]
+    unserved = [UnservedDemand(service="s", region="r", rps=40.0)]
+    costs = plan_costs(instance, training, [], inference, routes, unserved)
+    return Plan(training, [], inference, routes, unserved, costs)
+
+
+def test_short_region_is_the_dearest_unserved_region_not_tried_at_its_penalty() -> None:
+    """Region r leaves 4,000 unserved; once tried at that penalty it is not chosen again,
+    unless its penalty changes; a plan that serves everything has no short region."""
+    instance = job_on_the_short_region_site()
+    plan = job_at_a_s_unserved(instance)
+    assert short_region(instance, plan, set()) == ("r", pytest.approx(4000.0))
+    assert short_region(instance, plan, {("r", 4000.0)}) is None
+    assert short_region(instance, plan, {("r", 3000.0)}) == ("r", pytest.approx(4000.0))
+    served = Plan(plan.training, [], plan.inference, plan.routes, [], CostBreakdown())
+    assert short_region(instance, served, set()) is None
+
+
+def test_region_neighbourhood_frees_what_holds_the_sites_a_region_needs() -> None:
+    """Around r: A's job and the service left unserved there (5 decisions); around q: B's
+    service t first, then A's job."""
+    instance = job_on_the_short_region_site()
+    plan = job_at_a_s_unserved(instance)
+    around_r = region_neighbourhood(instance, plan, "r", random.Random(0), decisions=5)
+    assert around_r == Neighbourhood(frozenset({"s"}), frozenset({"j"}))
+    around_q = region_neighbourhood(instance, plan, "q", random.Random(0), decisions=5)
+    assert around_q == Neighbourhood(frozenset({"t"}), frozenset({"j"}))
+
+
+def test_improve_re_plans_around_the_short_region(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Neighbourhoods of 5 decisions. Re-planning the left-out work (s) alone cannot serve
+    it: A is full. The next step frees the work around r, the region s is short in (j
+    and s), and reaches the optimum, 95. (With seed 1 the first random region is q,
+    whose neighbourhood, t and j, cannot improve the plan.)"""
+    monkeypatch.setattr(neighbourhood, "NEIGHBOURHOOD_DECISIONS", 5)
+    instance = job_on_the_short_region_site()
+    plan = job_at_a_s_unserved(instance)
+    assert plan.objective == pytest.approx(40.0 + 11.0 + 4000.0)
+    freed: list[tuple[set[str], set[str]]] = []
+    parts: list[Solution] = []
+
+    def replan(residual: Instance, limit_s: float) -> Solution:
+        freed.append(({s.id for s in residual.inference}, {j.id for j in residual.training}))
+        options = SolveOptions(neighbourhood_search=False)
+        parts.append(solve(residual, time_limit_s=min(limit_s, 5.0), workers=2, options=options))
+        return parts[-1]
+
+    when: list[int] = []
+    better = improve(
+        instance,
+        plan,
+        time.perf_counter() + 6.0,
+        replan,
+        seed=1,
+        on_plan=lambda p: when.append(len(freed)),
+    )
+    assert better.objective == pytest.approx(95.0)
+    assert freed[:2] == [({"s"}, set()), ({"s"}, {"j"})]
+    assert when == [2]
+    assert_valid_plan(instance, better.solution(instance, "feasible", None, parts[0].solver))
