@@ -1,7 +1,9 @@
 """Large-neighbourhood search over workloads, for instances too large to model whole.
 
-Each step frees a *neighbourhood*: the workloads (inference services and training
-jobs) the plan puts at the sites nearest a region picked at random. They are planned
+Each step frees a *neighbourhood*: the work the plan leaves out (`left_out_neighbourhood`),
+or the workloads (inference services and training jobs) the plan puts at the sites
+nearest a region, in turn the one whose unserved demand costs most (`short_region`) and
+one picked at random (`region_neighbourhood`). They are planned
 again on a *residual instance*: the same sites and network, those workloads only, and
 only the capacity the rest of the plan leaves (inventory, grid power, cooling, link
 bandwidth); a site the rest keeps active has no fixed cost there. A residual instance
