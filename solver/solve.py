@@ -77,13 +77,14 @@ LARGE_GREEDY_SHARE = 0.6
 LAGRANGIAN_SHARE = 0.1
 #: The Lagrangian relaxation's prices guide the first greedy plan on those instances
 #: (each option costed with this share of the prices of what it takes); the unguided
-#: greedy plan follows when the time left is at least PRICED_ROOM times what the priced
-#: one took, or when the priced one is incomplete. Generated XL-0: unguided 6,328.5M in
-#: 31 s; priced with weight 1.0 5,711.8M (32.5 s; the relaxation first, 6 s). With prices
-#: from steps towards the unguided plan's cost: 1.0 5,777.7M (41 s), 0.5 an incomplete
-#: plan, 0.25 6,333.5M, 1.5 6,576.9M.
+#: greedy plan follows only when the priced one is incomplete. Generated XL-0: unguided
+#: 6,328.5M in 31 s; priced with weight 1.0 5,711.8M (32.5 s; the relaxation first, 6 s).
+#: With prices from steps towards the unguided plan's cost: 1.0 5,777.7M (41 s), 0.5 an
+#: incomplete plan, 0.25 6,333.5M, 1.5 6,576.9M; with the full relaxation's 60 s
+#: (`4b759bf`): 0.8 5,810.7M, 0.9 5,759.3M, 1.0 5,718.8M, 1.1 5,809.7M, 1.2 5,855.3M.
+#: The unguided plan used to follow at 600 s too, where it never won: XL-0/1/2 unguided
+#: 6,328.5 / 6,580.3 / 6,167.6M (31-37 s) against priced 5,754.1 / 5,921.1 / 5,445.7M.
 LAGRANGIAN_PRICE_WEIGHT = 1.0
-PRICED_ROOM = 2.0
 #: Most seconds kept back from the neighbourhood search for the answer's assembly.
 NEIGHBOURHOOD_RESERVE_S = 2.0
 #: Least eligible decisions for the neighbourhood search to run on an instance the whole
@@ -643,17 +644,14 @@ def _large_greedy_plans(
     possibly incomplete; the cheapest complete plan, if any; the Lagrangian bound).
 
     The Lagrangian relaxation comes first (`with_bound`), and its prices of contended
-    capacity guide the first greedy plan; the unguided greedy plan follows when that one
-    is incomplete or there is time for both (PRICED_ROOM), and the cheaper is kept.
-    Generated XL-0: unguided 6,328.5M (31 s); priced 5,711.8M (32.5 s, after 6 s of the
-    relaxation aiming at a guessed target)."""
+    capacity guide the first greedy plan; the unguided greedy plan follows only when that
+    one is incomplete, and takes its place. Generated XL-0: unguided 6,328.5M (31 s);
+    priced 5,711.8M (32.5 s, after 6 s of the relaxation aiming at a guessed target)."""
     found = lagrangian(instance, None, LAGRANGIAN_SHARE * time_limit_s) if with_bound else None
     bound = None if found is None else found.bound
     answer: Solution | None = None
     first: Plan | None = None
-    taken = 0.0
     if found is not None and found.prices:
-        began = time.perf_counter()
         answer = greedy(
             instance,
             partial=True,
@@ -662,23 +660,17 @@ def _large_greedy_plans(
             guide=Guide(capacity_prices=found.prices),
             price_weights=(LAGRANGIAN_PRICE_WEIGHT,),
         )
-        taken = time.perf_counter() - began
         first = _greedy_plan(answer)
-        if first is not None and reporter is not None:
-            reporter.plan(first.objective, bound)
-    if first is None or _time_left(deadline) >= PRICED_ROOM * taken:
-        unguided = greedy(
+    if first is None:
+        # No complete priced plan: the unguided one (its answer is the hint otherwise).
+        answer = greedy(
             instance,
             partial=True,
             time_limit_s=min(LARGE_GREEDY_SHARE * time_limit_s, _time_left(deadline)),
         )
-        plan = _greedy_plan(unguided)
-        if plan is not None and (first is None or plan.objective < first.objective):
-            answer, first = unguided, plan
-            if reporter is not None:
-                reporter.plan(first.objective, bound)
-        elif answer is None or first is None:
-            answer = unguided
+        first = _greedy_plan(answer)
+    if first is not None and reporter is not None:
+        reporter.plan(first.objective, bound)
     assert answer is not None
     return answer, first, bound
 

@@ -451,17 +451,25 @@ def test_large_instance_is_planned_by_neighbourhood_search(
     assert all(later < earlier for earlier, later in itertools.pairwise(seen))
 
 
-def test_large_instance_gets_a_second_greedy_plan_priced_by_the_relaxation(
+def test_large_instance_is_planned_greedily_at_the_relaxation_s_prices(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Job `j` runs at A (1 per hour) or B (1.1); service `s` reaches only A within its
     SLO. The unguided greedy plan puts the job at A and leaves the 40 rps unserved (at 2
     per rps-hour: 840); the Lagrangian relaxation, solved first, prices A's GPUs, and the
-    greedy plan priced by it puts the job at B: 44 + 40 = 84, the optimum, reported first
-    (the unguided plan that follows is dearer and not reported). Neighbourhood search is
+    greedy plan priced by it puts the job at B: 44 + 40 = 84, the optimum, reported first.
+    That plan is complete, so no unguided greedy plan follows. Neighbourhood search is
     switched off here, so that only the priced plan can find it."""
     monkeypatch.setattr(solve_module, "MAX_LP_VARIABLES", 0)
     monkeypatch.setattr(solve_module.neighbourhood, "improve", lambda _i, plan, *_a, **_k: plan)
+    guides: list[Guide | None] = []
+    planner = solve_module.greedy
+
+    def watched_greedy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        guides.append(kwargs.get("guide"))
+        return planner(*args, **kwargs)
+
+    monkeypatch.setattr(solve_module, "greedy", watched_greedy)
     instance = b.flexible_job_on_latency_bound_site(2.0)
     plan, seen = solve_watched(
         instance,
@@ -470,9 +478,36 @@ def test_large_instance_gets_a_second_greedy_plan_priced_by_the_relaxation(
     )
     assert_valid_plan(instance, plan)
     assert seen == pytest.approx([84.0])
+    assert len(guides) == 1 and guides[0] is not None and guides[0].capacity_prices
     assert greedy(instance, partial=True).objective == pytest.approx(40.0 + 40 * 2 * 10)
     assert plan.objective == pytest.approx(84.0)
     assert plan.bound is not None and plan.bound <= 84.0
+
+
+def test_large_instance_falls_back_to_the_unguided_greedy_plan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """When the priced greedy plan is incomplete (here: it is given no time), the
+    unguided greedy plan follows and is the start: the job at A, the 40 rps unserved,
+    840 (neighbourhood search off)."""
+    monkeypatch.setattr(solve_module, "MAX_LP_VARIABLES", 0)
+    monkeypatch.setattr(solve_module.neighbourhood, "improve", lambda _i, plan, *_a, **_k: plan)
+    guides: list[Guide | None] = []
+    planner = solve_module.greedy
+
+    def starved_priced_greedy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        guides.append(kwargs.get("guide"))
+        if kwargs.get("guide") is not None:
+            kwargs["time_limit_s"] = 0.0
+        return planner(*args, **kwargs)
+
+    monkeypatch.setattr(solve_module, "greedy", starved_priced_greedy)
+    instance = b.flexible_job_on_latency_bound_site(2.0)
+    plan, seen = solve_watched(instance, time_limit_s=10.0, workers=1)
+    assert_valid_plan(instance, plan)
+    assert len(guides) == 2 and guides[0] is not None and guides[1] is None
+    assert seen == pytest.approx([840.0])
+    assert plan.objective == pytest.approx(840.0)
 
 
 def test_progress_reports_only_improving_plans() -> None:
