@@ -451,6 +451,27 @@ def test_large_instance_is_planned_by_neighbourhood_search(
     assert all(later < earlier for earlier, later in itertools.pairwise(seen))
 
 
+def large_greedy_start_watched(
+    monkeypatch: pytest.MonkeyPatch, *, starve_priced: bool
+) -> list[Guide | None]:
+    """Every instance takes the large instances' path, with no neighbourhood search; the
+    list returned fills with the guide of each greedy call (`starve_priced`: the priced
+    one is given no time, so its plan is incomplete)."""
+    monkeypatch.setattr(solve_module, "MAX_LP_VARIABLES", 0)
+    monkeypatch.setattr(solve_module.neighbourhood, "improve", lambda _i, plan, *_a, **_k: plan)
+    guides: list[Guide | None] = []
+    planner = solve_module.greedy
+
+    def watched(*args, **kwargs):  # type: ignore[no-untyped-def]
+        guides.append(kwargs.get("guide"))
+        if starve_priced and kwargs.get("guide") is not None:
+            kwargs["time_limit_s"] = 0.0
+        return planner(*args, **kwargs)
+
+    monkeypatch.setattr(solve_module, "greedy", watched)
+    return guides
+
+
 def test_large_instance_is_planned_greedily_at_the_relaxation_s_prices(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -460,16 +481,7 @@ def test_large_instance_is_planned_greedily_at_the_relaxation_s_prices(
     greedy plan priced by it puts the job at B: 44 + 40 = 84, the optimum, reported first.
     That plan is complete, so no unguided greedy plan follows. Neighbourhood search is
     switched off here, so that only the priced plan can find it."""
-    monkeypatch.setattr(solve_module, "MAX_LP_VARIABLES", 0)
-    monkeypatch.setattr(solve_module.neighbourhood, "improve", lambda _i, plan, *_a, **_k: plan)
-    guides: list[Guide | None] = []
-    planner = solve_module.greedy
-
-    def watched_greedy(*args, **kwargs):  # type: ignore[no-untyped-def]
-        guides.append(kwargs.get("guide"))
-        return planner(*args, **kwargs)
-
-    monkeypatch.setattr(solve_module, "greedy", watched_greedy)
+    guides = large_greedy_start_watched(monkeypatch, starve_priced=False)
     instance = b.flexible_job_on_latency_bound_site(2.0)
     plan, seen = solve_watched(
         instance,
@@ -490,18 +502,7 @@ def test_large_instance_falls_back_to_the_unguided_greedy_plan(
     """When the priced greedy plan is incomplete (here: it is given no time), the
     unguided greedy plan follows and is the start: the job at A, the 40 rps unserved,
     840 (neighbourhood search off)."""
-    monkeypatch.setattr(solve_module, "MAX_LP_VARIABLES", 0)
-    monkeypatch.setattr(solve_module.neighbourhood, "improve", lambda _i, plan, *_a, **_k: plan)
-    guides: list[Guide | None] = []
-    planner = solve_module.greedy
-
-    def starved_priced_greedy(*args, **kwargs):  # type: ignore[no-untyped-def]
-        guides.append(kwargs.get("guide"))
-        if kwargs.get("guide") is not None:
-            kwargs["time_limit_s"] = 0.0
-        return planner(*args, **kwargs)
-
-    monkeypatch.setattr(solve_module, "greedy", starved_priced_greedy)
+    guides = large_greedy_start_watched(monkeypatch, starve_priced=True)
     instance = b.flexible_job_on_latency_bound_site(2.0)
     plan, seen = solve_watched(instance, time_limit_s=10.0, workers=1)
     assert_valid_plan(instance, plan)
