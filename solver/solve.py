@@ -94,7 +94,8 @@ NEIGHBOURHOOD_MIN_DECISIONS = 3 * neighbourhood.NEIGHBOURHOOD_DECISIONS
 MID_ROUNDING_SHARE = 0.15
 #: ... and the neighbourhood search's share of what is left after it; the full search,
 #: hinted with its plan, gets the rest (it raises the bound above the LP's). With 0.3 and
-#: 0.6 the full search on generated L-0 had too little time to raise the bound.
+#: 0.6 the full search on generated L-0 had too little time to raise the bound; 0.7 (at
+#: `b9fc969`) gave L-0/1/2 the same plans and L-0 a bound of 923.5M against 945.1M.
 MID_NEIGHBOURHOOD_SHARE = 0.5
 #: The time limit of one neighbourhood's re-plan there (large instances: STEP_S of
 #: solver.heuristics.neighbourhood, 10 s). Generated L-0/1/2 at 120 s, 2 workers, the
