@@ -663,7 +663,7 @@ def _large_greedy_plans(
         )
         first = _greedy_plan(answer)
     if first is None:
-        # No complete priced plan: the unguided one (its answer is the hint otherwise).
+        # No complete priced plan: plan unguided; its answer, complete or not, is returned.
         answer = greedy(
             instance,
             partial=True,
