@@ -84,6 +84,11 @@ LAGRANGIAN_SHARE = 0.1
 #: (`4b759bf`): 0.8 5,810.7M, 0.9 5,759.3M, 1.0 5,718.8M, 1.1 5,809.7M, 1.2 5,855.3M.
 #: The unguided plan used to follow at 600 s too, where it never won: XL-0/1/2 unguided
 #: 6,328.5 / 6,580.3 / 6,167.6M (31-37 s) against priced 5,754.1 / 5,921.1 / 5,445.7M.
+#: The plan is also guided by the relaxation's placement shares of the training jobs
+#: (`LagrangianResult.placements`), as the LP's values guide it on smaller instances.
+#: XL-0, two runs of 60 s of the relaxation (their prices differ), prices alone 5,718.8M
+#: and 5,795.8M, with the shares 5,710.7M and 5,680.2M (unserved penalties 449.0 ->
+#: 436.7M and 532.5 -> 409.6M); at weight 0.5 with the shares the plan was incomplete.
 LAGRANGIAN_PRICE_WEIGHT = 1.0
 #: Most seconds kept back from the neighbourhood search for the answer's assembly.
 NEIGHBOURHOOD_RESERVE_S = 2.0
@@ -658,8 +663,12 @@ def _large_greedy_plans(
             partial=True,
             # All the time there is: without it there is no plan to improve.
             time_limit_s=max(MIN_SOLVE_S, _time_left(deadline) - NEIGHBOURHOOD_RESERVE_S),
-            guide=Guide(capacity_prices=found.prices),
+            guide=Guide(capacity_prices=found.prices, placements=found.placements),
             price_weights=(LAGRANGIAN_PRICE_WEIGHT,),
+            # Optional jobs after the required ones: the relaxation's shares guide where
+            # each job goes, not which optional ones come first (XL-0: 5,680.2M against
+            # 5,755.5M with them).
+            job_orders=(False,),
         )
         first = _greedy_plan(answer)
     if first is None:

@@ -140,3 +140,31 @@ def test_no_plan_possible_gives_no_bound() -> None:
         inference=[b.service("s", {"gpu": (1, 10.0)}, {"r": 20.0}, slo_ms=10.0)],
     )
     assert lagrangian(instance, 100.0, 1.0) is None
+
+
+def test_placement_shares_follow_the_relaxation_s_choice() -> None:
+    """Jobs j1 and j2 (4 GPUs, 10 hours each) both prefer A (4 GPUs, 1 per GPU-hour); j1
+    can go elsewhere only to C (3), j2 to B (1.1). The optimum, 40 + 44 = 84, keeps j1 at
+    A and sends j2 to B: the price of A's GPUs settles between 0.1 and 2 per hour, where
+    the relaxation chooses just that, so most of the steps' weight goes to those two
+    placements, and no job's shares sum to more than 1."""
+    instance = b.instance(
+        sites=[
+            b.site("A", {"gpu": (4, 1.0)}),
+            b.site("B", {"gpu": (4, 1.1)}),
+            b.site("C", {"gpu": (4, 3.0)}),
+        ],
+        training=[
+            b.job("j1", {"gpu": 4}, allowed_sites=["A", "C"]),
+            b.job("j2", {"gpu": 4}, allowed_sites=["A", "B"]),
+        ],
+    )
+    assert_proved_optimum(instance, 84.0)
+    found = lagrangian(instance, None, 10.0)
+    assert found is not None
+    assert 83.0 <= found.bound <= 84.0
+    share = {(p.job, p.site): value for p, value in found.placements.items()}
+    assert share[("j1", "A")] > 0.5
+    assert share[("j2", "B")] > 0.5
+    for job in ("j1", "j2"):
+        assert sum(v for (j, _), v in share.items() if j == job) <= 1.0 + 1e-9

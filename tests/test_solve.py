@@ -438,8 +438,9 @@ def test_large_instance_is_planned_by_neighbourhood_search(
     priced = greedy(
         instance,
         partial=True,
-        guide=Guide(capacity_prices=found.prices),
+        guide=Guide(capacity_prices=found.prices, placements=found.placements),
         price_weights=(solve_module.LAGRANGIAN_PRICE_WEIGHT,),
+        job_orders=(False,),
     )
     assert priced.objective is not None
     assert seen[0] == pytest.approx(priced.objective) or seen[0] == pytest.approx(
@@ -490,7 +491,9 @@ def test_large_instance_is_planned_greedily_at_the_relaxation_s_prices(
     )
     assert_valid_plan(instance, plan)
     assert seen == pytest.approx([84.0])
+    # One greedy plan, guided by the relaxation's prices and its placement shares.
     assert len(guides) == 1 and guides[0] is not None and guides[0].capacity_prices
+    assert guides[0].placements
     assert greedy(instance, partial=True).objective == pytest.approx(40.0 + 40 * 2 * 10)
     assert plan.objective == pytest.approx(84.0)
     assert plan.bound is not None and plan.bound <= 84.0

@@ -521,6 +521,7 @@ def greedy(
     time_limit_s: float | None = None,
     guide: Guide | None = None,
     price_weights: Sequence[float] = PRICE_WEIGHTS,
+    job_orders: Sequence[bool] | None = None,
 ) -> Solution:
     """The greedy plan of `instance` (status `feasible`), or status `unknown` if it fails.
 
@@ -537,13 +538,16 @@ def greedy(
     (the first helps on generated L-1, the second on M-1 and M-2). A guide with capacity
     prices runs both once for each of `price_weights`, each option costed with that share
     of the prices of the capacity it takes, so that work with many places to go leaves
-    the capacity that latency-bound work needs."""
+    the capacity that latency-bound work needs. `job_orders` chooses which of the two
+    runs happen (False: the optional jobs after the required ones; True: with them);
+    None: both when the guide places jobs, else the first."""
     started = time.perf_counter()
     deadline = math.inf if time_limit_s is None else started + time_limit_s
     guide = guide or Guide()
     best: Solution | None = None
     weights = price_weights if guide.capacity_prices else (0.0,)
-    job_orders = (False, True) if guide.placements else (False,)
+    if job_orders is None:
+        job_orders = (False, True) if guide.placements else (False,)
     for weight in weights:
         capacity = {pair: weight * price for pair, price in guide.capacity_prices.items()}
         prices = _Prices(instance, capacity if weight > 0 else {})
