@@ -69,6 +69,20 @@ ROUNDING_EXACT_LINKS = True
 #: the plans near the LP's values; the bound-proving ones are of no use in a restricted
 #: copy (its bound proves nothing). Large-neighbourhood workers run as usual.
 ROUNDING_SUBSOLVERS: tuple[str, ...] = ("default_lp", "max_lp")
+#: CP-SAT's full-problem subsolvers for the whole model's search when several workers
+#: search reproducibly (interleaved) on a model of at least FULL_SUBSOLVERS_MIN_VARIABLES
+#: variables; the large-neighbourhood ones run as usual. Interleaved, each full subsolver
+#: runs in chunks of one unit of deterministic time, which on generated M (10,000
+#: variables) take 5 to 14 s of wall time each: in the 15 s the full search has at 30 s,
+#: the eight of the default portfolio ran one chunk each and the LNS workers never ran.
+#: With these two, measured at 30 s (2 workers, one run after another), M-0/1/2 went
+#: from 138.96 / 131.27 / 239.81M with bounds 136.81 / 128.17 / 232.08M to 138.96 /
+#: 130.81 / 239.81M with bounds 136.81 / 129.07 / 232.07M (`reduced_costs` raises M-1's
+#: bound past max_lp's root; LNS improved M-1's plan). Also tried: max_lp first (M-2's
+#: bound 231.01M: max_lp's root stopped short), adding quick_restart, default_lp, core
+#: or no_lp (M-1 131.2-131.3M: the LNS workers had less time).
+FULL_SUBSOLVERS: tuple[str, ...] = ("reduced_costs", "max_lp")
+FULL_SUBSOLVERS_MIN_VARIABLES = 5_000
 #: Most of the time limit the greedy start may take on an instance too large for the LP
 #: (generated XL-0 needs five passes, 28 to 35 s, to be complete).
 LARGE_GREEDY_SHARE = 0.6
@@ -326,7 +340,9 @@ def solve(
         if improved.objective < fallback.objective:
             fallback = start = improved
             add_hint(built, start)
-    search = _search(built, deadline - reserve_s, workers, seed, options, relay)
+    search = _search(
+        built, deadline - reserve_s, workers, seed, _full_options(built, workers, options), relay
+    )
     outcome = _outcome(built, search, deadline, lp_bound, use_lp=options.lp)
     left_out = outcome.plan is None or outcome.plan.uses_slack
     # A relaxed-link model can be proved optimal while its polished plan is not (the plan
@@ -557,6 +573,20 @@ def _rounding_search(
         return plan, plan
     polished = _polished(built, values, deadline - time.perf_counter())
     return plan, None if polished is None else extract_plan(built, polished)
+
+
+def _full_options(built: BuiltModel, workers: int, options: SolveOptions) -> SolveOptions:
+    """`options` for the whole model's search: with several workers searching
+    reproducibly (interleaved) on a model of FULL_SUBSOLVERS_MIN_VARIABLES or more, CP-SAT's
+    full-problem subsolvers are FULL_SUBSOLVERS, unless the options name their own."""
+    interleaved = options.deterministic and workers > 1
+    if (
+        not interleaved
+        or "subsolvers" in options.parameters
+        or len(built.model.proto.variables) < FULL_SUBSOLVERS_MIN_VARIABLES
+    ):
+        return options
+    return replace(options, parameters={**options.parameters, "subsolvers": list(FULL_SUBSOLVERS)})
 
 
 def _rounding_options(options: SolveOptions) -> SolveOptions:

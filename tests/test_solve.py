@@ -13,10 +13,10 @@ import pytest
 
 from models import CostBreakdown, Solution, load_instance
 from solver import SolveOptions, solve
-from solver.cpsat.model import Plan
+from solver.cpsat.model import Plan, build_model
 from solver.heuristics.greedy import Guide, greedy
 from solver.lagrangian import lagrangian
-from solver.solve import _at_least, _Outcome
+from solver.solve import _at_least, _full_options, _Outcome
 from tests import builders as b
 from tests.checks import assert_valid_plan
 
@@ -571,3 +571,21 @@ def test_large_instance_improves_a_valid_hint(monkeypatch: pytest.MonkeyPatch) -
     other = solve(load_instance("instances/generated/S-1.json"), time_limit_s=5.0, workers=2)
     rebuilt = solved(instance, hint=other)
     assert rebuilt.solver.build_s is not None
+
+
+def test_full_search_subsolvers_on_models_large_enough(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole model's search runs FULL_SUBSOLVERS when several workers search
+    reproducibly on a model of at least FULL_SUBSOLVERS_MIN_VARIABLES variables; not with
+    one worker, nor a non-reproducible search, nor a smaller model, and never over the
+    caller's own choice of subsolvers."""
+    built = build_model(b.flexible_job_on_latency_bound_site(2.0))
+    options = SolveOptions()
+    assert _full_options(built, 2, options) is options  # a small model
+    monkeypatch.setattr(solve_module, "FULL_SUBSOLVERS_MIN_VARIABLES", 1)
+    chosen = _full_options(built, 2, options).parameters["subsolvers"]
+    assert chosen == list(solve_module.FULL_SUBSOLVERS)
+    assert _full_options(built, 1, options) is options
+    parallel = SolveOptions(deterministic=False)
+    assert _full_options(built, 2, parallel) is parallel
+    own = SolveOptions(parameters={"subsolvers": ["core"]})
+    assert _full_options(built, 2, own).parameters == {"subsolvers": ["core"]}
