@@ -188,6 +188,11 @@ class SolveOptions:
     #: neighbourhoods of it (solver.heuristics.neighbourhood) instead of building the
     #: whole model; no bound is proved then.
     neighbourhood_search: bool = True
+    #: With several workers searching reproducibly, the whole model's search on a model
+    #: of FULL_SUBSOLVERS_MIN_VARIABLES or more runs CP-SAT's full-problem subsolvers
+    #: FULL_SUBSOLVERS only; off: CP-SAT's default portfolio (as the monolithic peer of
+    #: the benchmarks runs).
+    tuned_subsolvers: bool = True
 
 
 @dataclass
@@ -578,10 +583,12 @@ def _rounding_search(
 def _full_options(built: BuiltModel, workers: int, options: SolveOptions) -> SolveOptions:
     """`options` for the whole model's search: with several workers searching
     reproducibly (interleaved) on a model of FULL_SUBSOLVERS_MIN_VARIABLES or more, CP-SAT's
-    full-problem subsolvers are FULL_SUBSOLVERS, unless the options name their own."""
+    full-problem subsolvers are FULL_SUBSOLVERS, unless the options name their own or ask
+    for CP-SAT's default portfolio (`tuned_subsolvers=False`)."""
     interleaved = options.deterministic and workers > 1
     if (
         not interleaved
+        or not options.tuned_subsolvers
         or "subsolvers" in options.parameters
         or len(built.model.proto.variables) < FULL_SUBSOLVERS_MIN_VARIABLES
     ):

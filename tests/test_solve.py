@@ -576,8 +576,8 @@ def test_large_instance_improves_a_valid_hint(monkeypatch: pytest.MonkeyPatch) -
 def test_full_search_subsolvers_on_models_large_enough(monkeypatch: pytest.MonkeyPatch) -> None:
     """The whole model's search runs FULL_SUBSOLVERS when several workers search
     reproducibly on a model of at least FULL_SUBSOLVERS_MIN_VARIABLES variables; not with
-    one worker, nor a non-reproducible search, nor a smaller model, and never over the
-    caller's own choice of subsolvers."""
+    one worker, nor a non-reproducible search, nor a smaller model, nor when CP-SAT's
+    default portfolio is asked for, and never over the caller's own choice of subsolvers."""
     built = build_model(b.flexible_job_on_latency_bound_site(2.0))
     options = SolveOptions()
     assert _full_options(built, 2, options) is options  # a small model
@@ -587,5 +587,7 @@ def test_full_search_subsolvers_on_models_large_enough(monkeypatch: pytest.Monke
     assert _full_options(built, 1, options) is options
     parallel = SolveOptions(deterministic=False)
     assert _full_options(built, 2, parallel) is parallel
+    default = SolveOptions(tuned_subsolvers=False)
+    assert _full_options(built, 2, default) is default
     own = SolveOptions(parameters={"subsolvers": ["core"]})
     assert _full_options(built, 2, own).parameters == {"subsolvers": ["core"]}

@@ -95,14 +95,15 @@ def run_infraplan(
 def run_cpsat_monolithic(
     instance: Instance, settings: MethodSettings, on_progress: ProgressCallback | None
 ) -> MethodOutcome:
-    """The plain monolithic CP-SAT model: strict, no hint, no decomposition."""
+    """The plain monolithic CP-SAT model: strict, no hint, no decomposition, CP-SAT's
+    default portfolio of subsolvers."""
     solution = solve(
         instance,
         time_limit_s=settings.time_limit_s,
         workers=settings.workers,
         seed=settings.seed,
         on_progress=on_progress,
-        options=SolveOptions(elastic=False, greedy_start=False),
+        options=SolveOptions(elastic=False, greedy_start=False, tuned_subsolvers=False),
     )
     return MethodOutcome(solution.status, solution, solution.bound, solution.solver.build_s)
 
