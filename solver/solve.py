@@ -104,6 +104,14 @@ LAGRANGIAN_SHARE = 0.1
 #: and 5,795.8M, with the shares 5,710.7M and 5,680.2M (unserved penalties 449.0 ->
 #: 436.7M and 532.5 -> 409.6M); at weight 0.5 with the shares the plan was incomplete.
 LAGRANGIAN_PRICE_WEIGHT = 1.0
+#: When the greedy plans of an instance too large for the LP are incomplete, its whole
+#: model is built and searched only while this many times its estimated build time is
+#: left; else the answer is `unknown`, with the Lagrangian bound, within the limit. The
+#: build takes about BUILD_S_PER_DECISION per eligible decision (generated XL-0: 45.9 s
+#: for 1.2 million on the 2-core VM); without the check, a 60 s solve whose greedy plan
+#: ran out of time would build for 46 s past its limit.
+WHOLE_MODEL_ROOM = 2.0
+BUILD_S_PER_DECISION = 4e-5
 #: Most seconds kept back from the neighbourhood search for the answer's assembly.
 NEIGHBOURHOOD_RESERVE_S = 2.0
 #: Least eligible decisions for the neighbourhood search to run on an instance the whole
@@ -285,6 +293,11 @@ def solve(
                 instance, deadline, time_limit_s, reporter, with_bound=options.neighbourhood_search
             )
             fallback = first
+            no_time = _time_left(deadline) < _whole_model_s(decisions)
+            if first is None and options.neighbourhood_search and no_time:
+                return _no_time_answer(
+                    instance, bound, seed, time_limit_s, started, workers, options
+                )
         if first is not None and options.neighbourhood_search:
             plan = _neighbourhood_search(
                 instance, first, deadline, workers, seed, options, reporter, bound
@@ -839,6 +852,41 @@ def _neighbourhood_answer(
     )
     status: Status = "optimal" if _proved(plan.objective, bound) else "feasible"
     return plan.solution(instance, status, bound, info)
+
+
+def _whole_model_s(decisions: int) -> float:
+    """The least time worth building and searching the whole model of an instance with
+    `decisions` eligible decisions: WHOLE_MODEL_ROOM times its estimated build."""
+    return WHOLE_MODEL_ROOM * BUILD_S_PER_DECISION * decisions
+
+
+def _no_time_answer(
+    instance: Instance,
+    bound: float | None,
+    seed: int,
+    time_limit_s: float,
+    started: float,
+    workers: int,
+    options: SolveOptions,
+) -> Solution:
+    """No plan (status `unknown`), with the Lagrangian bound: the greedy plans of an
+    instance too large for the LP were incomplete, and too little time is left to build
+    and search its whole model."""
+    note = (
+        "no complete greedy plan in time, and too little time left to build the whole "
+        "model (too large for its LP relaxation); bound from the Lagrangian relaxation "
+        "(solver.lagrangian)"
+    )
+    info = _info(
+        seed, time_limit_s, started, workers, options, build_s=None, exact=False, notes=[note]
+    )
+    return Solution(
+        instance=instance.name,
+        instance_sha256=instance.sha256,
+        status="unknown",
+        bound=bound,
+        solver=info,
+    )
 
 
 def _time_left(deadline: float) -> float:

@@ -591,3 +591,41 @@ def test_full_search_subsolvers_on_models_large_enough(monkeypatch: pytest.Monke
     assert _full_options(built, 2, default) is default
     own = SolveOptions(parameters={"subsolvers": ["core"]})
     assert _full_options(built, 2, own).parameters == {"subsolvers": ["core"]}
+
+
+def test_large_instance_without_a_plan_or_time_for_the_whole_model_answers_unknown(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """When every greedy plan of an instance too large for the LP is incomplete (here:
+    each is given no time) and less time is left than the whole model's build would
+    take (here: its estimate made huge), the answer is `unknown` with the Lagrangian
+    bound, without building the whole model; with time for it, the whole model is built
+    and solved as before (the optimum, 84)."""
+    monkeypatch.setattr(solve_module, "MAX_LP_VARIABLES", 0)
+    planner = solve_module.greedy
+
+    def starved(*args, **kwargs):  # type: ignore[no-untyped-def]
+        kwargs["time_limit_s"] = 0.0
+        return planner(*args, **kwargs)
+
+    monkeypatch.setattr(solve_module, "greedy", starved)
+    built: list[object] = []
+    builder = solve_module.build_model
+
+    def build(*args, **kwargs):  # type: ignore[no-untyped-def]
+        built.append(args[0])
+        return builder(*args, **kwargs)
+
+    monkeypatch.setattr(solve_module, "build_model", build)
+    instance = b.flexible_job_on_latency_bound_site(2.0)
+    monkeypatch.setattr(solve_module, "BUILD_S_PER_DECISION", 1e6)
+    answer = solve(instance, time_limit_s=10.0, workers=1)
+    assert answer.status == "unknown" and answer.objective is None
+    assert answer.bound is not None and 0 < answer.bound <= 84.0
+    assert not built
+    assert answer.solver.wall_s < 10.0
+    monkeypatch.setattr(solve_module, "BUILD_S_PER_DECISION", 0.0)
+    whole = solve(instance, time_limit_s=10.0, workers=1)
+    assert built
+    assert_valid_plan(instance, whole)
+    assert whole.objective == pytest.approx(84.0)
