@@ -295,14 +295,14 @@ def solve(
             fallback = first
             no_time = _time_left(deadline) < _whole_model_s(decisions)
             if first is None and options.neighbourhood_search and no_time:
-                return _no_time_answer(
-                    instance, bound, seed, time_limit_s, started, workers, options
+                return _large_answer(
+                    instance, None, bound, seed, time_limit_s, started, workers, options
                 )
         if first is not None and options.neighbourhood_search:
             plan = _neighbourhood_search(
                 instance, first, deadline, workers, seed, options, reporter, bound
             )
-            return _neighbourhood_answer(
+            return _large_answer(
                 instance, plan, bound, seed, time_limit_s, started, workers, options
             )
     built = build_model(instance, elastic=options.elastic)
@@ -831,9 +831,9 @@ def _neighbourhood_search(
     )
 
 
-def _neighbourhood_answer(
+def _large_answer(
     instance: Instance,
-    plan: Plan,
+    plan: Plan | None,
     bound: float | None,
     seed: int,
     time_limit_s: float,
@@ -841,15 +841,32 @@ def _neighbourhood_answer(
     workers: int,
     options: SolveOptions,
 ) -> Solution:
-    """The answer of the neighbourhood search, with the Lagrangian bound."""
-    note = (
-        "whole model not built (too large for its LP relaxation): greedy plan improved "
-        "by neighbourhood search; bound from the Lagrangian relaxation of inventory, "
-        "grid power and cooling (solver.lagrangian)"
-    )
+    """The answer on an instance whose whole model is not built, with the Lagrangian
+    bound: the neighbourhood search's plan, or none (status `unknown`) when no greedy
+    plan was complete and too little time is left to build and search the whole model."""
+    if plan is None:
+        note = (
+            "no complete greedy plan in time, and too little time left to build the whole "
+            "model (too large for its LP relaxation); bound from the Lagrangian relaxation "
+            "(solver.lagrangian)"
+        )
+    else:
+        note = (
+            "whole model not built (too large for its LP relaxation): greedy plan improved "
+            "by neighbourhood search; bound from the Lagrangian relaxation of inventory, "
+            "grid power and cooling (solver.lagrangian)"
+        )
     info = _info(
         seed, time_limit_s, started, workers, options, build_s=None, exact=False, notes=[note]
     )
+    if plan is None:
+        return Solution(
+            instance=instance.name,
+            instance_sha256=instance.sha256,
+            status="unknown",
+            bound=bound,
+            solver=info,
+        )
     status: Status = "optimal" if _proved(plan.objective, bound) else "feasible"
     return plan.solution(instance, status, bound, info)
 
@@ -858,35 +875,6 @@ def _whole_model_s(decisions: int) -> float:
     """The least time worth building and searching the whole model of an instance with
     `decisions` eligible decisions: WHOLE_MODEL_ROOM times its estimated build."""
     return WHOLE_MODEL_ROOM * BUILD_S_PER_DECISION * decisions
-
-
-def _no_time_answer(
-    instance: Instance,
-    bound: float | None,
-    seed: int,
-    time_limit_s: float,
-    started: float,
-    workers: int,
-    options: SolveOptions,
-) -> Solution:
-    """No plan (status `unknown`), with the Lagrangian bound: the greedy plans of an
-    instance too large for the LP were incomplete, and too little time is left to build
-    and search its whole model."""
-    note = (
-        "no complete greedy plan in time, and too little time left to build the whole "
-        "model (too large for its LP relaxation); bound from the Lagrangian relaxation "
-        "(solver.lagrangian)"
-    )
-    info = _info(
-        seed, time_limit_s, started, workers, options, build_s=None, exact=False, notes=[note]
-    )
-    return Solution(
-        instance=instance.name,
-        instance_sha256=instance.sha256,
-        status="unknown",
-        bound=bound,
-        solver=info,
-    )
 
 
 def _time_left(deadline: float) -> float:
