@@ -553,7 +553,11 @@ def _pair_prices(relaxation: _Relaxation, multipliers: NDArray[np.float64]) -> N
 
 
 def _value(
-    relaxation: _Relaxation, multipliers: NDArray[np.float64], *, aggregate: bool = False
+    relaxation: _Relaxation,
+    multipliers: NDArray[np.float64],
+    *,
+    aggregate: bool = False,
+    shares: _PlacementShares | None = None,
 ) -> tuple[float, NDArray[np.float64]]:
     """The relaxed optimum at `multipliers` (one per limit row, per site row, then per
     resilience row; a proved bound) and its subgradient: what it takes of each limit row
@@ -562,7 +566,8 @@ def _value(
 
     `aggregate`: the quick relaxation (see `lagrangian`), where only the limit rows are
     priced; the other multipliers are taken as those it equals, and its subgradient is
-    zero there."""
+    zero there. The training placements chosen are counted in `shares` when the value is
+    finite."""
     rows = len(relaxation.limit)
     site_rows = rows + len(relaxation.site_pair)
     if aggregate:
@@ -580,12 +585,14 @@ def _value(
     opened = reduced < 0
     total += float(reduced[opened].sum())
     jobs = relaxation.jobs
+    job_choice: NDArray[np.int64] | None = None
     if jobs is not None:
         least, chosen = jobs.cheapest(prices)
         placed = least < relaxation.job_unplaced
+        job_choice = chosen[placed]
         total += float(np.where(placed, least, relaxation.job_unplaced).sum())
         used += np.bincount(
-            jobs.pair[chosen[placed]], weights=jobs.per_unit[chosen[placed]], minlength=len(used)
+            jobs.pair[job_choice], weights=jobs.per_unit[job_choice], minlength=len(used)
         )
     serve = relaxation.serve
     if serve is not None:
@@ -619,6 +626,8 @@ def _value(
     )
     if aggregate:
         site_gradient[:] = 0.0
+    if shares is not None and job_choice is not None and math.isfinite(total):
+        shares.add(job_choice)
     return total, np.concatenate((taken - relaxation.limit, site_gradient, resilience))
 
 
@@ -676,33 +685,23 @@ class _PlacementShares:
     iterate gave L-0 1,069.2M at price weight 1 (1,058.2M with weight k)."""
 
     def __init__(self, relaxation: _Relaxation) -> None:
-        self.relaxation = relaxation
-        jobs = relaxation.jobs
-        self.sums = np.zeros(0 if jobs is None else len(jobs.pair), dtype=np.float64)
+        self.placements = relaxation.job_placements
+        self.sums = np.zeros(len(self.placements), dtype=np.float64)
         self.weight = 0.0
         self.steps = 0
 
-    def add(self, multipliers: NDArray[np.float64]) -> None:
-        """Count the placements the quick relaxation chooses at `multipliers`."""
-        relaxation = self.relaxation
-        if relaxation.jobs is None:
-            return
-        rows = len(relaxation.limit)
-        limits_only = np.zeros(rows + len(relaxation.site_pair), dtype=np.float64)
-        limits_only[:rows] = multipliers[:rows]
-        least, chosen = relaxation.jobs.cheapest(_pair_prices(relaxation, limits_only))
-        placed = least < relaxation.job_unplaced
+    def add(self, chosen: NDArray[np.int64]) -> None:
+        """Count one iterate's placements (indices into the relaxation's choices)."""
         self.steps += 1
-        self.sums[chosen[placed]] += self.steps
+        self.sums[chosen] += self.steps
         self.weight += self.steps
 
     def shares(self) -> dict[TrainingPlacement, float]:
         """Per placement chosen at least once, its weighted share of the iterates."""
         if self.weight <= 0:
             return {}
-        placements = self.relaxation.job_placements
         return {
-            placements[index]: float(self.sums[index] / self.weight)
+            self.placements[index]: float(self.sums[index] / self.weight)
             for index in np.flatnonzero(self.sums > 0)
         }
 
@@ -737,12 +736,10 @@ def _ascend(
     patience = STALL_ITERATIONS if aggregate else FULL_STALL_ITERATIONS
     for _ in range(iterations):
         with np.errstate(over="ignore", invalid="ignore"):
-            value, gradient = _value(relaxation, multipliers, aggregate=aggregate)
+            value, gradient = _value(relaxation, multipliers, aggregate=aggregate, shares=shares)
         if not math.isfinite(value):
             # Rising without end (an instance with no plan) until the floats overflow.
             break
-        if shares is not None:
-            shares.add(multipliers)
         if upper is None or (guessed and value >= upper):
             # Only a plan's cost proves the bound cannot rise further; a guess moves up.
             upper = value + (GUESS_FACTOR - 1.0) * max(abs(value), 1.0)

@@ -385,15 +385,7 @@ def solve(
         exact=built.exact,
         notes=sorted(set(built.notes.inexact)),
     )
-    if outcome.plan is None:
-        return Solution(
-            instance=instance.name,
-            instance_sha256=instance.sha256,
-            status=outcome.status,
-            bound=outcome.bound,
-            solver=info,
-        )
-    return outcome.plan.solution(instance, outcome.status, outcome.bound, info)
+    return _answer(instance, outcome.plan, outcome.status, outcome.bound, info)
 
 
 def _info(
@@ -831,6 +823,21 @@ def _neighbourhood_search(
     )
 
 
+def _answer(
+    instance: Instance, plan: Plan | None, status: Status, bound: float | None, info: SolverInfo
+) -> Solution:
+    """The solution of `instance`: `plan`'s, or one without a plan."""
+    if plan is None:
+        return Solution(
+            instance=instance.name,
+            instance_sha256=instance.sha256,
+            status=status,
+            bound=bound,
+            solver=info,
+        )
+    return plan.solution(instance, status, bound, info)
+
+
 def _large_answer(
     instance: Instance,
     plan: Plan | None,
@@ -844,13 +851,16 @@ def _large_answer(
     """The answer on an instance whose whole model is not built, with the Lagrangian
     bound: the neighbourhood search's plan, or none (status `unknown`) when no greedy
     plan was complete and too little time is left to build and search the whole model."""
+    status: Status
     if plan is None:
+        status = "unknown"
         note = (
             "no complete greedy plan in time, and too little time left to build the whole "
             "model (too large for its LP relaxation); bound from the Lagrangian relaxation "
             "(solver.lagrangian)"
         )
     else:
+        status = "optimal" if _proved(plan.objective, bound) else "feasible"
         note = (
             "whole model not built (too large for its LP relaxation): greedy plan improved "
             "by neighbourhood search; bound from the Lagrangian relaxation of inventory, "
@@ -859,16 +869,7 @@ def _large_answer(
     info = _info(
         seed, time_limit_s, started, workers, options, build_s=None, exact=False, notes=[note]
     )
-    if plan is None:
-        return Solution(
-            instance=instance.name,
-            instance_sha256=instance.sha256,
-            status="unknown",
-            bound=bound,
-            solver=info,
-        )
-    status: Status = "optimal" if _proved(plan.objective, bound) else "feasible"
-    return plan.solution(instance, status, bound, info)
+    return _answer(instance, plan, status, bound, info)
 
 
 def _whole_model_s(decisions: int) -> float:
