@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -13,7 +14,14 @@ from typing import TYPE_CHECKING
 from ortools.sat.python import cp_model
 
 from models import Solution, SolverInfo
-from solver.cpsat.model import Plan, add_hint, build_model, extract_plan, plan_values
+from solver.cpsat.model import (
+    Plan,
+    add_hint,
+    build_model,
+    extract_plan,
+    hint_solution,
+    plan_values,
+)
 from solver.evaluate import evaluate
 from solver.heuristics import neighbourhood
 from solver.heuristics.greedy import Guide, greedy
@@ -54,7 +62,9 @@ LP_SOLVER = "HIGHS"
 GREEDY_SHARE = 0.25
 #: Most of the search time (after the LP and the greedy start) that the search around the
 #: LP's rounded replica counts may take; it stops earlier once it proves its own optimum.
-ROUNDING_SHARE = 0.7
+#: With the full search's LNS step (LNS_SHARE), generated M-0/1/2 at 30 s: 0.7 138.94 /
+#: 130.35 / 235.89M, 0.4 138.86 / 130.34 / 236.08M.
+ROUNDING_SHARE = 0.4
 #: The neighbourhoods the rounding search tries in turn, as (forbid the placements the LP
 #: leaves unused, widen by the incumbent plan): the first one with a plan is kept.
 ROUNDING_STEPS: tuple[tuple[bool, bool], ...] = ((True, True), (True, False), (False, False))
@@ -83,6 +93,29 @@ ROUNDING_SUBSOLVERS: tuple[str, ...] = ("default_lp", "max_lp")
 #: or no_lp (M-1 131.2-131.3M: the LNS workers had less time).
 FULL_SUBSOLVERS: tuple[str, ...] = ("reduced_costs", "max_lp")
 FULL_SUBSOLVERS_MIN_VARIABLES = 5_000
+#: There, when the search starts from a complete plan on an instance without the
+#: neighbourhood search, it runs in two steps: CP-SAT's large-neighbourhood workers alone
+#: (`use_lns_only`) for LNS_SHARE of the time, each neighbourhood's search limited to
+#: LNS_DTIME units of deterministic time at first (CP-SAT adapts it), then the full
+#: subsolvers, hinted with that step's plan, for the bound. In one search the full
+#: subsolvers' chunks (9 s of wall time for reduced_costs' on generated M-1) held the
+#: LNS workers back, and CP-SAT's first LNS limit, 0.1, gave each neighbourhood 0.2 to
+#: 0.5 s. Measured at 30 s (2 workers, one run after another, rounding share 0.4):
+#: M-1 130.79M with bound 129.07M in one search; LNS steps of limit 0.1 / 0.05 / 0.02 /
+#: 0.01 / 0.005 / 0.002 with the bound step first: 130.53 / 130.43 / 130.36 / 130.35 /
+#: 130.32 / 130.44M; bound step last, LNS share 0.75 / 0.65 / 0.5: 130.33M with bound
+#: 129.02M / 130.34M with 129.23M (the better plan lets the bound step fix more by
+#: reduced costs) / 130.38M with 129.29M. M-2 239.81M became 236.08M (bound 232.07M).
+LNS_SHARE = 0.65
+LNS_DTIME = 0.005
+#: The LNS step gives way to the bound step early once it has found no better plan for
+#: LNS_STALL_S, or for LNS_STALL_SHARE of the time it has run if that is longer: on a
+#: model CP-SAT proves quickly (its plan already optimal) the proof is not kept waiting.
+#: On generated M its plans improve every 0.2 to 1 s.
+LNS_STALL_S = 2.0
+LNS_STALL_SHARE = 0.25
+#: How often (seconds) the stall is checked.
+STALL_POLL_S = 0.1
 #: Most of the time limit the greedy start may take on an instance too large for the LP
 #: (generated XL-0 needs five passes, 28 to 35 s, to be complete).
 LARGE_GREEDY_SHARE = 0.6
@@ -221,21 +254,27 @@ class _Reporter:
 
 
 class _ProgressRelay(cp_model.CpSolverSolutionCallback):
-    """Reports each improving plan's objective and the bound, in currency; nothing heavier."""
+    """Reports each improving plan's objective and the bound, in currency, to `reporter`
+    (if any), and notes when the last one came; nothing heavier."""
 
-    def __init__(self, reporter: _Reporter, scale: float, *, proves: bool = True) -> None:
+    def __init__(self, reporter: _Reporter | None, scale: float, *, proves: bool = True) -> None:
         super().__init__()
         self._reporter = reporter
         self._scale = scale
         #: Whether the searched model's bound is a bound of the SPEC problem (not of a
         #: restricted copy, whose bound proves nothing about the whole).
         self._proves = proves
+        #: When (perf_counter) the search found its last plan; None before the first.
+        self.last_plan_at: float | None = None
 
     def restricted(self) -> _ProgressRelay:
         """The same reporting for a search of a restricted copy: plans, but no bound."""
         return _ProgressRelay(self._reporter, self._scale, proves=False)
 
     def on_solution_callback(self) -> None:
+        self.last_plan_at = time.perf_counter()
+        if self._reporter is None:
+            return
         bound = self.best_objective_bound / self._scale if self._proves else None
         self._reporter.plan(self.objective_value / self._scale, bound)
 
@@ -358,8 +397,14 @@ def solve(
         if improved.objective < fallback.objective:
             fallback = start = improved
             add_hint(built, start)
-    search = _search(
-        built, deadline - reserve_s, workers, seed, _full_options(built, workers, options), relay
+    search = _full_search(
+        built,
+        deadline - reserve_s,
+        workers,
+        seed,
+        options,
+        relay,
+        lns_first=_complete(start) and not neighbourhoods,
     )
     outcome = _outcome(built, search, deadline, lp_bound, use_lp=options.lp)
     left_out = outcome.plan is None or outcome.plan.uses_slack
@@ -421,6 +466,8 @@ class _Search:
     status: cp_model.CpSolverStatus
     values: list[float]
     bound: float | None
+    #: The plan's objective in currency (None without a plan).
+    objective: float | None = None
 
     @property
     def has_plan(self) -> bool:
@@ -435,8 +482,12 @@ def _search(
     seed: int,
     options: SolveOptions,
     relay: _ProgressRelay | None,
+    *,
+    stall: bool = False,
 ) -> _Search:
-    """Run CP-SAT on a built model until `deadline` (a perf_counter time)."""
+    """Run CP-SAT on a built model until `deadline` (a perf_counter time); with `stall`
+    (and a `relay`), also stop once the search has found no better plan for a while
+    (`_stop_when_stalled`)."""
     solver = cp_model.CpSolver()
     params = solver.parameters
     params.max_time_in_seconds = max(MIN_SOLVE_S, deadline - time.perf_counter())
@@ -456,14 +507,85 @@ def _search(
             field.extend(value)
         else:
             setattr(params, name, value)
-    status = solver.solve(built.model, relay)
+    if stall and relay is not None:
+        done = threading.Event()
+        watcher = threading.Thread(
+            target=_stop_when_stalled, args=(solver, relay, time.perf_counter(), done)
+        )
+        watcher.start()
+        try:
+            status = solver.solve(built.model, relay)
+        finally:
+            done.set()
+            watcher.join()
+    else:
+        status = solver.solve(built.model, relay)
     if status == cp_model.MODEL_INVALID:
         raise ModelInvalidError(f"CP-SAT rejected the model: {built.model.validate()}")
     has_plan = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
     raw_bound = solver.best_objective_bound
     bound = raw_bound / built.scale.factor if math.isfinite(raw_bound) else None
     values = [float(v) for v in solver.response_proto.solution] if has_plan else []
-    return _Search(status, values, bound if status != cp_model.INFEASIBLE else None)
+    objective = solver.objective_value / built.scale.factor if has_plan else None
+    return _Search(status, values, bound if status != cp_model.INFEASIBLE else None, objective)
+
+
+def _stop_when_stalled(
+    solver: cp_model.CpSolver, relay: _ProgressRelay, started: float, done: threading.Event
+) -> None:
+    """Stop `solver`'s search once it has found no better plan for LNS_STALL_S, or for
+    LNS_STALL_SHARE of the time it has run if that is longer; until `done` is set. The
+    clock starts at the first plan (the hint, once presolve has loaded it)."""
+    while not done.wait(STALL_POLL_S):
+        if relay.last_plan_at is None:
+            continue
+        now = time.perf_counter()
+        if now - relay.last_plan_at > max(LNS_STALL_S, LNS_STALL_SHARE * (now - started)):
+            solver.stop_search()
+            return
+
+
+def _full_search(
+    built: BuiltModel,
+    deadline: float,
+    workers: int,
+    seed: int,
+    options: SolveOptions,
+    relay: _ProgressRelay | None,
+    *,
+    lns_first: bool,
+) -> _Search:
+    """The whole model's search until `deadline`. With `lns_first` (the model's hint is a
+    complete plan), where the search is tuned (`_tuned`), first CP-SAT's
+    large-neighbourhood workers alone improve the hinted plan for LNS_SHARE of the time,
+    then the full subsolvers, hinted with their plan, raise the bound (unless the LNS
+    step proved its plan optimal: presolve alone does on small models)."""
+    full = _full_options(built, workers, options)
+    if not lns_first or not _tuned(built, workers, options):
+        return _search(built, deadline, workers, seed, full, relay)
+    lns_end = time.perf_counter() + LNS_SHARE * (deadline - time.perf_counter())
+    # No bound is reported from this step: with the LNS workers alone it is presolve's.
+    watch = relay.restricted() if relay is not None else _ProgressRelay(None, built.scale.factor)
+    improved = _search(built, lns_end, workers, seed, _lns_options(options), watch, stall=True)
+    if improved.status == cp_model.OPTIMAL:
+        return improved
+    if improved.has_plan:
+        hint_solution(built, improved.values)
+    proving = _search(built, deadline, workers, seed, full, relay)
+    return _combined(improved, proving)
+
+
+def _combined(improved: _Search, proving: _Search) -> _Search:
+    """One answer from the LNS step and the bound step that followed it: the cheaper
+    plan, and the larger bound (both are bounds of the same model)."""
+    if proving.status == cp_model.OPTIMAL or not improved.has_plan:
+        return proving
+    bounds = [b for b in (improved.bound, proving.bound) if b is not None]
+    bound = max(bounds) if bounds else None
+    best = improved
+    if proving.has_plan and proving.objective is not None and improved.objective is not None:
+        best = proving if proving.objective < improved.objective else improved
+    return _Search(cp_model.FEASIBLE, best.values, bound, best.objective)
 
 
 @dataclass
@@ -585,20 +707,37 @@ def _rounding_search(
     return plan, None if polished is None else extract_plan(built, polished)
 
 
+def _tuned(built: BuiltModel, workers: int, options: SolveOptions) -> bool:
+    """Whether the whole model's search is infraplan's tuned one: several workers
+    searching reproducibly (interleaved) on a model of FULL_SUBSOLVERS_MIN_VARIABLES or
+    more, unless the options name CP-SAT's subsolvers or ask for its default portfolio
+    (`tuned_subsolvers=False`)."""
+    return (
+        options.deterministic
+        and workers > 1
+        and options.tuned_subsolvers
+        and "subsolvers" not in options.parameters
+        and "use_lns_only" not in options.parameters
+        and len(built.model.proto.variables) >= FULL_SUBSOLVERS_MIN_VARIABLES
+    )
+
+
 def _full_options(built: BuiltModel, workers: int, options: SolveOptions) -> SolveOptions:
-    """`options` for the whole model's search: with several workers searching
-    reproducibly (interleaved) on a model of FULL_SUBSOLVERS_MIN_VARIABLES or more, CP-SAT's
-    full-problem subsolvers are FULL_SUBSOLVERS, unless the options name their own or ask
-    for CP-SAT's default portfolio (`tuned_subsolvers=False`)."""
-    interleaved = options.deterministic and workers > 1
-    if (
-        not interleaved
-        or not options.tuned_subsolvers
-        or "subsolvers" in options.parameters
-        or len(built.model.proto.variables) < FULL_SUBSOLVERS_MIN_VARIABLES
-    ):
+    """`options` for the whole model's search: CP-SAT's full-problem subsolvers are
+    FULL_SUBSOLVERS where the search is tuned (`_tuned`)."""
+    if not _tuned(built, workers, options):
         return options
     return replace(options, parameters={**options.parameters, "subsolvers": list(FULL_SUBSOLVERS)})
+
+
+def _lns_options(options: SolveOptions) -> SolveOptions:
+    """`options` for the LNS step of the whole model's search (`_full_search`)."""
+    parameters = {
+        **options.parameters,
+        "use_lns_only": True,
+        "lns_initial_deterministic_limit": LNS_DTIME,
+    }
+    return replace(options, parameters=parameters)
 
 
 def _rounding_options(options: SolveOptions) -> SolveOptions:
@@ -610,13 +749,17 @@ def _rounding_options(options: SolveOptions) -> SolveOptions:
     return replace(options, parameters=parameters, relative_gap=gap)
 
 
+def _complete(start: Solution | Plan | None) -> bool:
+    """Whether `start` is a complete SPEC plan (a feasible solution, or a plan that
+    leaves no work out)."""
+    if isinstance(start, Solution):
+        return start.status in ("feasible", "optimal")
+    return isinstance(start, Plan) and not start.uses_slack
+
+
 def _complete_values(built: BuiltModel, start: Solution | Plan | None) -> dict[int, int] | None:
     """The variable values of `start` when it is a complete SPEC plan, else None."""
-    if isinstance(start, Solution) and start.status in ("feasible", "optimal"):
-        return plan_values(built, start)
-    if isinstance(start, Plan) and not start.uses_slack:
-        return plan_values(built, start)
-    return None
+    return plan_values(built, start) if start is not None and _complete(start) else None
 
 
 def _relaxation(built: BuiltModel, deadline: float) -> LinearResult | None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pytest
+from ortools.sat.python import cp_model
 
 from models import load_instance
 from solver import solve
-from solver.cpsat.model import add_hint, build_model
+from solver.cpsat.model import add_hint, build_model, extract_plan, hint_solution
 from solver.heuristics.greedy import greedy
 from solver.linear import solve_linear
 from tests import builders as b
@@ -51,6 +52,28 @@ def test_greedy_hint_is_complete_and_feasible_on_generated_instance() -> None:
     built = build_model(instance)
     add_hint(built, plan)
     assert violated_rows(built) == []
+
+
+def test_hint_from_a_solution_s_values_restates_that_plan() -> None:
+    """`hint_solution` hints every variable with a CP-SAT solution's values: a search that
+    may only follow the hint finds that same plan again."""
+    instance = b.flexible_job_on_latency_bound_site(2.0)
+    built = build_model(instance)
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    assert solver.solve(built.model) == cp_model.OPTIMAL
+    values = [float(v) for v in solver.response_proto.solution]
+    built.model.clear_hints()
+    hint_solution(built, values)
+    assert len(built.model.proto.solution_hint.vars) == len(built.model.proto.variables)
+    again = cp_model.CpSolver()
+    again.parameters.num_workers = 1
+    again.parameters.fix_variables_to_their_hinted_value = True
+    assert again.solve(built.model) == cp_model.OPTIMAL
+    assert list(again.response_proto.solution) == [round(v) for v in values]
+    plan = extract_plan(built, values)
+    assert plan.objective == pytest.approx(84.0)
+    assert_valid_plan(instance, plan.solution(instance, "feasible", None, greedy(instance).solver))
 
 
 def test_hint_covers_total_capacity_variables() -> None:

@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import importlib
 import itertools
+import threading
+import time
 
 import orjson
 import pytest
+from ortools.sat.python import cp_model
 
 from models import CostBreakdown, Solution, load_instance
 from solver import SolveOptions, solve
 from solver.cpsat.model import Plan, build_model
 from solver.heuristics.greedy import Guide, greedy
 from solver.lagrangian import lagrangian
-from solver.solve import _at_least, _full_options, _Outcome
+from solver.solve import _at_least, _combined, _full_options, _Outcome, _Search
 from tests import builders as b
 from tests.checks import assert_valid_plan
 
@@ -591,6 +594,107 @@ def test_full_search_subsolvers_on_models_large_enough(monkeypatch: pytest.Monke
     assert _full_options(built, 2, default) is default
     own = SolveOptions(parameters={"subsolvers": ["core"]})
     assert _full_options(built, 2, own).parameters == {"subsolvers": ["core"]}
+
+
+def _searches(monkeypatch: pytest.MonkeyPatch) -> list[tuple[dict[str, object], float, float]]:
+    """Spy on every CP-SAT search of `solve`: its CP-SAT parameters, the seconds it took,
+    and the seconds it had."""
+    seen: list[tuple[dict[str, object], float, float]] = []
+    search = solve_module._search
+
+    def spied(built, deadline, *args, **kwargs):  # type: ignore[no-untyped-def]
+        began = solve_module.time.perf_counter()
+        found = search(built, deadline, *args, **kwargs)
+        took = solve_module.time.perf_counter() - began
+        seen.append((dict(args[2].parameters), took, deadline - began))
+        return found
+
+    monkeypatch.setattr(solve_module, "_search", spied)
+    return seen
+
+
+def test_full_search_improves_a_complete_plan_by_lns_then_proves(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Where the whole model's search is tuned (here: on generated S-1, the size threshold
+    lowered) and starts from a complete plan, CP-SAT's LNS workers search alone first,
+    then the full subsolvers, for the bound; on a tiny model the LNS step's presolve
+    proves the optimum (84) and no bound step follows. Without a complete plan to start
+    from (no greedy start), the full subsolvers search alone."""
+    monkeypatch.setattr(solve_module, "FULL_SUBSOLVERS_MIN_VARIABLES", 1)
+    seen = _searches(monkeypatch)
+    generated = load_instance("instances/generated/S-1.json")
+    answer = solve(generated, time_limit_s=10.0, workers=2)
+    assert_valid_plan(generated, answer)
+    assert answer.bound is not None and answer.objective is not None
+    assert answer.bound <= answer.objective
+    assert answer.objective <= greedy(generated, partial=True).objective + 1e-6  # type: ignore[operator]
+    lns, proof = seen[-2:]
+    assert lns[0]["use_lns_only"] is True
+    assert lns[0]["lns_initial_deterministic_limit"] == solve_module.LNS_DTIME
+    assert proof[0]["subsolvers"] == list(solve_module.FULL_SUBSOLVERS)
+    seen.clear()
+    instance = b.flexible_job_on_latency_bound_site(2.0)
+    tiny = solve(instance, time_limit_s=30.0, workers=2)
+    assert_valid_plan(instance, tiny)
+    assert (tiny.status, tiny.objective) == ("optimal", pytest.approx(84.0))
+    assert seen[-1][0].get("use_lns_only") is True
+    seen.clear()
+    cold = solve(instance, time_limit_s=30.0, workers=2, options=SolveOptions(greedy_start=False))
+    assert_valid_plan(instance, cold)
+    assert cold.objective == pytest.approx(84.0)
+    assert [p.get("use_lns_only") for p, _, _ in seen] == [None]
+
+
+def test_a_search_that_finds_nothing_better_for_a_while_is_stopped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The LNS step's watch stops its search once no better plan has come for
+    LNS_STALL_S (here 0.2 s); before the first plan (presolve still loading the hint) it
+    never does."""
+    monkeypatch.setattr(solve_module, "LNS_STALL_S", 0.2)
+    monkeypatch.setattr(solve_module, "STALL_POLL_S", 0.01)
+
+    class Search:
+        stopped_at: float | None = None
+
+        def stop_search(self) -> None:
+            self.stopped_at = time.perf_counter()
+
+    search = Search()
+    relay = solve_module._ProgressRelay(None, 1.0)
+    done = threading.Event()
+    watch = threading.Thread(
+        target=solve_module._stop_when_stalled,
+        args=(search, relay, time.perf_counter(), done),
+    )
+    watch.start()
+    time.sleep(0.5)
+    assert search.stopped_at is None, "no plan yet: no stall"
+    relay.last_plan_at = time.perf_counter()
+    watch.join(timeout=10.0)
+    done.set()
+    assert search.stopped_at is not None
+    assert search.stopped_at - relay.last_plan_at >= 0.2
+
+
+def test_the_lns_step_and_the_bound_step_combine_to_the_cheaper_plan_and_larger_bound() -> None:
+    """The whole model's two steps answer with the cheaper of their plans and the larger
+    of their bounds; a proof of the bound step stands as it is, and without a plan from
+    the LNS step the bound step's answer is the answer."""
+    feasible = cp_model.FEASIBLE
+    lns = _Search(feasible, [1.0], 10.0, 100.0)
+    cheaper = _combined(lns, _Search(feasible, [2.0], 90.0, 95.0))
+    assert (cheaper.values, cheaper.bound, cheaper.objective) == ([2.0], 90.0, 95.0)
+    kept = _combined(lns, _Search(feasible, [2.0], 90.0, 120.0))
+    assert (kept.values, kept.bound, kept.objective) == ([1.0], 90.0, 100.0)
+    unbounded = _combined(lns, _Search(cp_model.UNKNOWN, [], None))
+    assert (unbounded.status, unbounded.values, unbounded.bound) == (feasible, [1.0], 10.0)
+    proved = _Search(cp_model.OPTIMAL, [3.0], 99.0, 99.0)
+    assert _combined(lns, proved) is proved
+    nothing = _Search(cp_model.UNKNOWN, [], None)
+    fallback = _Search(feasible, [2.0], 90.0, 95.0)
+    assert _combined(nothing, fallback) is fallback
 
 
 def test_large_instance_without_a_plan_or_time_for_the_whole_model_answers_unknown(

@@ -157,6 +157,16 @@ def add_hint(built: BuiltModel, plan: PlanLike) -> int:
     return sum(1 for v in values.values() if v)
 
 
+def hint_solution(built: BuiltModel, solution_values: Sequence[float]) -> None:
+    """Hint every variable with its value in a solution of this model (a CP-SAT response's
+    values, one per variable), replacing the hint there was."""
+    model = built.model
+    model.clear_hints()
+    hint = model.proto.solution_hint
+    hint.vars.extend(range(len(solution_values)))
+    hint.values.extend(round(value) for value in solution_values)
+
+
 def plan_values(built: BuiltModel, plan: PlanLike) -> dict[int, int]:
     """The decision variables' values that state `plan`, by variable index (variables the
     plan does not mention are left out: their value is 0)."""
