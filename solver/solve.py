@@ -63,8 +63,10 @@ GREEDY_SHARE = 0.25
 #: Most of the search time (after the LP and the greedy start) that the search around the
 #: LP's rounded replica counts may take; it stops earlier once it proves its own optimum.
 #: With the full search's LNS step (LNS_SHARE), generated M-0/1/2 at 30 s: 0.7 138.94 /
-#: 130.35 / 235.89M, 0.4 138.86 / 130.34 / 236.08M.
-ROUNDING_SHARE = 0.4
+#: 130.35 / 235.89M, 0.4 138.86 / 130.34 / 236.08M; but at 0.4 a 14,425-variable
+#: re-plan of L-1's neighbourhood search (20 s) reached 268.0M where 0.7 reached 247.6M
+#: (found after 6.1 s), and L-1 at 120 s ended at 1,105.8M instead of 1,088.0M.
+ROUNDING_SHARE = 0.7
 #: The neighbourhoods the rounding search tries in turn, as (forbid the placements the LP
 #: leaves unused, widen by the incumbent plan): the first one with a plan is kept.
 ROUNDING_STEPS: tuple[tuple[bool, bool], ...] = ((True, True), (True, False), (False, False))
