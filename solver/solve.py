@@ -233,8 +233,9 @@ class SolveOptions:
     neighbourhood_search: bool = True
     #: With several workers searching reproducibly, the whole model's search on a model
     #: of FULL_SUBSOLVERS_MIN_VARIABLES or more runs CP-SAT's full-problem subsolvers
-    #: FULL_SUBSOLVERS only; off: CP-SAT's default portfolio (as the monolithic peer of
-    #: the benchmarks runs).
+    #: FULL_SUBSOLVERS only, and from a complete plan (without neighbourhood search) after
+    #: an LNS step (LNS_SHARE); off: one search with CP-SAT's default portfolio (as the
+    #: monolithic peer of the benchmarks runs).
     tuned_subsolvers: bool = True
 
 

@@ -620,7 +620,8 @@ def test_full_search_improves_a_complete_plan_by_lns_then_proves(
     lowered) and starts from a complete plan, CP-SAT's LNS workers search alone first,
     then the full subsolvers, for the bound; on a tiny model the LNS step's presolve
     proves the optimum (84) and no bound step follows. Without a complete plan to start
-    from (no greedy start), the full subsolvers search alone."""
+    from (no greedy start), or with CP-SAT's default portfolio asked for, the search is
+    one."""
     monkeypatch.setattr(solve_module, "FULL_SUBSOLVERS_MIN_VARIABLES", 1)
     seen = _searches(monkeypatch)
     generated = load_instance("instances/generated/S-1.json")
@@ -644,6 +645,11 @@ def test_full_search_improves_a_complete_plan_by_lns_then_proves(
     assert_valid_plan(instance, cold)
     assert cold.objective == pytest.approx(84.0)
     assert [p.get("use_lns_only") for p, _, _ in seen] == [None]
+    seen.clear()
+    plain = solve(instance, time_limit_s=30.0, workers=2, options=SolveOptions(tuned_subsolvers=False))
+    assert_valid_plan(instance, plain)
+    assert plain.objective == pytest.approx(84.0)
+    assert all("use_lns_only" not in p for p, _, _ in seen)
 
 
 def test_a_search_that_finds_nothing_better_for_a_while_is_stopped(
