@@ -646,7 +646,9 @@ def test_full_search_improves_a_complete_plan_by_lns_then_proves(
     assert cold.objective == pytest.approx(84.0)
     assert [p.get("use_lns_only") for p, _, _ in seen] == [None]
     seen.clear()
-    plain = solve(instance, time_limit_s=30.0, workers=2, options=SolveOptions(tuned_subsolvers=False))
+    plain = solve(
+        instance, time_limit_s=30.0, workers=2, options=SolveOptions(tuned_subsolvers=False)
+    )
     assert_valid_plan(instance, plain)
     assert plain.objective == pytest.approx(84.0)
     assert all("use_lns_only" not in p for p, _, _ in seen)
