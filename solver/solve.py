@@ -6,7 +6,8 @@ import math
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
@@ -510,18 +511,7 @@ def _search(
             field.extend(value)
         else:
             setattr(params, name, value)
-    if stall and relay is not None:
-        done = threading.Event()
-        watcher = threading.Thread(
-            target=_stop_when_stalled, args=(solver, relay, time.perf_counter(), done)
-        )
-        watcher.start()
-        try:
-            status = solver.solve(built.model, relay)
-        finally:
-            done.set()
-            watcher.join()
-    else:
+    with _stall_watch(solver, relay) if stall and relay is not None else nullcontext():
         status = solver.solve(built.model, relay)
     if status == cp_model.MODEL_INVALID:
         raise ModelInvalidError(f"CP-SAT rejected the model: {built.model.validate()}")
@@ -531,6 +521,21 @@ def _search(
     values = [float(v) for v in solver.response_proto.solution] if has_plan else []
     objective = solver.objective_value / built.scale.factor if has_plan else None
     return _Search(status, values, bound if status != cp_model.INFEASIBLE else None, objective)
+
+
+@contextmanager
+def _stall_watch(solver: cp_model.CpSolver, relay: _ProgressRelay) -> Iterator[None]:
+    """While inside, a thread stops `solver`'s search once it stalls (`_stop_when_stalled`)."""
+    done = threading.Event()
+    watcher = threading.Thread(
+        target=_stop_when_stalled, args=(solver, relay, time.perf_counter(), done)
+    )
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+        watcher.join()
 
 
 def _stop_when_stalled(
