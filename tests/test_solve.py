@@ -619,9 +619,8 @@ def test_full_search_improves_a_complete_plan_by_lns_then_proves(
     """Where the whole model's search is tuned (here: on generated S-1, the size threshold
     lowered) and starts from a complete plan, CP-SAT's LNS workers search alone first,
     then the full subsolvers, for the bound; on a tiny model the LNS step's presolve
-    proves the optimum (84) and no bound step follows. Without a complete plan to start
-    from (no greedy start), or with CP-SAT's default portfolio asked for, the search is
-    one."""
+    proves the optimum (84) and no bound step follows. With CP-SAT's default portfolio
+    asked for, the search is one."""
     monkeypatch.setattr(solve_module, "FULL_SUBSOLVERS_MIN_VARIABLES", 1)
     seen = _searches(monkeypatch)
     generated = load_instance("instances/generated/S-1.json")
@@ -641,17 +640,50 @@ def test_full_search_improves_a_complete_plan_by_lns_then_proves(
     assert (tiny.status, tiny.objective) == ("optimal", pytest.approx(84.0))
     assert seen[-1][0].get("use_lns_only") is True
     seen.clear()
-    cold = solve(instance, time_limit_s=30.0, workers=2, options=SolveOptions(greedy_start=False))
-    assert_valid_plan(instance, cold)
-    assert cold.objective == pytest.approx(84.0)
-    assert [p.get("use_lns_only") for p, _, _ in seen] == [None]
-    seen.clear()
     plain = solve(
         instance, time_limit_s=30.0, workers=2, options=SolveOptions(tuned_subsolvers=False)
     )
     assert_valid_plan(instance, plain)
     assert plain.objective == pytest.approx(84.0)
     assert all("use_lns_only" not in p for p, _, _ in seen)
+
+
+def test_full_search_from_no_complete_plan_looks_for_one_by_local_search_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Where the whole model's search is tuned (the size threshold lowered) and its hint is
+    no complete plan (here: the greedy planner is given no time on generated S-1, and
+    leaves work out), CP-SAT's local search alone looks for a first plan, stopping at it,
+    within FIRST_PLAN_SHARE of the time; the LNS step and the bound step follow from it.
+    On a tiny model with no start at all, the local-search step's presolve proves the
+    optimum (84) and nothing follows."""
+    monkeypatch.setattr(solve_module, "FULL_SUBSOLVERS_MIN_VARIABLES", 1)
+    planner = solve_module.greedy
+
+    def starved(*args, **kwargs):  # type: ignore[no-untyped-def]
+        kwargs["time_limit_s"] = 0.0
+        return planner(*args, **kwargs)
+
+    monkeypatch.setattr(solve_module, "greedy", starved)
+    monkeypatch.setattr(solve_module, "ROUNDING_SHARE", 0.0)
+    generated = load_instance("instances/generated/S-1.json")
+    assert starved(generated, partial=True).status != "feasible", "the start is incomplete"
+    seen = _searches(monkeypatch)
+    answer = solve(generated, time_limit_s=10.0, workers=2)
+    assert_valid_plan(generated, answer)
+    assert answer.bound is not None and answer.objective is not None
+    assert answer.bound <= answer.objective
+    first, lns, proof = seen[-3:]
+    assert first[0]["use_ls_only"] is True and first[0]["stop_after_first_solution"] is True
+    assert first[2] <= solve_module.FIRST_PLAN_SHARE * 10.0
+    assert lns[0]["use_lns_only"] is True and "use_ls_only" not in lns[0]
+    assert proof[0]["subsolvers"] == list(solve_module.FULL_SUBSOLVERS)
+    seen.clear()
+    instance = b.flexible_job_on_latency_bound_site(2.0)
+    cold = solve(instance, time_limit_s=30.0, workers=2, options=SolveOptions(greedy_start=False))
+    assert_valid_plan(instance, cold)
+    assert (cold.status, cold.objective) == ("optimal", pytest.approx(84.0))
+    assert [p.get("use_ls_only") for p, _, _ in seen] == [True]
 
 
 def test_a_search_that_finds_nothing_better_for_a_while_is_stopped(
