@@ -247,6 +247,12 @@ class SolveOptions:
     #: an LNS step (LNS_SHARE); off: one search with CP-SAT's default portfolio (as the
     #: monolithic peer of the benchmarks runs).
     tuned_subsolvers: bool = True
+    #: Spend search time on the bound: the tuned whole-model search's bound step after
+    #: its LNS step, and the exact MIP's bound of small models. Off for the
+    #: neighbourhood search's re-plans, whose bound proves nothing about the whole
+    #: instance: their LNS step keeps the time (the answer's bound is then what the
+    #: LP relaxation and the searches proved on the way).
+    prove: bool = True
 
 
 @dataclass
@@ -433,7 +439,7 @@ def solve(
     elif options.elastic and left_out:
         outcome = _strict(instance, outcome, deadline, workers, seed, options, exact_grid=False)
     outcome = _at_least(outcome, fallback)
-    if decisions <= MAX_EXACT_MIP_DECISIONS:
+    if options.prove and decisions <= MAX_EXACT_MIP_DECISIONS:
         outcome = _exact_proof(built, outcome, deadline)
 
     info = _info(
@@ -580,7 +586,8 @@ def _full_search(
     complete plan), where the search is tuned (`_tuned`), first CP-SAT's
     large-neighbourhood workers alone improve the hinted plan for LNS_SHARE of the time,
     then the full subsolvers, hinted with their plan, raise the bound (unless the LNS
-    step proved its plan optimal: presolve alone does on small models).
+    step proved its plan optimal: presolve alone does on small models). Without
+    `SolveOptions.prove` the LNS step has all the time and no bound step follows.
 
     With `first_plan` (the hint, if any, is not a complete plan), a tuned search first
     looks for a plan by local search alone (`_first_plan_search`); the LNS step and the
@@ -597,7 +604,8 @@ def _full_search(
             lns_first = True
     if not lns_first or not tuned:
         return _search(built, deadline, workers, seed, full, relay)
-    lns_end = time.perf_counter() + LNS_SHARE * (deadline - time.perf_counter())
+    share = LNS_SHARE if options.prove else 1.0
+    lns_end = time.perf_counter() + share * (deadline - time.perf_counter())
     # No bound is reported from this step: with the LNS workers alone it is presolve's.
     watch = _watch(built, relay)
     improved = _search(built, lns_end, workers, seed, _lns_options(options), watch, stall=True)
@@ -607,6 +615,8 @@ def _full_search(
         return improved
     if improved.has_plan:
         hint_solution(built, improved.values)
+    if not options.prove:
+        return improved
     proving = _search(built, deadline, workers, seed, full, relay)
     return _combined(improved, proving)
 
@@ -1009,7 +1019,7 @@ def _neighbourhood_search(
 ) -> Plan:
     """`plan` improved by re-planning neighbourhoods of it with `solve` (at most `step_s`
     each) until `deadline` (each better plan reported with `bound`)."""
-    own = replace(options, neighbourhood_search=False)
+    own = replace(options, neighbourhood_search=False, prove=False)
 
     def replan(residual: Instance, limit_s: float) -> Solution:
         return solve(residual, time_limit_s=limit_s, workers=workers, seed=seed, options=own)

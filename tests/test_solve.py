@@ -686,6 +686,49 @@ def test_full_search_from_no_complete_plan_looks_for_one_by_local_search_first(
     assert [p.get("use_ls_only") for p, _, _ in seen] == [True]
 
 
+def test_without_a_proof_asked_for_the_lns_step_keeps_the_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With `SolveOptions(prove=False)` the tuned search from a complete plan (generated
+    S-1, the size threshold lowered) ends with its LNS step, given all the time to the
+    search's end; no bound step follows. The answer is a valid plan whose bound (the LP
+    relaxation's) is still a bound."""
+    monkeypatch.setattr(solve_module, "FULL_SUBSOLVERS_MIN_VARIABLES", 1)
+    seen = _searches(monkeypatch)
+    generated = load_instance("instances/generated/S-1.json")
+    answer = solve(generated, time_limit_s=10.0, workers=2, options=SolveOptions(prove=False))
+    assert_valid_plan(generated, answer)
+    assert answer.bound is not None and answer.objective is not None
+    assert answer.bound <= answer.objective
+    assert seen[-1][0]["use_lns_only"] is True
+    assert all(p.get("subsolvers") != list(solve_module.FULL_SUBSOLVERS) for p, _, _ in seen)
+
+
+def test_the_neighbourhood_search_replans_without_proving() -> None:
+    """The neighbourhood search's re-plans ask for no bound (`prove=False`) and no
+    neighbourhood search of their own; the plan it returns is valid and no costlier."""
+    instance = load_instance("instances/generated/S-0.json")
+    start = solve_module._greedy_plan(greedy(instance, partial=True))
+    assert start is not None
+    asked: list[SolveOptions] = []
+    real = solve_module.solve
+
+    def spied(residual, **kwargs):  # type: ignore[no-untyped-def]
+        asked.append(kwargs["options"])
+        return real(residual, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(solve_module, "solve", spied)
+        deadline = time.perf_counter() + 6.0
+        better = solve_module._neighbourhood_search(
+            instance, start, deadline, 1, 0, SolveOptions(), None, step_s=1.0
+        )
+    assert asked and all(not o.prove and not o.neighbourhood_search for o in asked)
+    assert better.objective <= start.objective + 1e-6
+    info = greedy(instance).solver
+    assert_valid_plan(instance, better.solution(instance, "feasible", None, info))
+
+
 def test_a_search_that_finds_nothing_better_for_a_while_is_stopped(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
