@@ -596,6 +596,19 @@ def test_full_search_subsolvers_on_models_large_enough(monkeypatch: pytest.Monke
     assert _full_options(built, 2, own).parameters == {"subsolvers": ["core"]}
 
 
+def _starve_greedy(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Give every greedy call of `solve` no time (its plans leave work out); returns the
+    starved planner."""
+    planner = solve_module.greedy
+
+    def starved(*args, **kwargs):  # type: ignore[no-untyped-def]
+        kwargs["time_limit_s"] = 0.0
+        return planner(*args, **kwargs)
+
+    monkeypatch.setattr(solve_module, "greedy", starved)
+    return starved
+
+
 def _searches(monkeypatch: pytest.MonkeyPatch) -> list[tuple[dict[str, object], float, float]]:
     """Spy on every CP-SAT search of `solve`: its CP-SAT parameters, the seconds it took,
     and the seconds it had."""
@@ -658,13 +671,7 @@ def test_full_search_from_no_complete_plan_looks_for_one_by_local_search_first(
     On a tiny model with no start at all, the local-search step's presolve proves the
     optimum (84) and nothing follows."""
     monkeypatch.setattr(solve_module, "FULL_SUBSOLVERS_MIN_VARIABLES", 1)
-    planner = solve_module.greedy
-
-    def starved(*args, **kwargs):  # type: ignore[no-untyped-def]
-        kwargs["time_limit_s"] = 0.0
-        return planner(*args, **kwargs)
-
-    monkeypatch.setattr(solve_module, "greedy", starved)
+    starved = _starve_greedy(monkeypatch)
     monkeypatch.setattr(solve_module, "ROUNDING_SHARE", 0.0)
     generated = load_instance("instances/generated/S-1.json")
     assert starved(generated, partial=True).status != "feasible", "the start is incomplete"
@@ -789,13 +796,7 @@ def test_large_instance_without_a_plan_or_time_for_the_whole_model_answers_unkno
     bound, without building the whole model; with time for it, the whole model is built
     and solved as before (the optimum, 84)."""
     monkeypatch.setattr(solve_module, "MAX_LP_VARIABLES", 0)
-    planner = solve_module.greedy
-
-    def starved(*args, **kwargs):  # type: ignore[no-untyped-def]
-        kwargs["time_limit_s"] = 0.0
-        return planner(*args, **kwargs)
-
-    monkeypatch.setattr(solve_module, "greedy", starved)
+    _starve_greedy(monkeypatch)
     built: list[object] = []
     builder = solve_module.build_model
 
