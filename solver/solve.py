@@ -407,8 +407,7 @@ def solve(
             if safe is not None and (fallback is None or safe.objective < fallback.objective):
                 fallback = safe
     replanned = neighbourhoods and fallback is not None
-    if replanned:
-        assert fallback is not None
+    if replanned and fallback is not None:
         end = time.perf_counter() + MID_NEIGHBOURHOOD_SHARE * (
             deadline - reserve_s - time.perf_counter()
         )
@@ -590,13 +589,16 @@ def _full_search(
     `SolveOptions.prove` the LNS step has all the time and no bound step follows.
 
     With `first_plan` (the hint, if any, is not a complete plan), a tuned search first
-    looks for a plan by local search alone (`_first_plan_search`); the LNS step and the
-    bound step start from the plan it finds."""
+    looks for a plan by CP-SAT's local search alone (`_first_plan_options`), until its
+    first plan or for FIRST_PLAN_SHARE of the time; the LNS step and the bound step
+    start from the plan it finds."""
     full = _full_options(built, workers, options)
     tuned = _tuned(built, workers, options)
     first: _Search | None = None
     if first_plan and tuned:
-        first = _first_plan_search(built, deadline, workers, seed, options, relay)
+        first_end = time.perf_counter() + FIRST_PLAN_SHARE * (deadline - time.perf_counter())
+        first_options = _first_plan_options(options)
+        first = _search(built, first_end, workers, seed, first_options, _watch(built, relay))
         if first.status in (cp_model.OPTIMAL, cp_model.INFEASIBLE):
             return first
         if first.has_plan:
@@ -621,31 +623,15 @@ def _full_search(
     return _combined(improved, proving)
 
 
-def _first_plan_search(
-    built: BuiltModel,
-    deadline: float,
-    workers: int,
-    seed: int,
-    options: SolveOptions,
-    relay: _ProgressRelay | None,
-) -> _Search:
-    """CP-SAT's local search alone (`use_ls_only`) on the whole model, from its hint,
-    until its first plan or for FIRST_PLAN_SHARE of the time to `deadline`."""
-    end = time.perf_counter() + FIRST_PLAN_SHARE * (deadline - time.perf_counter())
-    parameters = {**options.parameters, "use_ls_only": True, "stop_after_first_solution": True}
-    return _search(
-        built, end, workers, seed, replace(options, parameters=parameters), _watch(built, relay)
-    )
-
-
 def _watch(built: BuiltModel, relay: _ProgressRelay | None) -> _ProgressRelay:
     """A relay for a step whose bound is not reported (presolve's only): its plans are."""
     return relay.restricted() if relay is not None else _ProgressRelay(None, built.scale.factor)
 
 
 def _combined(improved: _Search, proving: _Search) -> _Search:
-    """One answer from the LNS step and the bound step that followed it: the cheaper
-    plan, and the larger bound (both are bounds of the same model)."""
+    """One answer from two steps of the whole model's search (the first-plan step and the
+    LNS step, or the LNS step and the bound step that followed it): the cheaper plan,
+    and the larger bound (both are bounds of the same model)."""
     if proving.status == cp_model.OPTIMAL or not improved.has_plan:
         return proving
     bounds = [b for b in (improved.bound, proving.bound) if b is not None]
@@ -796,6 +782,13 @@ def _full_options(built: BuiltModel, workers: int, options: SolveOptions) -> Sol
     if not _tuned(built, workers, options):
         return options
     return replace(options, parameters={**options.parameters, "subsolvers": list(FULL_SUBSOLVERS)})
+
+
+def _first_plan_options(options: SolveOptions) -> SolveOptions:
+    """`options` for the first-plan step of the whole model's search (`_full_search`):
+    CP-SAT's local search alone, stopping at its first plan."""
+    parameters = {**options.parameters, "use_ls_only": True, "stop_after_first_solution": True}
+    return replace(options, parameters=parameters)
 
 
 def _lns_options(options: SolveOptions) -> SolveOptions:
