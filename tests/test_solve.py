@@ -530,26 +530,57 @@ def test_mid_sized_instance_gets_neighbourhood_search_and_a_bound(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """On an instance of several neighbourhoods' worth of decisions (here S-1, with the
-    thresholds lowered), neighbourhood search runs between the rounding search and the
-    full search, which still proves a bound; the plan is valid and no worse than the
-    greedy start."""
+    thresholds lowered), a complete greedy plan goes to the neighbourhood search with no
+    rounding search before it (the neighbourhoods' re-plans have theirs), and the full
+    search after it still proves a bound; the plan is valid and no worse than the greedy
+    start."""
     monkeypatch.setattr(solve_module, "NEIGHBOURHOOD_MIN_DECISIONS", 0)
     monkeypatch.setattr(solve_module.neighbourhood, "NEIGHBOURHOOD_DECISIONS", 300)
     searched: list[float] = []
+    rounded: list[bool] = []  # for each rounding search: whether it is a re-plan's
     original = solve_module.neighbourhood.improve
+    rounding = solve_module._rounding_search
 
     def improve(*args, **kwargs):  # type: ignore[no-untyped-def]
+        searched.append(-1.0)
         plan = original(*args, **kwargs)
-        searched.append(plan.objective)
+        searched[-1] = plan.objective
         return plan
 
+    def spied(*args, **kwargs):  # type: ignore[no-untyped-def]
+        rounded.append(bool(searched) and searched[-1] < 0)
+        return rounding(*args, **kwargs)
+
     monkeypatch.setattr(solve_module.neighbourhood, "improve", improve)
+    monkeypatch.setattr(solve_module, "_rounding_search", spied)
     instance = load_instance("instances/generated/S-1.json")
     plan = solved(instance)
     assert len(searched) == 1
+    assert rounded and all(rounded)
     assert plan.bound is not None and plan.bound <= plan.objective  # type: ignore[operator]
     assert plan.objective is not None and plan.objective <= searched[0] + 1e-6
     assert plan.objective <= greedy(instance, partial=True).objective + 1e-6  # type: ignore[operator]
+
+
+def test_mid_sized_instance_rounds_an_incomplete_greedy_plan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a mid-sized instance (S-1, the threshold lowered) whose greedy plan leaves work
+    out, the rounding search still runs on the whole model (once: with no complete plan
+    there is no neighbourhood search, so no re-plan); the answer is valid."""
+    monkeypatch.setattr(solve_module, "NEIGHBOURHOOD_MIN_DECISIONS", 0)
+    _starve_greedy(monkeypatch)
+    calls: list[float] = []
+    rounding = solve_module._rounding_search
+
+    def spied(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(kwargs["share"])
+        return rounding(*args, **kwargs)
+
+    monkeypatch.setattr(solve_module, "_rounding_search", spied)
+    plan = solved(load_instance("instances/generated/S-1.json"))
+    assert calls == [solve_module.MID_ROUNDING_SHARE]
+    assert plan.has_plan
 
 
 def test_large_instance_improves_a_valid_hint(monkeypatch: pytest.MonkeyPatch) -> None:
