@@ -392,7 +392,9 @@ def solve(
     # which the build time measures; never more than a tenth of the limit.
     reserve_s = min(RESERVE_SHARE * time_limit_s, 1.0 + 2.0 * built.build_s)
     # Mid-sized instances (several neighbourhoods' worth of decisions): part of the time
-    # goes to neighbourhood search, between the rounding search and the full search.
+    # goes to neighbourhood search before the full search; the rounding search runs
+    # there only when the greedy plan is incomplete (the neighbourhood search needs a
+    # complete one).
     neighbourhoods = options.neighbourhood_search and decisions >= NEIGHBOURHOOD_MIN_DECISIONS
     rounding = options.lp_rounding and not (neighbourhoods and fallback is not None)
     if rounding and relaxation is not None and relaxation.status == "optimal":

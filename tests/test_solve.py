@@ -537,18 +537,20 @@ def test_mid_sized_instance_gets_neighbourhood_search_and_a_bound(
     monkeypatch.setattr(solve_module, "NEIGHBOURHOOD_MIN_DECISIONS", 0)
     monkeypatch.setattr(solve_module.neighbourhood, "NEIGHBOURHOOD_DECISIONS", 300)
     searched: list[float] = []
+    replanning = [False]  # whether the neighbourhood search is running
     rounded: list[bool] = []  # for each rounding search: whether it is a re-plan's
     original = solve_module.neighbourhood.improve
     rounding = solve_module._rounding_search
 
     def improve(*args, **kwargs):  # type: ignore[no-untyped-def]
-        searched.append(-1.0)
+        replanning[0] = True
         plan = original(*args, **kwargs)
-        searched[-1] = plan.objective
+        replanning[0] = False
+        searched.append(plan.objective)
         return plan
 
     def spied(*args, **kwargs):  # type: ignore[no-untyped-def]
-        rounded.append(bool(searched) and searched[-1] < 0)
+        rounded.append(replanning[0])
         return rounding(*args, **kwargs)
 
     monkeypatch.setattr(solve_module.neighbourhood, "improve", improve)
