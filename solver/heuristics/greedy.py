@@ -150,6 +150,10 @@ class Capacity:
     cooling_kw: dict[tuple[str, str], float]
     link_gbps: dict[int, float]
     active: set[str] = field(default_factory=set)
+    #: Per accelerator, its power (kW) and cooling kind (looked up on every fit).
+    accelerators: dict[str, tuple[float, str]] = field(default_factory=dict)
+    #: Each site's failure domain.
+    domain_of: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, instance: Instance) -> Capacity:
@@ -169,32 +173,38 @@ class Capacity:
                 else link.bandwidth_gbps * (1 - SAFETY)
                 for index, link in enumerate(instance.links)
             },
+            accelerators={a.id: (a.power_kw, a.cooling) for a in instance.accelerators},
+            domain_of={s.id: s.domain for s in instance.sites},
         )
 
     def fits(self, instance: Instance, site: str, accelerator: str, count: int) -> int:
         """How many units of `count` accelerators fit at the site (0 if none)."""
-        acc = instance.accelerator_by_id[accelerator]
         by_inventory = self.inventory.get((site, accelerator), 0) // count
-        by_power = int(min(self.it_kw[site] / (acc.power_kw * count), 2**62))
-        by_cooling = self.cooling_kw[site, acc.cooling] / (acc.power_kw * count)
-        fit = min(by_inventory, by_power)
+        if by_inventory < 1:
+            return 0
+        power_kw, cooling = self.accelerators[accelerator]
+        kw = power_kw * count
+        by_power = self.it_kw[site] / kw
+        fit = by_inventory if by_inventory <= by_power else int(by_power)
+        by_cooling = self.cooling_kw[site, cooling] / kw
         if by_cooling < fit:
             fit = math.floor(by_cooling)
-        return max(0, fit)
+        return fit if fit > 0 else 0
 
     def take(self, instance: Instance, site: str, accelerator: str, count: int) -> None:
         """Use `count` accelerators at a site."""
-        acc = instance.accelerator_by_id[accelerator]
+        power_kw, cooling = self.accelerators[accelerator]
         self.inventory[site, accelerator] -= count
-        self.it_kw[site] -= acc.power_kw * count
-        self.cooling_kw[site, acc.cooling] -= acc.power_kw * count
+        self.it_kw[site] -= power_kw * count
+        self.cooling_kw[site, cooling] -= power_kw * count
         self.active.add(site)
 
     def link_room(self, links: tuple[int, ...], gbps_per_unit: float) -> float:
         """How many units of traffic (gbps_per_unit each) the links still carry."""
-        if gbps_per_unit <= 0:
+        if gbps_per_unit <= 0 or not links:
             return math.inf
-        return min((self.link_gbps[i] / gbps_per_unit for i in links), default=math.inf)
+        link_gbps = self.link_gbps
+        return min([link_gbps[i] for i in links]) / gbps_per_unit
 
     def use_links(self, links: tuple[int, ...], gbps: float) -> None:
         """Carry `gbps` more over the links."""
@@ -211,6 +221,14 @@ class _Prices:
     capacity: dict[tuple[str, str], float] = field(default_factory=dict)
     replicas: dict[ReplicaOption, float] = field(default_factory=dict)
     placements: dict[TrainingPlacement, float] = field(default_factory=dict)
+    services: dict[str, _ServiceView] = field(default_factory=dict)
+
+    def service(self, service_id: str, guide: Guide) -> _ServiceView:
+        """What no pass changes of a service (one guide per greedy call)."""
+        view = self.services.get(service_id)
+        if view is None:
+            view = self.services[service_id] = _service_view(self.instance, service_id, guide, self)
+        return view
 
     def replica(self, option: ReplicaOption) -> float:
         """Cost of one replica of `option` over the horizon."""
@@ -231,6 +249,70 @@ class _Prices:
             )
             self.placements[placement] = cost
         return cost
+
+
+@dataclass(frozen=True)
+class _ServiceView:
+    """What `_plan_service` needs of a service that no pass changes: its options by
+    site, their costs per replica, which the LP uses, and per region (largest demand
+    first) the sites that serve it, their egress per rps, the links to them and those
+    sites cheapest egress first."""
+
+    options_at: dict[str, list[ReplicaOption]]
+    per_replica: dict[ReplicaOption, float]
+    guided: dict[ReplicaOption, bool]
+    regions: list[tuple[str, float]]
+    sites_of: dict[str, list[str]]
+    routes: dict[str, tuple[dict[str, float], dict[str, tuple[int, ...]], list[str]]]
+    served_by_lp: dict[str, bool]
+    #: The options cheapest per rps first (ties: by site, then in eligibility order).
+    by_cover_cost: list[ReplicaOption]
+
+
+def _service_view(
+    instance: Instance, service_id: str, guide: Guide, prices: _Prices
+) -> _ServiceView:
+    service = instance.inference_by_id[service_id]
+    eligibility = instance.eligibility
+    options = eligibility.replicas[service_id]
+    options_at: dict[str, list[ReplicaOption]] = defaultdict(list)
+    for option in options:
+        options_at[option.site].append(option)
+    sites_of: dict[str, list[str]] = defaultdict(list)
+    for pair in eligibility.routes[service_id]:
+        sites_of[pair.region].append(pair.site)
+    regions = sorted(service.demand_rps.items(), key=lambda item: (-item[1], item[0]))
+    routes: dict[str, tuple[dict[str, float], dict[str, tuple[int, ...]], list[str]]] = {}
+    served_by_lp: dict[str, bool] = {}
+    for region, _ in regions:
+        egress = {
+            site: traffic_egress_per_rps(instance, service.kb_per_request, region, site)
+            if service.kb_per_request > 0
+            else 0.0
+            for site in sites_of[region]
+        }
+        links_to: dict[str, tuple[int, ...]] = {}
+        for site in sites_of[region]:
+            route = instance.paths.route(region, site)
+            assert route is not None
+            links_to[site] = route.links
+        by_egress = sorted(sites_of[region], key=lambda s: (egress[s], s))
+        routes[region] = (egress, links_to, by_egress)
+        served_by_lp[region] = any(
+            guide.flows.get(RoutePairKey(service_id, region, site), 0.0) > GUIDE_MIN
+            for site in sites_of[region]
+        )
+    per_replica = {o: prices.replica(o) for o in options}
+    return _ServiceView(
+        options_at=options_at,
+        per_replica=per_replica,
+        guided={o: guide.replicas.get(o, 0.0) > GUIDE_MIN for o in options},
+        regions=regions,
+        sites_of=sites_of,
+        routes=routes,
+        served_by_lp=served_by_lp,
+        by_cover_cost=sorted(options, key=lambda o: (per_replica[o] / o.rps, o.site)),
+    )
 
 
 def _fixed_cost(instance: Instance, capacity: Capacity, site: str) -> float:
@@ -328,11 +410,8 @@ def _plan_service(
 ) -> _ServicePlan | None:
     """Serve each region (largest first) where one more rps is cheapest; None on failure."""
     service = instance.inference_by_id[service_id]
-    eligibility = instance.eligibility
-    options_at: dict[str, list[ReplicaOption]] = defaultdict(list)
-    for option in eligibility.replicas[service_id]:
-        options_at[option.site].append(option)
-    per_replica = {o: prices.replica(o) for o in eligibility.replicas[service_id]}
+    view = prices.service(service_id, guide)
+    options_at, per_replica, guided = view.options_at, view.per_replica, view.guided
     gbps_per_rps = service.kb_per_request * GBPS_PER_RPS_KB
     unserved_per_rps = (
         math.inf
@@ -340,63 +419,45 @@ def _plan_service(
         else service.unserved_cost_per_rps_hour * instance.horizon_hours
     )
     plan = _ServicePlan()
-    sites_of: dict[str, list[str]] = defaultdict(list)
-    for pair in eligibility.routes[service_id]:
-        sites_of[pair.region].append(pair.site)
 
-    for region, demand in sorted(service.demand_rps.items(), key=lambda item: (-item[1], item[0])):
+    for region, demand in view.regions:
         remaining = demand
-        egress = {
-            site: traffic_egress_per_rps(instance, service.kb_per_request, region, site)
-            if service.kb_per_request > 0
-            else 0.0
-            for site in sites_of[region]
-        }
+        sites, egress, links_to, by_egress = view.sites_of[region], *view.routes[region]
+        served_by_lp = view.served_by_lp[region]
         while remaining > 1e-9:
-            routes = {site: instance.paths.route(region, site) for site in sites_of[region]}
             # Spare capacity first, cheapest egress first.
             used_spare = False
-            for site in sorted(sites_of[region], key=lambda s: (egress[s], s)):
-                route = routes[site]
-                assert route is not None
-                room = min(
-                    plan.spare_rps[site], capacity.link_room(route.links, gbps_per_rps), remaining
-                )
+            for site in by_egress:
+                links = links_to[site]
+                room = min(plan.spare_rps[site], capacity.link_room(links, gbps_per_rps), remaining)
                 if room > 1e-9 and egress[site] < unserved_per_rps:
                     plan.spare_rps[site] -= room
                     plan.routes[region, site] += room
-                    capacity.use_links(route.links, room * gbps_per_rps)
+                    capacity.use_links(links, room * gbps_per_rps)
                     remaining -= room
                     used_spare = True
             if remaining <= 1e-9:
                 break
             best: tuple[float, ReplicaOption, int] | None = None
-            for site in sites_of[region]:
-                route = routes[site]
-                assert route is not None
+            for site in sites:
                 # New capacity only helps as far as the links to it still carry traffic.
-                usable = min(remaining, capacity.link_room(route.links, gbps_per_rps))
+                usable = min(remaining, capacity.link_room(links_to[site], gbps_per_rps))
                 usable -= plan.spare_rps[site]
                 if usable <= MIN_RPS:
                     continue
+                fixed = _fixed_cost(instance, capacity, site)
                 for option in options_at[site]:
                     fit = capacity.fits(instance, site, option.accelerator, option.per_replica)
                     if fit < 1:
                         continue
                     count = min(fit, math.ceil(usable / option.rps - 1e-9))
                     served = min(usable, option.rps * count)
-                    cost = (
-                        per_replica[option] * count + _fixed_cost(instance, capacity, site)
-                    ) / served
+                    cost = (per_replica[option] * count + fixed) / served
                     cost += egress[site]
-                    if guide.replicas.get(option, 0.0) > GUIDE_MIN:
+                    if guided[option]:
                         cost -= GUIDE_WEIGHT * abs(cost)
-                    if best is None or (cost, option.site) < (best[0], best[1].site):
+                    if best is None or (cost, site) < (best[0], best[1].site):
                         best = (cost, option, count)
-            served_by_lp = any(
-                guide.flows.get(RoutePairKey(service_id, region, site), 0.0) > GUIDE_MIN
-                for site in sites_of[region]
-            )
             if best is None or (best[0] >= unserved_per_rps and not served_by_lp):
                 if unserved_per_rps == math.inf and not used_spare and not partial:
                     return None
@@ -409,7 +470,7 @@ def _plan_service(
             plan.replicas[option] += count
             plan.spare_rps[option.site] += option.rps * count
     resilient = service.resilience != "n+1" or _add_spare_domains(
-        instance, capacity, service_id, plan, per_replica
+        instance, capacity, plan, per_replica, view.by_cover_cost
     )
     if not resilient:
         if not partial:
@@ -440,9 +501,9 @@ def _shed_to_resilient(instance: Instance, plan: _ServicePlan) -> None:
 def _add_spare_domains(
     instance: Instance,
     capacity: Capacity,
-    service_id: str,
     plan: _ServicePlan,
     per_replica: dict[ReplicaOption, float],
+    by_cover_cost: list[ReplicaOption],
 ) -> bool:
     """Add replicas until the capacity outside every failure domain covers what is
     served (n+1), each time the one that costs least per rps of cover it adds.
@@ -452,17 +513,16 @@ def _add_spare_domains(
     spare capacity spreads over several domains (with k equal domains the plan holds
     k / (k - 1) times what it serves, not twice)."""
     served = sum(plan.routes.values())
-    domain_of = {s.id: s.domain for s in instance.sites}
+    domain_of = capacity.domain_of
     by_domain: dict[str, float] = defaultdict(float)
     for option, count in plan.replicas.items():
         by_domain[domain_of[option.site]] += option.rps * count
-    # Per domain, its options cheapest per rps first (ties: by site, then in eligibility
-    # order), so that equal keys pick the same option every time. Capacity only shrinks
-    # while the plan grows, so an option that no longer fits is dropped for good.
+    # Per domain, its options cheapest per rps first (`by_cover_cost`: ties by site, then
+    # in eligibility order), so that equal keys pick the same option every time. Capacity
+    # only shrinks while the plan grows, so an option that no longer fits is dropped for
+    # good.
     options_of: dict[str, list[ReplicaOption]] = defaultdict(list)
-    for option in sorted(
-        instance.eligibility.replicas[service_id], key=lambda o: (per_replica[o] / o.rps, o.site)
-    ):
+    for option in by_cover_cost:
         options_of[domain_of[option.site]].append(option)
     while True:
         total = largest = second = 0.0
