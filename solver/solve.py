@@ -520,6 +520,13 @@ def _search(
     (`_stop_when_stalled`)."""
     solver = cp_model.CpSolver()
     params = solver.parameters
+    if options.parameters.get("stop_after_first_solution"):
+        # OR-Tools 9.15 aborts the whole process (`Check failed: solution->size() ==
+        # postsolve_mapping.size()`) when a search of several workers stops at its first
+        # plan and that plan is the model's complete, feasible hint: always, on generated
+        # S-0 with its greedy plan; XL's neighbourhood re-plans hit it in 3 runs of 4.
+        # One worker (reproducible as it is) does not.
+        workers = 1
     params.max_time_in_seconds = max(MIN_SOLVE_S, deadline - time.perf_counter())
     params.num_workers = workers
     params.random_seed = seed

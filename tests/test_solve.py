@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import importlib
 import itertools
+import subprocess
+import sys
 import threading
 import time
 
@@ -724,6 +726,29 @@ def test_full_search_from_no_complete_plan_looks_for_one_by_local_search_first(
     assert_valid_plan(instance, cold)
     assert (cold.status, cold.objective) == ("optimal", pytest.approx(84.0))
     assert [p.get("use_ls_only") for p, _, _ in seen] == [True]
+
+
+def test_stop_at_the_first_plan_from_a_complete_hint_does_not_abort() -> None:
+    """Regression: OR-Tools 9.15 aborted the whole process (`Check failed:
+    solution->size() == postsolve_mapping.size()`) when a search of two workers stopped
+    at its first plan and that plan was the complete, feasible hint (generated S-0's
+    greedy plan), as the diagnosis's first-plan checks and the full search's first-plan
+    step ask. Run in a child process, so that an abort fails this test alone."""
+    script = (
+        "from models import load_instance\n"
+        "from solver import SolveOptions, solve\n"
+        "from tests.checks import assert_valid_plan\n"
+        "instance = load_instance('instances/generated/S-0.json')\n"
+        "options = SolveOptions(parameters={'stop_after_first_solution': True}, lp=False)\n"
+        "answer = solve(instance, time_limit_s=10.0, workers=2, options=options)\n"
+        "assert_valid_plan(instance, answer)\n"
+        "print(answer.status)\n"
+    )
+    child = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert child.returncode == 0, child.stderr[-2000:]
+    assert child.stdout.strip() in ("feasible", "optimal")
 
 
 def test_without_a_proof_asked_for_the_lns_step_keeps_the_time(
