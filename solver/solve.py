@@ -176,7 +176,7 @@ MID_ROUNDING_SHARE = 0.15
 #: `b9fc969`) gave L-0/1/2 the same plans and L-0 a bound of 923.5M against 945.1M.
 MID_NEIGHBOURHOOD_SHARE = 0.5
 #: The time limit of one neighbourhood's re-plan there (large instances: STEP_S of
-#: solver.heuristics.neighbourhood, 10 s). Generated L-0/1/2 at 120 s, 2 workers, the
+#: solver.heuristics.neighbourhood, 5 s). Generated L-0/1/2 at 120 s, 2 workers, the
 #: same neighbourhoods in the same order: 10 s 1,034.1 / 1,108.6 / 949.8M; 20 s 1,036.5 /
 #: 1,090.2 / 948.2M; 30 s 1,036.5 / 1,090.2 / 949.1M (on L-1 the 20 s steps take the
 #: plan from 1,111.3M to 1,090.2M at 54 s; the 10 s steps reach 1,108.6M).
@@ -522,10 +522,10 @@ def _search(
     params = solver.parameters
     if options.parameters.get("stop_after_first_solution"):
         # OR-Tools 9.15 aborts the whole process (`Check failed: solution->size() ==
-        # postsolve_mapping.size()`) when a search of several workers stops at its first
-        # plan and that plan is the model's complete, feasible hint: always, on generated
-        # S-0 with its greedy plan; XL's neighbourhood re-plans hit it in 3 runs of 4.
-        # One worker (reproducible as it is) does not.
+        # postsolve_mapping.size()`) when an interleaved search of several workers stops
+        # at its first plan and that plan is the model's complete, feasible hint: always
+        # on generated S-0 with its greedy plan; XL's neighbourhood re-plans hit it in 3
+        # runs of 4. One worker (reproducible as it is) does not.
         workers = 1
     params.max_time_in_seconds = max(MIN_SOLVE_S, deadline - time.perf_counter())
     params.num_workers = workers
