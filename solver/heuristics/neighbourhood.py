@@ -40,7 +40,8 @@ NEIGHBOURHOOD_DECISIONS = 15_000
 #: solver.solve for mid-sized ones). Generated XL-0 at 240 s, the same steps in the same
 #: order (the search's seed): with 5 s each the plan reached 5,418.8M at 122 s, with
 #: 10 s 5,417.9M at 174 s (the re-plans of 15,000 decisions reach their plan within 5 s
-#: since the greedy planner's `d317b6f`; 10 s was tuned before it).
+#: since the greedy planner's `d317b6f`; 10 s was tuned before it). At 300 s: 5 s
+#: 5,336.9M (43 steps by 265 s), 2.5 s 5,403.5M (88 steps; later steps need the time).
 STEP_S = 5.0
 #: Least time left for one more step to be worth starting.
 MIN_STEP_S = 5.0
