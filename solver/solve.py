@@ -179,7 +179,8 @@ MID_NEIGHBOURHOOD_SHARE = 0.5
 #: solver.heuristics.neighbourhood, 5 s). Generated L-0/1/2 at 120 s, 2 workers, the
 #: same neighbourhoods in the same order: 10 s 1,034.1 / 1,108.6 / 949.8M; 20 s 1,036.5 /
 #: 1,090.2 / 948.2M; 30 s 1,036.5 / 1,090.2 / 949.1M (on L-1 the 20 s steps take the
-#: plan from 1,111.3M to 1,090.2M at 54 s; the 10 s steps reach 1,108.6M).
+#: plan from 1,111.3M to 1,090.2M at 54 s; the 10 s steps reach 1,108.6M). Again after
+#: the faster greedy planner (`d317b6f`): L-0 at 120 s 1,012.8M with 10 s, 1,007.3M with 20 s.
 MID_STEP_S = 20.0
 #: Largest model (in eligible decisions) whose proof is completed by the exact MIP
 #: (HiGHS: continuous flows, the SPEC's own link rows) when the search ends with a gap on
