@@ -730,10 +730,11 @@ def test_full_search_from_no_complete_plan_looks_for_one_by_local_search_first(
 
 def test_stop_at_the_first_plan_from_a_complete_hint_does_not_abort() -> None:
     """Regression: OR-Tools 9.15 aborted the whole process (`Check failed:
-    solution->size() == postsolve_mapping.size()`) when a search of two workers stopped
-    at its first plan and that plan was the complete, feasible hint (generated S-0's
-    greedy plan), as the diagnosis's first-plan checks and the full search's first-plan
-    step ask. Run in a child process, so that an abort fails this test alone."""
+    solution->size() == postsolve_mapping.size()`) when an interleaved search of two
+    workers (the default, reproducible one) stopped at its first plan and that plan was
+    the complete, feasible hint (generated S-0's greedy plan), as the diagnosis's
+    first-plan checks and the full search's first-plan step ask. Run in a child process,
+    so that an abort fails this test alone."""
     script = (
         "from models import load_instance\n"
         "from solver import SolveOptions, solve\n"
