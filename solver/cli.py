@@ -269,8 +269,7 @@ def import_command(
     ] = None,
 ) -> None:
     """Turn a public benchmark file (GAP, SSCFLP) into SPEC instance files, one per instance."""
-    from benchmarks.external.importing import import_to_dir
-    from benchmarks.external.tokens import OptionNeeded
+    from models.importers import OptionNeeded, import_to_dir
 
     try:
         written = import_to_dir(problem.value, file, output, layout, capacity or ())

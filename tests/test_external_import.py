@@ -1,4 +1,4 @@
-"""Tests of the GAP and SSCFLP importers (benchmarks.external) and `infraplan import`."""
+"""Tests of the GAP and SSCFLP importers (models.importers) and `infraplan import`."""
 
 from __future__ import annotations
 
@@ -8,11 +8,10 @@ import pytest
 from typer.testing import CliRunner
 
 from benchmarks.external.catalog import benchmarks_dir
-from benchmarks.external.gap import import_gap
-from benchmarks.external.importing import read_benchmark
-from benchmarks.external.sscflp import import_sscflp
-from benchmarks.external.tokens import OptionNeeded
 from models import InputError, Instance, load_instance
+from models.importers import OptionNeeded, read_benchmark
+from models.importers.gap import import_gap
+from models.importers.sscflp import import_sscflp
 from solver import solve
 from solver.cli import app
 

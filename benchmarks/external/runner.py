@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from benchmarks.external.catalog import REPO_ROOT, SETS, Case, load_set
-from benchmarks.external.importing import read_benchmark
+from models.importers import read_benchmark
 from models.io import write_atomic
 from models.issues import InputError, InputIssue
 

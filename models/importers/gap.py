@@ -18,8 +18,8 @@ import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from benchmarks.external.encoding import Assignee, Holder, assignment_instance, padded_ids
-from benchmarks.external.tokens import OptionNeeded, Token, TokenReader, read_text, tokenize
+from models.importers.encoding import Assignee, Holder, assignment_instance, padded_ids
+from models.importers.tokens import OptionNeeded, Token, TokenReader, read_text, tokenize
 from models.issues import InputError, InputIssue
 
 if TYPE_CHECKING:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
-from benchmarks.external.gap import GAP_FORMATS, GapFormat, import_gap
-from benchmarks.external.sscflp import SSCFLP_FORMATS, SscflpFormat, import_sscflp
-from benchmarks.external.tokens import OptionNeeded
 from models import save_instance
+from models.importers.gap import GAP_FORMATS, GapFormat, import_gap
+from models.importers.sscflp import SSCFLP_FORMATS, SscflpFormat, import_sscflp
+from models.importers.tokens import OptionNeeded
 from models.issues import InputIssue
 
 if TYPE_CHECKING:
