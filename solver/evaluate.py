@@ -3,9 +3,9 @@
 `evaluate(instance, solution)` checks every decision against the SPEC section 4
 rules, every constraint of section 5, and the reported objective and cost
 breakdown against section 6 recomputed in float64, all to the section 7
-tolerance. It reads only the instance (with its section 3 paths) and the plan,
-never the CP-SAT model or `Instance.eligibility`, so it can judge any plan from
-any source.
+tolerance. It reads only the instance and the plan (the section 3 paths it
+computes itself), never the CP-SAT model, `Instance.eligibility` or `Instance.paths`,
+so it can judge any plan from any source.
 """
 
 from __future__ import annotations

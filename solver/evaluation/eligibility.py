@@ -1,8 +1,9 @@
 """Index a plan once and check each entry against the SPEC section 4 rules.
 
 The rules are read from the instance directly, not from `Instance.eligibility`
-(which prunes options that can never fit): the evaluator must judge every plan
-by the SPEC alone. Structural rules (known ids, no duplicates, the accelerator is
+(which prunes options that can never fit) nor `Instance.paths` (routes come from the
+evaluator's own `solver.evaluation.paths`): the evaluator must judge every plan by
+the SPEC alone. Structural rules (known ids, no duplicates, the accelerator is
 an option or profile of the workload, no negative amounts) apply to every entry;
 site rules (inventory, allowed sites, tags, dataset reachable, region has demand,
 route within the SLO) apply to entries with a positive amount, since a zero entry
@@ -27,12 +28,12 @@ if TYPE_CHECKING:
         Accelerator,
         InferenceService,
         Instance,
-        Route,
         Site,
         Solution,
         TrainingJob,
     )
     from solver.evaluation.lookup import InstanceLookup
+    from solver.evaluation.paths import Route
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,10 +104,10 @@ class IndexedPlan:
 def index_plan(instance: Instance, lookup: InstanceLookup, solution: Solution) -> IndexedPlan:
     """Resolve every plan entry, checking the SPEC section 4 rules as it goes."""
     plan = IndexedPlan()
-    _index_training(instance, lookup, solution, plan)
+    _index_training(lookup, solution, plan)
     _check_job_coverage(instance, solution, plan)
     _index_replicas(lookup, solution, plan)
-    _index_routes(instance, lookup, solution, plan)
+    _index_routes(lookup, solution, plan)
     _index_unserved(lookup, solution, plan)
     return plan
 
@@ -145,10 +146,7 @@ def _known_ids(
     return site, accelerator
 
 
-def _index_training(
-    instance: Instance, lookup: InstanceLookup, solution: Solution, plan: IndexedPlan
-) -> None:
-    paths = instance.paths
+def _index_training(lookup: InstanceLookup, solution: Solution, plan: IndexedPlan) -> None:
     for entry in solution.training:
         entity = f"job {entry.job} / site {entry.site} / {entry.accelerator}"
         job = lookup.jobs.get(entry.job)
@@ -175,7 +173,7 @@ def _index_training(
         )
         dataset_route = None
         if job.dataset is not None:
-            dataset_route = paths.route(job.dataset.at, site.id)
+            dataset_route = lookup.routes.route(job.dataset.at, site.id)
             if dataset_route is None:
                 plan.flag(entity, 1, f"site {site.id} cannot reach the dataset at {job.dataset.at}")
         plan.placements.append(JobPlacement(job, site, accelerator, entry.count, dataset_route))
@@ -248,10 +246,7 @@ def _index_replicas(lookup: InstanceLookup, solution: Solution, plan: IndexedPla
         )
 
 
-def _index_routes(
-    instance: Instance, lookup: InstanceLookup, solution: Solution, plan: IndexedPlan
-) -> None:
-    paths = instance.paths
+def _index_routes(lookup: InstanceLookup, solution: Solution, plan: IndexedPlan) -> None:
     seen: set[tuple[str, str, str]] = set()
     for entry in solution.routes:
         entity = f"service {entry.service} / region {entry.region} / site {entry.site}"
@@ -271,7 +266,7 @@ def _index_routes(
             continue
         if entry.rps < 0:
             plan.flag(entity, -entry.rps, f"negative rps {fmt(entry.rps)}")
-        route = paths.route(entry.region, entry.site) if site_known else None
+        route = lookup.routes.route(entry.region, entry.site) if site_known else None
         if entry.rps > 0:
             if entry.region not in service.demand_rps:
                 plan.flag(entity, entry.rps, f"region {entry.region} has no demand for the service")

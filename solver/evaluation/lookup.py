@@ -1,9 +1,12 @@
-"""Lookups built once from the instance, so every check of a plan entry is a dict access."""
+"""Lookups built once from the instance, so every check of a plan entry is a dict access
+(and the evaluator's own SPEC section 3 paths)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from solver.evaluation.paths import RouteTable
 
 if TYPE_CHECKING:
     from models import (
@@ -34,6 +37,8 @@ class InstanceLookup:
     #: (service, accelerator) -> replica profile
     profiles: dict[tuple[str, str], InferenceProfile]
     site_tags: dict[str, frozenset[str]]
+    #: SPEC section 3 paths, computed by the evaluator itself
+    routes: RouteTable
 
     @classmethod
     def build(cls, instance: Instance) -> InstanceLookup:
@@ -60,6 +65,7 @@ class InstanceLookup:
                 for profile in service.profiles
             },
             site_tags={site.id: frozenset(site.tags) for site in instance.sites},
+            routes=RouteTable(instance),
         )
 
     def missing_tags(self, site_id: str, required: list[str]) -> list[str]:

@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING
 from models.accelerators import COOLING_KINDS
 
 if TYPE_CHECKING:
-    from models import Instance, Route
+    from models import Instance
     from models.accelerators import CoolingKind
     from models.workloads import Resilience
     from solver.evaluation.eligibility import Flow, IndexedPlan, ReplicaGroup
     from solver.evaluation.lookup import InstanceLookup
+    from solver.evaluation.paths import Route
 
 #: Gbps carried per rps for each KB of request plus response (SPEC §5.7).
 GBPS_PER_RPS_KB = 8e-6
