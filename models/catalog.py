@@ -1,8 +1,9 @@
 """Real-world figures the instance generator draws from: metros, round-trip times, accelerators.
 
 Metros and measured round-trip times are small CSV tables under `models/data/` (provenance in
-`models/data/README.md`); accelerator figures are the table below, copied from the shared
-`accelerators.csv` and `cloud_gpu_prices.csv` with the derivations named per field.
+`models/data/README.md`); accelerator figures are the table below, copied from
+`models/data/reference/accelerators.csv` and `cloud_gpu_prices.csv` with the derivations named
+per field.
 """
 
 from __future__ import annotations

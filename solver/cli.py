@@ -335,7 +335,9 @@ def build_real(
     shared: Annotated[
         Path | None,
         typer.Option(
-            "--shared", help="Folder holding data/ (default: $INFRAPLAN_SHARED, else ../shared)."
+            "--shared",
+            help="Folder holding data/ to build from (default: $INFRAPLAN_SHARED, else the "
+            "copy in models/data/reference).",
         ),
     ] = None,
     only: Annotated[
@@ -343,7 +345,7 @@ def build_real(
         typer.Option("--only", help="Build only this instance (repeatable; README left as is)."),
     ] = None,
 ) -> None:
-    """Build the real-world instances from the shared public figures, with their README."""
+    """Build the real-world instances from the public reference figures, with their README."""
     from models.real import build_real_instances
 
     try:

@@ -1,10 +1,9 @@
-"""Tests of the real-world instances: the committed files against the shared source rows.
+"""Tests of the real-world instances: the committed files against the source rows.
 
-The source rows are read here with the csv module, independently of the builder's own
-parser. Rounding conventions checked: prices to 4 decimals, latencies to 0.1 ms (mean of
-both measured directions), power to 0.1 W, carbon as in the source row. Tests that need
-the shared data folder skip when it is absent (it sits beside the checkout at ../shared,
-or where $INFRAPLAN_SHARED points).
+The source rows (models/data/reference/, or where $INFRAPLAN_SHARED points) are read
+here with the csv module, independently of the builder's own parser. Rounding
+conventions checked: prices to 4 decimals, latencies to 0.1 ms (mean of both measured
+directions), power to 0.1 W, carbon as in the source row.
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ from models.real import SCENARIOS, build_real_instances, greedy_plan, plan_solut
 from models.real.assumptions import ASSUMPTION_BY_KEY
 from models.real.hardware import KIND_BY_ID, KINDS, accelerator_kinds, serving_profile
 from models.real.hardware import training_count as equivalent_count
-from models.real.sources import SHARED_ENV, data_dir, load_shared_data, shared_dir
+from models.real.sources import BUNDLED_DATA, SHARED_ENV, data_dir, load_reference_data
 from models.real.workload_mix import split_by_weight
 from solver.evaluate import evaluate
 from tests.checks import assert_valid_plan
@@ -37,11 +36,6 @@ NAMES = [s.name for s in SCENARIOS]
 YEAR = {s.name: s.year for s in SCENARIOS}
 COMMITTED_SHARE_2027 = 0.5
 ASSUMPTION_MENTION = re.compile(r"assumption ([a-z0-9_]+)")
-
-needs_shared = pytest.mark.skipif(
-    not data_dir().is_dir(),
-    reason=f"shared data folder absent at {data_dir()} (set {SHARED_ENV})",
-)
 
 
 def _rows(name: str) -> list[dict[str, str]]:
@@ -57,9 +51,7 @@ def instances() -> dict[str, Instance]:
 
 @pytest.fixture(scope="module")
 def rebuilt(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[BuiltInstance]]:
-    """A fresh build from the shared data into a temporary folder."""
-    if not data_dir().is_dir():
-        pytest.skip(f"shared data folder absent at {data_dir()} (set {SHARED_ENV})")
+    """A fresh build from the reference data into a temporary folder."""
     out = tmp_path_factory.mktemp("real")
     return out, build_real_instances(out)
 
@@ -90,7 +82,6 @@ def test_sizes_are_what_the_issue_asks(instances: dict[str, Instance]) -> None:
         assert max(sizes) == 16384
 
 
-@needs_shared
 def test_aws_instance_holds_the_21_measured_regions(instances: dict[str, Instance]) -> None:
     """The single-cloud instance has exactly the 21 regions of the AWS latency matrix."""
     regions = {
@@ -249,7 +240,6 @@ def test_greedy_plans_pass_the_evaluator(instances: dict[str, Instance]) -> None
 # -- against the source rows ---------------------------------------------------------
 
 
-@needs_shared
 def test_hourly_costs_equal_the_price_rows(instances: dict[str, Instance]) -> None:
     """Each hourly_cost is its named price row's on-demand price per accelerator-hour."""
     rows = {(r["cloud"], r["region"], r["instance_type"]): r for r in _rows("cloud_gpu_prices.csv")}
@@ -273,7 +263,6 @@ def test_hourly_costs_equal_the_price_rows(instances: dict[str, Instance]) -> No
     assert checked > 300
 
 
-@needs_shared
 def test_a_known_price_row_by_hand(instances: dict[str, Instance]) -> None:
     """aws us-east-1 H100 is p5.48xlarge at 98.32 USD for 8 GPUs: 12.29 per GPU-hour."""
     site = next(s for s in instances["real-aws-2025"].sites if s.id == "aws-us-east-1")
@@ -287,7 +276,6 @@ def test_a_known_price_row_by_hand(instances: dict[str, Instance]) -> None:
     assert float(row["price_per_hour"]) / int(row["accelerator_count"]) == pytest.approx(12.29)
 
 
-@needs_shared
 def test_only_types_the_region_offers_are_in_inventory(instances: dict[str, Instance]) -> None:
     """An AWS site's types are exactly those with an on-demand price row in its region."""
     offered: dict[str, set[str]] = {}
@@ -300,7 +288,6 @@ def test_only_types_the_region_offers_are_in_inventory(instances: dict[str, Inst
         assert names == offered.get(region, set()) & {k.price_name for k in KINDS}
 
 
-@needs_shared
 def test_power_figures_equal_the_spec_rows(instances: dict[str, Instance]) -> None:
     """power_kw = board power from accelerators.csv + the stated host share; memory as listed."""
     specs = {r["accelerator"]: r for r in _rows("accelerators.csv")}
@@ -323,7 +310,6 @@ def test_power_figures_equal_the_spec_rows(instances: dict[str, Instance]) -> No
     assert h100.power_kw * 8 == pytest.approx(10.2)
 
 
-@needs_shared
 def test_measured_links_equal_the_latency_rows(instances: dict[str, Instance]) -> None:
     """A measured link's latency is the mean of both directed rows, rounded to 0.1 ms."""
     # region_locations.csv names each region's node in the matrix ("azure:East US").
@@ -350,14 +336,12 @@ def test_measured_links_equal_the_latency_rows(instances: dict[str, Instance]) -
     assert checked > 400
 
 
-@needs_shared
 def test_a_known_latency_by_hand(instances: dict[str, Instance]) -> None:
     """us-east-1 to us-east-2 is 13 ms one way and 12 ms back in the sample: 12.5 ms."""
     latency = _link_latency(instances["real-aws-2025"])
     assert latency[frozenset(("aws-us-east-1", "aws-us-east-2"))] == 12.5
 
 
-@needs_shared
 def test_dropped_links_are_on_no_shortest_path(instances: dict[str, Instance]) -> None:
     """A missing measured pair has a strictly faster route; a kept link is a shortest path."""
     aws_rows = [r for r in _rows("region_latency_ms.csv") if r["cloud"] == "aws"]
@@ -382,7 +366,6 @@ def test_dropped_links_are_on_no_shortest_path(instances: dict[str, Instance]) -
                 assert math.isclose(shortest, measured)
 
 
-@needs_shared
 def test_energy_and_carbon_equal_the_energy_rows(instances: dict[str, Instance]) -> None:
     """Sourced (and proxy) energy prices and carbon equal their region_energy.csv row;
     fallbacks name their assumption and fill only blanks of the table."""
@@ -408,27 +391,24 @@ def test_energy_and_carbon_equal_the_energy_rows(instances: dict[str, Instance])
                 assert site.carbon_g_per_kwh == float(row["carbon_gco2_kwh"])
 
 
-@needs_shared
 def test_a_known_energy_row_by_hand(instances: dict[str, Instance]) -> None:
     """Ohio (aws us-east-2): EIA 2023 industrial 0.0703 USD/kWh, Google carbon 323.05 g/kWh."""
     site = next(s for s in instances["real-aws-2025"].sites if s.id == "aws-us-east-2")
     assert (site.energy_price_per_kwh, site.carbon_g_per_kwh) == (0.0703, 323.05)
 
 
-@needs_shared
 def test_committed_files_are_what_the_builder_makes(
     rebuilt: tuple[Path, list[BuiltInstance]],
 ) -> None:
-    """Rebuilding from the shared data gives the committed JSON and README byte for byte."""
+    """Rebuilding from the reference data gives the committed JSON and README byte for byte."""
     out, built = rebuilt
     assert [b.instance.name for b in built] == NAMES
     for name in [*[f"{n}.json" for n in NAMES], "README.md"]:
         assert (out / name).read_bytes() == (REAL_DIR / name).read_bytes(), name
 
 
-@needs_shared
 def test_builder_rejects_unknown_names_and_missing_data(tmp_path: Path) -> None:
-    """Unknown instance names and an absent shared folder are errors, not tracebacks."""
+    """Unknown instance names and an absent data folder are errors, not tracebacks."""
     with pytest.raises(ValueError, match="unknown real instance"):
         build_real_instances(tmp_path, names=["nope"])
     with pytest.raises(FileNotFoundError, match=SHARED_ENV):
@@ -438,14 +418,16 @@ def test_builder_rejects_unknown_names_and_missing_data(tmp_path: Path) -> None:
 # -- the derivations -----------------------------------------------------------------
 
 
-def test_shared_dir_follows_the_environment(
+def test_data_dir_follows_the_argument_then_the_environment(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """$INFRAPLAN_SHARED overrides ../shared beside the checkout."""
+    """--shared, else $INFRAPLAN_SHARED, else the copy that ships in models/data/reference."""
+    monkeypatch.delenv(SHARED_ENV, raising=False)
+    assert data_dir() == BUNDLED_DATA
+    assert REAL_DIR.parent.parent / "models" / "data" / "reference" == BUNDLED_DATA
     monkeypatch.setenv(SHARED_ENV, str(tmp_path))
-    assert shared_dir() == tmp_path
-    monkeypatch.delenv(SHARED_ENV)
-    assert shared_dir() == Path(__file__).resolve().parent.parent.parent / "shared"
+    assert data_dir() == tmp_path / "data"
+    assert data_dir(tmp_path / "other") == tmp_path / "other" / "data"
 
 
 def test_split_by_weight_is_whole_and_exact() -> None:
@@ -455,10 +437,9 @@ def test_split_by_weight_is_whole_and_exact() -> None:
     assert sum(split_by_weight(997, {"x": 19, "y": 12, "z": 0.5}).values()) == 997
 
 
-@needs_shared
 def test_serving_profiles_by_hand() -> None:
     """70B: 168 GB with headroom, so 4 x H100 at 4 x 989.4 x 0.35 / 140 = 9.9 -> 9 rps."""
-    kinds = accelerator_kinds(load_shared_data())
+    kinds = accelerator_kinds(load_reference_data())
     h100 = serving_profile(kinds["h100"], 70)
     assert h100 is not None
     assert (h100.per_replica, h100.rps) == (4, 9)
@@ -468,10 +449,9 @@ def test_serving_profiles_by_hand() -> None:
     assert serving_profile(kinds["h100"], 405) is None
 
 
-@needs_shared
 def test_training_equivalents_by_hand() -> None:
     """16,384 H100 = 16,384 x 989.4 / 2,500 = 6,484.2 GB200 -> 91 racks of 72 = 6,552."""
-    kinds = accelerator_kinds(load_shared_data())
+    kinds = accelerator_kinds(load_reference_data())
     assert equivalent_count(kinds["gb200"], kinds["h100"], 16384) == 6552
     assert equivalent_count(kinds["h200"], kinds["h100"], 16384) == 16392
 

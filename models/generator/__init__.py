@@ -9,9 +9,9 @@ so the same family and seed give a byte-identical file.
 Construction, in order:
 
 1. Network (`network.py`). Metros are real data-centre cities (`models/data/metros.csv`, from
-   the shared `region_locations.csv`); small families pick a geographic cluster. Each metro
-   has an exchange (transit node) and several sites in campuses of 1-3 that share a failure
-   domain. Sites link to their exchange (0.5-3 ms), some campus neighbours to each other;
+   `models/data/reference/region_locations.csv`); small families pick a geographic cluster.
+   Each metro has an exchange (transit node) and several sites in campuses of 1-3 that share
+   a failure domain. Sites link to their exchange (0.5-3 ms), some campus neighbours to each other;
    user regions attach to a metro exchange with 2-15 ms access latency, some dual-homed to
    the nearest other metro. Exchanges form a backbone (spanning tree plus two nearest
    neighbours) whose latency is the measured round trip of `region_latency_ms.csv` where it

@@ -22,7 +22,7 @@ GENERATOR_VERSION = "2"
 #: One month, the planning period of every generated instance.
 HORIZON_HOURS = 730.0
 #: Carbon prices drawn per instance (currency per tonne CO2; 85 is about the EU ETS price
-#: of 2023, an assumption, not from the shared data).
+#: of 2023, an assumption, not from the reference data).
 CARBON_PRICES = (0.0, 25.0, 50.0, 85.0)
 
 

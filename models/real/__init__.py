@@ -1,4 +1,4 @@
-"""Real-world planning instances built from the public figures in the shared data folder."""
+"""Real-world planning instances built from the public figures in `models/data/reference/`."""
 
 from models.real.build import BuiltInstance as BuiltInstance
 from models.real.build import build_real_instances as build_real_instances
@@ -9,5 +9,5 @@ from models.real.feasibility import greedy_plan as greedy_plan
 from models.real.feasibility import plan_solution as plan_solution
 from models.real.scenarios import SCENARIOS as SCENARIOS
 from models.real.sources import SHARED_ENV as SHARED_ENV
-from models.real.sources import load_shared_data as load_shared_data
-from models.real.sources import shared_dir as shared_dir
+from models.real.sources import data_dir as data_dir
+from models.real.sources import load_reference_data as load_reference_data

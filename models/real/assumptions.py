@@ -2,8 +2,8 @@
 
 Each assumption has a stable key, its value and a sentence saying what it stands
 for. Instances name the ones they use in their description; the README lists them
-all. Public figures are not here: they are read from the shared data folder and
-carry their source in the entity's `meta`.
+all. Public figures are not here: they are read from the reference data folder
+(`models/data/reference/`) and carry their source in the entity's `meta`.
 """
 
 from __future__ import annotations

@@ -1,14 +1,16 @@
-"""Build the real instances from the shared data and write them with their README.
+"""Build the real instances from the reference data and write them with their README.
 
-`build_real_instances()` is what `infraplan build-real` runs: it reads the shared
-data folder, builds every scenario, validates it, proves it feasible with a
-greedy plan, writes the JSON files and regenerates instances/real/README.md.
-Building twice from the same data gives byte-identical files.
+`build_real_instances()` is what `infraplan build-real` runs: it reads the reference
+data folder (`models/data/reference/`, see `sources.data_dir`), builds every
+scenario, validates it, proves it feasible with a greedy plan, writes the JSON files
+and regenerates instances/real/README.md. Building twice from the same data gives
+byte-identical files.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from models.io import dump_model, write_atomic
@@ -17,12 +19,10 @@ from models.real.feasibility import greedy_plan
 from models.real.hardware import accelerator_kinds
 from models.real.readme import render_readme
 from models.real.scenarios import SCENARIO_BY_NAME, SCENARIOS, build_document
-from models.real.sources import load_shared_data, repo_root
+from models.real.sources import load_reference_data, repo_root
 from models.real.topology import fit_access_model
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from models import Instance
     from models.real.feasibility import GreedyPlan
 
@@ -31,8 +31,10 @@ MAX_FILE_BYTES = 2_000_000
 
 
 def default_out_dir() -> Path:
-    """instances/real in this checkout."""
-    return repo_root() / "instances" / "real"
+    """instances/real of this checkout; of the working directory when installed."""
+    root = repo_root()
+    checkout = (root / "pyproject.toml").is_file() and (root / "instances").is_dir()
+    return (root if checkout else Path()) / "instances" / "real"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +70,7 @@ def build_real_instances(
     unknown = sorted(set(names or []) - set(SCENARIO_BY_NAME))
     if unknown:
         raise ValueError(f"unknown real instance(s): {', '.join(unknown)}")
-    data = load_shared_data(shared)
+    data = load_reference_data(shared)
     kinds = accelerator_kinds(data)
     access = fit_access_model(data)
     built: list[BuiltInstance] = []

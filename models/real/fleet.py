@@ -18,10 +18,10 @@ from models.real.hardware import KIND_BY_PRICE_NAME, AcceleratorKind
 from models.real.topology import site_id
 
 if TYPE_CHECKING:
-    from models.real.sources import PriceRow, SharedData
+    from models.real.sources import PriceRow, ReferenceData
 
 #: GlobalPetrolPrices March 2024 average business price by continent (USD/kWh), as quoted
-#: in shared/data/README.md; used only where region_energy.csv has no industrial price.
+#: in the reference data's README.md; used only where region_energy.csv has no industrial price.
 CONTINENT_BUSINESS_PRICE = {
     "Europe": 0.195,
     "Australia": 0.205,
@@ -140,7 +140,7 @@ class RegionFacts:
         return self.country in EU_COUNTRIES
 
 
-def price_rows(data: SharedData, cloud: str, region: str) -> dict[str, PriceRow]:
+def price_rows(data: ReferenceData, cloud: str, region: str) -> dict[str, PriceRow]:
     """The price row used per catalog type in a region: the largest instance with an
     on-demand price (a whole server), cheapest per accelerator among equal sizes."""
     chosen: dict[str, PriceRow] = {}
@@ -169,7 +169,7 @@ def tier_of(type_count: int) -> Tier:
     return "small"
 
 
-def energy_figures(data: SharedData, cloud: str, region: str) -> EnergyFigures:
+def energy_figures(data: ReferenceData, cloud: str, region: str) -> EnergyFigures:
     """Industrial price and grid carbon of the region's state or country, with fallbacks."""
     location_row = data.locations.get((cloud, region))
     if location_row is None:
@@ -227,7 +227,7 @@ def nearest_region(cloud: str, region: str, other_cloud: str) -> str:
 
 
 def region_facts(
-    data: SharedData, kinds: dict[str, AcceleratorKind], cloud: str, region: str
+    data: ReferenceData, kinds: dict[str, AcceleratorKind], cloud: str, region: str
 ) -> RegionFacts:
     """Offers, tier and energy of one region. Azure regions take their offer from the
     nearest AWS region (assumption azure_offering)."""

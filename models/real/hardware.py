@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Literal
 from models.real import assumptions as A
 
 if TYPE_CHECKING:
-    from models.real.sources import AcceleratorSpec, SharedData
+    from models.real.sources import AcceleratorSpec, ReferenceData
 
 #: Public system figures (datacenter_facts.md, "Rack power density").
 DGX_H100_KW = 10.2
@@ -147,7 +147,7 @@ def accelerator_kind(row: KindRow, spec: AcceleratorSpec) -> AcceleratorKind:
     )
 
 
-def accelerator_kinds(data: SharedData) -> dict[str, AcceleratorKind]:
+def accelerator_kinds(data: ReferenceData) -> dict[str, AcceleratorKind]:
     """Every catalog type with its figures, by instance id."""
     return {row.id: accelerator_kind(row, data.accelerators[row.spec_name]) for row in KINDS}
 

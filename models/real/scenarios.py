@@ -1,6 +1,6 @@
 """The real instances: which regions, which year's fleet and workloads, which assumptions.
 
-Each scenario turns the shared figures into one instance document (plain JSON
+Each scenario turns the reference figures into one instance document (plain JSON
 data, validated by `models.parse_instance` before it is written).
 """
 
@@ -29,7 +29,7 @@ from models.real.workload_mix import (
 
 if TYPE_CHECKING:
     from models.real.hardware import AcceleratorKind
-    from models.real.sources import SharedData
+    from models.real.sources import ReferenceData
     from models.real.topology import AccessModel
 
 LIQUID_READY_TAG = "liquid-ready"
@@ -308,7 +308,7 @@ def describe(scenario: Scenario, access: AccessModel, topology: Topology, relaye
 
 
 def build_document(
-    scenario: Scenario, data: SharedData, kinds: dict[str, AcceleratorKind], access: AccessModel
+    scenario: Scenario, data: ReferenceData, kinds: dict[str, AcceleratorKind], access: AccessModel
 ) -> dict[str, Any]:
     """The instance document of one scenario (plain JSON data)."""
     facts = [region_facts(data, kinds, cloud, region) for cloud, region in scenario.regions]

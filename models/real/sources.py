@@ -1,7 +1,9 @@
-"""Reading the public figures in the shared data folder into typed rows.
+"""Reading the public figures of the reference data folder into typed rows.
 
-The builder reads these files at build time only; built instances are committed,
-so nothing else in the project needs the shared folder.
+The figures ship with the package in `models/data/reference/`: copies of the
+project's shared reference data, with where each file comes from in README.md and
+SOURCES.md beside them. The builder reads them at build time only; built instances
+are committed, so nothing else in the project reads these files.
 """
 
 from __future__ import annotations
@@ -11,11 +13,15 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-#: Environment variable that points at the shared folder (the one holding `data/`).
+#: Environment variable naming another folder holding `data/` (such as the project's
+#: shared folder) to build from instead of the copy in the package.
 SHARED_ENV = "INFRAPLAN_SHARED"
 
-#: Where every figure below comes from, relative to the shared folder.
+#: The folder of figures inside such a folder.
 DATA_DIR = "data"
+
+#: The copy of the figures that ships with the package.
+BUNDLED_DATA = Path(__file__).resolve().parents[1] / "data" / "reference"
 
 
 def repo_root() -> Path:
@@ -23,17 +29,15 @@ def repo_root() -> Path:
     return Path(__file__).resolve().parents[2]
 
 
-def shared_dir() -> Path:
-    """The shared folder: $INFRAPLAN_SHARED, else `../shared` beside the checkout."""
-    override = os.environ.get(SHARED_ENV, "")
-    if override:
-        return Path(override)
-    return repo_root().parent / "shared"
-
-
 def data_dir(shared: Path | None = None) -> Path:
-    """The folder of public figures inside the shared folder."""
-    return (shared if shared is not None else shared_dir()) / DATA_DIR
+    """The folder of public figures: `data/` of the folder given (else of $INFRAPLAN_SHARED
+    when set), else the copy in the package."""
+    if shared is None:
+        override = os.environ.get(SHARED_ENV, "")
+        if not override:
+            return BUNDLED_DATA
+        shared = Path(override)
+    return shared / DATA_DIR
 
 
 def _float_or_none(text: str) -> float | None:
@@ -125,7 +129,7 @@ class CloudImpactRow:
 
 
 @dataclass(frozen=True, slots=True)
-class SharedData:
+class ReferenceData:
     """Every table the builder reads, parsed once."""
 
     root: Path
@@ -143,12 +147,14 @@ class SharedData:
         return self.root / name
 
 
-def load_shared_data(shared: Path | None = None) -> SharedData:
-    """Parse every table of the shared data folder. Raises FileNotFoundError if absent."""
+def load_reference_data(shared: Path | None = None) -> ReferenceData:
+    """Parse every table of the reference data folder (see `data_dir`). Raises
+    FileNotFoundError if it is absent."""
     root = data_dir(shared)
     if not root.is_dir():
         raise FileNotFoundError(
-            f"shared data folder not found at {root} (set {SHARED_ENV} to the shared folder)"
+            f"reference data folder not found at {root} "
+            f"(--shared or {SHARED_ENV} must name a folder holding {DATA_DIR}/)"
         )
     accelerators = {
         row["accelerator"]: AcceleratorSpec(
@@ -224,7 +230,7 @@ def load_shared_data(shared: Path | None = None) -> SharedData:
         for row in _rows(root / "raw" / "codecarbon_cloud_impact_2023-05_8277eb67.csv")
         if row["impact"].strip()
     }
-    return SharedData(
+    return ReferenceData(
         root=root,
         accelerators=accelerators,
         prices=prices,

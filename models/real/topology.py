@@ -20,7 +20,7 @@ from models.real import assumptions as A
 from models.real.geography import METROS, REGION_PLACES, Metro, great_circle_km
 
 if TYPE_CHECKING:
-    from models.real.sources import SharedData
+    from models.real.sources import ReferenceData
 
 #: Latencies are kept to 0.1 ms; integers of this unit keep comparisons exact.
 TENTHS = 10
@@ -36,7 +36,7 @@ def round_ms(value: float) -> float:
     return round(value * TENTHS) / TENTHS
 
 
-def latency_node(data: SharedData, cloud: str, region: str) -> str:
+def latency_node(data: ReferenceData, cloud: str, region: str) -> str:
     """The node name of a region in region_latency_ms.csv (its own cloud's matrix only)."""
     location = data.locations.get((cloud, region))
     if location is None or not location.latency_dataset_node:
@@ -67,7 +67,7 @@ class MeasuredPair:
         return round_ms((self.rtt_ab + self.rtt_ba) / 2)
 
 
-def measured_pairs(data: SharedData, cloud: str, regions: list[str]) -> list[MeasuredPair]:
+def measured_pairs(data: ReferenceData, cloud: str, regions: list[str]) -> list[MeasuredPair]:
     """Every measured pair among `regions` (sorted region order). Raises if one is missing."""
     wanted = {latency_node(data, cloud, r): r for r in regions}
     directed: dict[tuple[str, str], tuple[float, str]] = {}
@@ -134,7 +134,7 @@ class AccessModel:
         return max(0.1, round_ms(self.intra_ms + self.ms_per_km * km))
 
 
-def fit_access_model(data: SharedData) -> AccessModel:
+def fit_access_model(data: ReferenceData) -> AccessModel:
     """Median intra-region RTT and median (RTT - intra) per km over the AWS pairs."""
     aws_rows = [r for r in data.latencies if r.cloud == "aws"]
     intra = statistics.median(r.rtt_ms for r in aws_rows if r.from_region == r.to_region)
@@ -169,7 +169,9 @@ class Topology:
     access: AccessModel
 
 
-def build_topology(data: SharedData, sites: list[tuple[str, str]], access: AccessModel) -> Topology:
+def build_topology(
+    data: ReferenceData, sites: list[tuple[str, str]], access: AccessModel
+) -> Topology:
     """Links among `sites` ((cloud, region) pairs), peering between clouds, and metro access."""
     links: list[LinkSpec] = []
     dropped: list[MeasuredPair] = []
@@ -225,7 +227,7 @@ def build_topology(data: SharedData, sites: list[tuple[str, str]], access: Acces
 
 
 def relayed_pairs(
-    data: SharedData, sites: list[tuple[str, str]], links: list[LinkSpec]
+    data: ReferenceData, sites: list[tuple[str, str]], links: list[LinkSpec]
 ) -> list[tuple[str, str, float, float]]:
     """Same-cloud site pairs whose instance latency is below the measured mean RTT:
     (a, b, measured, instance latency). Empty where the matrix obeys the triangle
