@@ -1,11 +1,13 @@
 """Evaluate a plan independently of the solver: SPEC sections 4-7 recomputed.
 
 `evaluate(instance, solution)` checks every decision against the SPEC section 4
-rules, every constraint of section 5, and the reported objective and cost
-breakdown against section 6 recomputed in float64, all to the section 7
+rules, every constraint of section 5, the reported objective and cost breakdown
+against section 6 recomputed in float64, and the section 7 claims the plan can
+check (a bound is finite and no higher than a feasible plan's cost; "optimal"
+has a bound within the tolerance of the plan's cost), all to the section 7
 tolerance. It reads only the instance and the plan (the section 3 paths it
-computes itself), never the CP-SAT model, `Instance.eligibility` or `Instance.paths`,
-so it can judge any plan from any source.
+computes itself), never the CP-SAT model, `Instance.eligibility` or
+`Instance.paths`, so it can judge any plan from any source.
 """
 
 from __future__ import annotations
@@ -51,11 +53,8 @@ def evaluate(instance: Instance, solution: Solution) -> Evaluation:
     plan = index_plan(instance, lookup, solution)
     usage = measure(instance, lookup, plan)
     recomputed = recompute_costs(instance, lookup, plan, usage)
-    violations = [
-        *plan.violations,
-        *check_constraints(instance, usage),
-        *check_claims(solution, recomputed),
-    ]
+    broken = [*plan.violations, *check_constraints(instance, usage)]
+    violations = [*broken, *check_claims(solution, recomputed, plan_feasible=not broken)]
     return Evaluation(
         instance=instance.name,
         status=solution.status,

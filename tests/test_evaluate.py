@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,9 +26,11 @@ from typer.testing import CliRunner
 from models import Instance, Solution, load_instance, parse_instance, parse_solution
 from solver import Evaluation, Violation, evaluate
 from solver.cli import app
+from solver.evaluation.violations import CONSTRAINTS
 
 DATA = Path(__file__).parent / "data"
-EXAMPLE = Path(__file__).parent.parent / "instances" / "example.json"
+REPO_ROOT = Path(__file__).parent.parent
+EXAMPLE = REPO_ROOT / "instances" / "example.json"
 SMALL = DATA / "eval_small.json"
 SMALL_PLAN = DATA / "eval_small_plan.json"
 
@@ -109,6 +112,7 @@ def test_spec_worked_example_optimum() -> None:
             "instance_sha256": instance.sha256,
             "status": "optimal",
             "objective": 2_778_598.80,
+            "bound": 2_778_598.80,
             "training": [
                 {"job": "pretrain-a", "site": "us-east", "accelerator": "h100", "count": 2048}
             ],
@@ -493,6 +497,90 @@ def test_unreachable_dataset_and_route(small: Instance, plan_doc: Doc) -> None:
     messages = [str(v) for v in evaluate(instance, restated(instance, plan_doc)).violations]
     assert any("cannot reach the dataset at paris" in m for m in messages), messages
     assert any("site island is unreachable from the region" in m for m in messages), messages
+
+
+# -- status and bound claims (SPEC §7) ------------------------------------------------
+
+
+def claiming(document: Doc, status: str, bound: float | None) -> Solution:
+    """The plan with another status and bound (its objective and costs stay as reported)."""
+    return parse_solution({**document, "status": status, "bound": bound})
+
+
+def test_bound_above_the_plan_is_reported(small: Instance, plan_doc: Doc) -> None:
+    """A bound 10 above the cost of a feasible plan is a bound violation of 10."""
+    violation = only_violation(
+        evaluate(small, claiming(plan_doc, "feasible", plan_doc["objective"] + 10))
+    )
+    assert (violation.constraint, violation.entity) == ("bound", "bound")
+    assert violation.amount == pytest.approx(10.0)
+    assert "above" in violation.message
+
+
+def test_optimal_with_a_gap_is_reported(small: Instance, plan_doc: Doc) -> None:
+    """Status optimal with a bound 1% below the plan's cost is a status violation of the gap."""
+    objective = plan_doc["objective"]
+    solution = claiming(plan_doc, "optimal", 0.99 * objective)
+    violation = only_violation(evaluate(small, solution))
+    assert (violation.constraint, violation.entity) == ("status", "status")
+    assert violation.amount == pytest.approx(0.01 * objective)
+    assert "not proved" in violation.message
+    assert evaluate(small, claiming(plan_doc, "feasible", 0.99 * objective)).feasible
+
+
+def test_optimal_without_a_bound_is_reported(small: Instance, plan_doc: Doc) -> None:
+    """Status optimal with a null bound proves nothing: a status violation."""
+    violation = only_violation(evaluate(small, claiming(plan_doc, "optimal", None)))
+    assert (violation.constraint, violation.entity) == ("status", "status")
+
+
+@pytest.mark.parametrize(
+    ("status", "relative", "feasible"),
+    [
+        ("optimal", 0.0, True),
+        ("optimal", -0.5e-6, True),  # bound within 1e-6 below: proved
+        ("optimal", -2e-6, False),
+        ("feasible", 0.5e-6, True),  # bound within 1e-6 above: tolerated
+        ("feasible", 2e-6, False),
+        ("optimal", 2e-6, False),
+    ],
+)
+def test_bound_and_status_tolerance(
+    small: Instance, plan_doc: Doc, status: str, relative: float, feasible: bool
+) -> None:
+    """Bound and gap are compared at SPEC §7's 1e-6 relative tolerance."""
+    objective = plan_doc["objective"]
+    evaluation = evaluate(small, claiming(plan_doc, status, objective * (1 + relative)))
+    assert evaluation.feasible is feasible, evaluation.summary()
+
+
+@pytest.mark.parametrize("bound", [math.inf, -math.inf, math.nan])
+@pytest.mark.parametrize("status", ["optimal", "feasible"])
+def test_non_finite_bound_is_reported(
+    small: Instance, plan_doc: Doc, bound: float, status: str
+) -> None:
+    """A bound that is not finite is a bound violation; with status optimal, a status one too."""
+    evaluation = evaluate(small, claiming(plan_doc, status, bound))
+    expected = {"bound": 1, "status": 1} if status == "optimal" else {"bound": 1}
+    assert evaluation.violation_counts() == expected, evaluation.summary()
+
+
+def test_bound_above_a_broken_plan_is_not_a_bound_violation(small: Instance, plan_doc: Doc) -> None:
+    """A plan that breaks a constraint may cost less than the optimum, so a bound above its
+    cost is not flagged (the broken constraint is)."""
+    place(plan_doc, "pretrain", None)  # required: an eligibility violation, and cheaper
+    cheaper = restated(small, plan_doc)
+    solution = claiming(cheaper.model_dump(by_alias=True), "feasible", plan_doc["objective"])
+    evaluation = evaluate(small, solution)
+    assert evaluation.objective < plan_doc["objective"]
+    assert evaluation.violation_counts() == {"eligibility": 1}
+
+
+def test_docs_list_every_violation_name() -> None:
+    """docs/spec-readings.md names exactly the evaluator's violation families, in order."""
+    text = " ".join((REPO_ROOT / "docs" / "spec-readings.md").read_text().split())
+    listed = text.split("The violation names are ", 1)[1].split(";", 1)[0]
+    assert re.findall(r"`(\w+)`", listed) == list(CONSTRAINTS)
 
 
 # -- tolerance (SPEC §7) -----------------------------------------------------------

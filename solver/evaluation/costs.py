@@ -2,7 +2,8 @@
 
 Every term is kept and summed with `math.fsum`, so the result does not depend on
 the order of the plan's entries. The claims check compares what a solution
-reports with the recomputation.
+reports with the recomputation: its objective and cost parts, and whether its bound
+and status say no more than the plan proves.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from models import CostBreakdown
-from solver.evaluation.tolerance import mismatch
+from solver.evaluation.tolerance import excess, mismatch
 from solver.evaluation.violations import Violation, fmt
 
 if TYPE_CHECKING:
@@ -113,8 +114,11 @@ def recompute_costs(
     return RecomputedCosts(objective=terms.objective(), costs=terms.breakdown())
 
 
-def check_claims(solution: Solution, recomputed: RecomputedCosts) -> list[Violation]:
-    """The reported objective and each reported cost part against the recomputation."""
+def check_claims(
+    solution: Solution, recomputed: RecomputedCosts, *, plan_feasible: bool
+) -> list[Violation]:
+    """The reported objective and each reported cost part against the recomputation, then
+    the bound and the status (`plan_feasible`: the plan breaks no SPEC section 4-5 rule)."""
     violations: list[Violation] = []
     reported = solution.objective
     if reported is None:
@@ -151,4 +155,48 @@ def check_claims(solution: Solution, recomputed: RecomputedCosts) -> list[Violat
                     f"reported {claimed:,.6f}, recomputed {actual:,.6f} (off by {fmt(off)})",
                 )
             )
+    violations.extend(_bound_claims(solution, recomputed.objective, plan_feasible=plan_feasible))
+    return violations
+
+
+def _bound_claims(solution: Solution, objective: float, *, plan_feasible: bool) -> list[Violation]:
+    """A bound is finite and no higher than the cost of a feasible plan (no optimum is
+    below its bound); "optimal" needs a bound within the tolerance of the plan's cost."""
+    violations: list[Violation] = []
+    bound = solution.bound
+    if bound is not None and not math.isfinite(bound):
+        violations.append(Violation("bound", "bound", 1, f"bound {bound} is not finite"))
+    elif bound is not None and plan_feasible:
+        over = excess(bound, objective)
+        if over > 0:
+            violations.append(
+                Violation(
+                    "bound",
+                    "bound",
+                    over,
+                    f"bound {bound:,.6f} is above {objective:,.6f}, the cost of this feasible "
+                    f"plan (by {fmt(over)}): a lower bound cannot exceed a plan's cost",
+                )
+            )
+    if solution.status == "optimal":
+        if bound is None or not math.isfinite(bound):
+            violations.append(
+                Violation(
+                    "status", "status", 1, "status optimal without a finite bound: not proved"
+                )
+            )
+        else:
+            gap = excess(objective, bound)
+            if gap > 0:
+                relative = gap / max(abs(objective), abs(bound))
+                violations.append(
+                    Violation(
+                        "status",
+                        "status",
+                        gap,
+                        f"status optimal, but the plan costs {objective:,.6f} and the bound "
+                        f"is {bound:,.6f} (gap {fmt(gap)}, {fmt(relative)} relative): "
+                        "optimality is not proved",
+                    )
+                )
     return violations

@@ -19,6 +19,7 @@ Constraint = Literal[
     "site_use",
     "objective",
     "cost_breakdown",
+    "bound",
 ]
 
 CONSTRAINTS: tuple[Constraint, ...] = get_args(Constraint)
