@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from benchmarks.external.catalog import benchmarks_dir
 from models import InputError, Instance, load_instance
 from models.importers import OptionNeeded, read_benchmark
 from models.importers.gap import import_gap
@@ -15,16 +14,14 @@ from models.importers.sscflp import import_sscflp
 from solver import solve
 from solver.cli import app
 
-if TYPE_CHECKING:
-    from pathlib import Path
+#: A few files of the benchmark sets, copied with their provenance (PROVENANCE.md there).
+SETS_DIR = Path(__file__).resolve().parent / "data" / "benchmarks"
 
 
 @pytest.fixture(scope="module")
-def shared() -> Path:
-    """The shared benchmark folder (../shared/benchmarks or $INFRAPLAN_SHARED/benchmarks)."""
-    folder = benchmarks_dir()
-    assert folder.is_dir(), f"benchmark data not found at {folder}; set INFRAPLAN_SHARED"
-    return folder
+def sets() -> Path:
+    """The benchmark files the tests read, in tests/data/benchmarks."""
+    return SETS_DIR
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
@@ -79,9 +76,9 @@ def plan_cost(instance: Instance, agent_of_job: list[int]) -> float:
 # -- GAP ------------------------------------------------------------------------------------
 
 
-def test_orlib_gap_file_gives_one_named_instance_per_entry(shared: Path) -> None:
+def test_orlib_gap_file_gives_one_named_instance_per_entry(sets: Path) -> None:
     """gap1.txt holds five instances, named gap1-1..gap1-5 and marked with their origin."""
-    instances = import_gap(shared / "gap_orlib" / "gap1.txt")
+    instances = import_gap(sets / "gap_orlib" / "gap1.txt")
     assert [i.name for i in instances] == [f"gap1-{k}" for k in range(1, 6)]
     origin = instances[2].meta["source"] if instances[2].meta else {}
     assert origin["format"] == "orlib"
@@ -89,9 +86,9 @@ def test_orlib_gap_file_gives_one_named_instance_per_entry(shared: Path) -> None
     assert origin["index"] == 3
 
 
-def test_orlib_gap_import_keeps_every_number(shared: Path) -> None:
+def test_orlib_gap_import_keeps_every_number(sets: Path) -> None:
     """Costs, resource use and capacities of each instance in gap1.txt arrive unchanged."""
-    path = shared / "gap_orlib" / "gap1.txt"
+    path = sets / "gap_orlib" / "gap1.txt"
     stream = numbers(path)
     position = 1
     for instance in import_gap(path):
@@ -108,9 +105,9 @@ def test_orlib_gap_import_keeps_every_number(shared: Path) -> None:
     assert position == len(stream)
 
 
-def test_yagiura_file_is_recognised_as_single_layout(shared: Path) -> None:
+def test_yagiura_file_is_recognised_as_single_layout(sets: Path) -> None:
     """e05100 has no instance count, is read as one instance and keeps every number."""
-    path = shared / "gap_yagiura" / "e05100"
+    path = sets / "gap_yagiura" / "e05100"
     (instance,) = import_gap(path)
     stream = numbers(path)
     agents, jobs = 5, 100
@@ -128,17 +125,17 @@ def test_yagiura_file_is_recognised_as_single_layout(shared: Path) -> None:
     ],
 )
 def test_published_certificate_costs_the_published_optimum(
-    shared: Path, file: str, index: int, certificate: str, published: int
+    sets: Path, file: str, index: int, certificate: str, published: int
 ) -> None:
     """A published optimal assignment fits the imported capacities and costs the optimum."""
-    instance = import_gap(shared / file)[index - 1]
-    agent_of_job = [int(word) for word in (shared / certificate).read_text().split()]
+    instance = import_gap(sets / file)[index - 1]
+    agent_of_job = [int(word) for word in (sets / certificate).read_text().split()]
     assert plan_cost(instance, agent_of_job) == published
 
 
-def test_imported_gap_optimum_equals_published(shared: Path) -> None:
+def test_imported_gap_optimum_equals_published(sets: Path) -> None:
     """Solving gap1-1 (c515-1) gives its published min-sense optimum, 261, proved."""
-    instance = import_gap(shared / "gap_orlib" / "gap1.txt")[0]
+    instance = import_gap(sets / "gap_orlib" / "gap1.txt")[0]
     solution = solve(instance, time_limit_s=20, workers=1, seed=0)
     assert solution.status == "optimal"
     assert solution.objective == pytest.approx(261, abs=1e-6)
@@ -167,10 +164,10 @@ def test_gap_short_file_fits_no_layout(tmp_path: Path) -> None:
         import_gap(path)
 
 
-def test_gap_format_option_overrides_recognition(shared: Path) -> None:
+def test_gap_format_option_overrides_recognition(sets: Path) -> None:
     """--format single on an OR-Library file reads it as one instance and fails on the rest."""
     with pytest.raises(InputError, match="unexpected token"):
-        import_gap(shared / "gap_orlib" / "gap1.txt", "single")
+        import_gap(sets / "gap_orlib" / "gap1.txt", "single")
 
 
 # -- SSCFLP ---------------------------------------------------------------------------------
@@ -180,35 +177,33 @@ def test_gap_format_option_overrides_recognition(shared: Path) -> None:
     ("file", "published"),
     [("sscflp_holmberg/p1", 8848.0), ("sscflp_orlib/cap61", 932615.75)],
 )
-def test_imported_sscflp_optimum_equals_published(
-    shared: Path, file: str, published: float
-) -> None:
+def test_imported_sscflp_optimum_equals_published(sets: Path, file: str, published: float) -> None:
     """Solving Holmberg p1 and Brescia cap61 gives their published optima, proved."""
-    (instance,) = import_sscflp(shared / file)
+    (instance,) = import_sscflp(sets / file)
     solution = solve(instance, time_limit_s=20, workers=1, seed=0)
     assert solution.status == "optimal"
     assert solution.objective == pytest.approx(published, abs=0.005)
 
 
-def test_single_source_infeasible_instance_is_infeasible(shared: Path) -> None:
+def test_single_source_infeasible_instance_is_infeasible(sets: Path) -> None:
     """cap41 has no single-source plan, and solving its import proves that."""
-    (instance,) = import_sscflp(shared / "cflp_orlib" / "cap41.txt")
+    (instance,) = import_sscflp(sets / "cflp_orlib" / "cap41.txt")
     assert solve(instance, time_limit_s=20, workers=1, seed=0).status == "infeasible"
 
 
-def test_orlib_and_brescia_copies_of_cap61_import_alike(shared: Path) -> None:
+def test_orlib_and_brescia_copies_of_cap61_import_alike(sets: Path) -> None:
     """cap61 customer-major (OR-Library) and facility-major (Brescia) give the same instance."""
-    (orlib,) = import_sscflp(shared / "cflp_orlib" / "cap61.txt")
-    (brescia,) = import_sscflp(shared / "sscflp_orlib" / "cap61")
+    (orlib,) = import_sscflp(sets / "cflp_orlib" / "cap61.txt")
+    (brescia,) = import_sscflp(sets / "sscflp_orlib" / "cap61")
     assert orlib.sites == brescia.sites
     assert orlib.training == brescia.training
     assert orlib.meta is not None and orlib.meta["source"]["format"] == "orlib"
     assert brescia.meta is not None and brescia.meta["source"]["published_optimum"] == 932615.8
 
 
-def test_holmberg_import_keeps_every_number(shared: Path) -> None:
+def test_holmberg_import_keeps_every_number(sets: Path) -> None:
     """p1's capacities, fixed costs, demands and facility-major costs arrive unchanged."""
-    path = shared / "sscflp_holmberg" / "p1"
+    path = sets / "sscflp_holmberg" / "p1"
     stream = numbers(path)
     facilities, customers = 10, 50
     (instance,) = import_sscflp(path)
@@ -244,10 +239,10 @@ def test_capacity_option_gives_one_instance_per_value(tmp_path: Path) -> None:
     assert option_counts(instances[0]) == [[4, 5, 6], [4, 5, 6]]
 
 
-def test_capacity_option_is_refused_for_numeric_capacities(shared: Path) -> None:
+def test_capacity_option_is_refused_for_numeric_capacities(sets: Path) -> None:
     """--capacity on a file with its own capacities is a usage problem."""
     with pytest.raises(OptionNeeded, match="only for files"):
-        import_sscflp(shared / "sscflp_holmberg" / "p1", capacities=[5])
+        import_sscflp(sets / "sscflp_holmberg" / "p1", capacities=[5])
 
 
 def test_zero_demand_is_refused_with_the_reason(tmp_path: Path) -> None:
@@ -291,9 +286,9 @@ def test_wrong_number_count_names_both_expectations(tmp_path: Path) -> None:
 # -- the command line ----------------------------------------------------------------------
 
 
-def test_cli_import_writes_one_valid_file_per_instance(shared: Path, tmp_path: Path) -> None:
+def test_cli_import_writes_one_valid_file_per_instance(sets: Path, tmp_path: Path) -> None:
     """`infraplan import gap gap1.txt -o DIR` writes five instance files that load back."""
-    source = shared / "gap_orlib" / "gap1.txt"
+    source = sets / "gap_orlib" / "gap1.txt"
     result = CliRunner().invoke(app, ["import", "gap", str(source), "-o", str(tmp_path)])
     assert result.exit_code == 0, result.output
     written = sorted(tmp_path.glob("*.json"))
@@ -317,12 +312,13 @@ def test_cli_import_bad_file_is_one_line_and_exit_1(tmp_path: Path) -> None:
     "arguments",
     [["gap", "--format", "holmberg"], ["gap", "--capacity", "5"], ["sscflp"]],
 )
-def test_cli_import_usage_problems_exit_2(
-    shared: Path, tmp_path: Path, arguments: list[str]
-) -> None:
+def test_cli_import_usage_problems_exit_2(sets: Path, tmp_path: Path, arguments: list[str]) -> None:
     """A format of the other problem, --capacity for GAP or a missing --capacity exit 2."""
     problem, *options = arguments
-    source = shared / ("cflp_orlib/capa.txt" if problem == "sscflp" else "gap_orlib/gap1.txt")
+    if problem == "sscflp":
+        source = write(tmp_path, "capx.txt", PLACEHOLDER_FILE)  # capa-like: needs --capacity
+    else:
+        source = sets / "gap_orlib" / "gap1.txt"
     result = CliRunner().invoke(
         app, ["import", problem, str(source), "-o", str(tmp_path), *options]
     )

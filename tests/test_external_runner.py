@@ -1,4 +1,8 @@
-"""Tests of the external benchmark catalog and runner (benchmarks.external.catalog, .runner)."""
+"""Tests of the external benchmark catalog and runner (benchmarks.external.catalog, .runner).
+
+They read the few files in tests/data/benchmarks; the one test that needs every set
+skips when `benchmarks.external.fetch_data` finds none.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.external.catalog import SETS, Case, KnownValue, load_set
+from benchmarks.external.fetch_data import locate, missing_message
 from benchmarks.external.runner import KnownValueClock, Outcome, main, update_results
 
 
@@ -16,15 +21,27 @@ def case_with(known: KnownValue) -> Case:
     return Case("test", "x", "gap", Path("x"), "orlib", known)
 
 
+#: A few files of the sets, with their value tables (tests/data/benchmarks/PROVENANCE.md).
+SETS_DIR = Path(__file__).resolve().parent / "data" / "benchmarks"
+
 OPTIMUM = KnownValue("optimal", 100.0, 100.0, 0)
 OPEN = KnownValue("open", 90.0, 100.0, 0)
 INFEASIBLE = KnownValue("infeasible")
 
 
+@pytest.fixture(scope="module")
+def full_sets() -> Path:
+    """The whole sets, checked against the manifest (skips when there are none)."""
+    folder = locate()
+    if folder is None:
+        pytest.skip("no external benchmark data (python -m benchmarks.external.fetch_data)")
+    return folder
+
+
 @pytest.mark.parametrize("set_name", sorted(SETS))
-def test_every_case_of_every_set_has_its_file(set_name: str) -> None:
+def test_every_case_of_every_set_has_its_file(set_name: str, full_sets: Path) -> None:
     """Each set lists its instances from its value table, and every file is there."""
-    cases = load_set(set_name)
+    cases = load_set(set_name, full_sets)
     assert cases
     assert len({case.name for case in cases}) == len(cases)
     assert all(case.path.is_file() for case in cases)
@@ -32,26 +49,26 @@ def test_every_case_of_every_set_has_its_file(set_name: str) -> None:
 
 def test_max_sense_gap_cases_carry_the_min_sense_optimum() -> None:
     """gap1-1 is published as c515-1 with max 336; the runner compares with min 261."""
-    first = load_set("gap-orlib")[0]
+    first = load_set("gap-orlib", SETS_DIR)[0]
     assert (first.name, first.published_as, first.index) == ("gap1-1", "c515-1", 1)
     assert (first.known.lower, first.known.upper) == (261.0, 261.0)
 
 
 def test_known_values_of_the_other_sets() -> None:
     """Open GAP bounds, single-source infeasibility, capacities and 2-decimal optima are read."""
-    d20200 = next(c for c in load_set("gap-orlib") if c.name == "gapd-6")
+    d20200 = next(c for c in load_set("gap-orlib", SETS_DIR) if c.name == "gapd-6")
     assert (d20200.known.status, d20200.known.lower, d20200.known.upper) == (
         "open",
         12235.0,
         12238.0,
     )
-    orlib = {c.name: c for c in load_set("sscflp-orlib")}
+    orlib = {c.name: c for c in load_set("sscflp-orlib", SETS_DIR)}
     assert orlib["cap41"].known.status == "infeasible"
     assert orlib["capb_6000"].capacity == 6000
     assert orlib["capb_6000"].known.upper == 13362529.34
-    brescia = {c.name: c for c in load_set("sscflp-brescia")}
-    assert brescia["cap63"].known.upper == 1014099.61
-    assert brescia["cap63"].known.decimals == 2
+    brescia = {c.name: c for c in load_set("sscflp-brescia", SETS_DIR)}
+    assert brescia["cap61"].known.upper == 932615.75
+    assert brescia["cap61"].known.decimals == 2
 
 
 @pytest.mark.parametrize(
@@ -116,6 +133,7 @@ def test_runner_solves_named_instances_and_writes_tables(tmp_path: Path) -> None
             "--workers=1",
             f"--out={tmp_path}",
             f"--results={results}",
+            f"--data={SETS_DIR}",
         ]
     )
     assert code == 0
@@ -135,8 +153,22 @@ def test_runner_refuses_unknown_instance_names(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A name not in the set is a usage error (exit 2) naming it."""
-    assert main(["--set=gap-orlib", "--instances=gap99-1", f"--out={tmp_path}"]) == 2
+    arguments = ["--set=gap-orlib", "--instances=gap99-1", f"--out={tmp_path}"]
+    assert main([*arguments, f"--data={SETS_DIR}"]) == 2
     assert "gap99-1" in capsys.readouterr().err
+
+
+def test_runner_without_data_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No folder holds the sets: exit 2, one line saying where it looked and what to run."""
+    monkeypatch.setenv("INFRAPLAN_BENCHMARK_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("INFRAPLAN_SHARED", str(tmp_path / "shared"))
+    monkeypatch.setattr("benchmarks.external.fetch_data.REPO_ROOT", tmp_path / "x" / "clone")
+    assert main(["--set=gap-orlib", f"--out={tmp_path}"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.splitlines() == [f"error: {missing_message()}"]
+    assert "benchmarks.external.fetch_data" in err
 
 
 def test_proved_covers_optimality_and_infeasibility() -> None:

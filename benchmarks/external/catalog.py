@@ -1,17 +1,19 @@
 """The external benchmark sets: where their files are and what is known about each instance.
 
-The data is not copied into the repository: it is read from the shared
-benchmark folder, `../shared/benchmarks` beside the checkout, or
-`$INFRAPLAN_SHARED/benchmarks` when that variable is set.
+The data is not in the repository: `benchmarks.external.fetch_data` finds it (the
+project's shared folder or a cache), checks it against MANIFEST.sha256 and caches it.
+Every loader also takes another folder holding the sets (`root`), such as the small
+copies the tests use.
 """
 
 from __future__ import annotations
 
 import csv
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+
+from benchmarks.external.fetch_data import locate, missing_message
 
 KnownStatus = Literal["optimal", "open", "infeasible"]
 
@@ -29,10 +31,12 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def benchmarks_dir() -> Path:
-    """The shared benchmark folder (INFRAPLAN_SHARED overrides `../shared` beside the repo)."""
-    override = os.environ.get("INFRAPLAN_SHARED")
-    shared = Path(override) if override else REPO_ROOT.parent / "shared"
-    return shared / "benchmarks"
+    """The checked folder of the sets (`fetch_data.locate`); FileNotFoundError, in one line
+    saying where it looked and how to fetch them, when there is none."""
+    folder = locate()
+    if folder is None:
+        raise FileNotFoundError(missing_message())
+    return folder
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +201,5 @@ def load_set(set_name: str, root: Path | None = None) -> list[Case]:
         raise KeyError(f"unknown benchmark set {set_name!r}; known: {', '.join(SETS)}")
     folder = (root or benchmarks_dir()) / SETS[set_name][1]
     if not folder.is_dir():
-        raise FileNotFoundError(
-            f"benchmark folder {folder} not found (set INFRAPLAN_SHARED to the shared folder)"
-        )
+        raise FileNotFoundError(f"benchmark folder {folder} not found")
     return _LOADERS[set_name](folder)

@@ -1,7 +1,11 @@
 """Solve an external benchmark set through the public `solve()` and tabulate the results.
 
     python -m benchmarks.external.runner --set gap-orlib --time-limit 10 --seed 0 \\
-        [--instances gap1-1,gap1-2] [--workers N] [--out DIR] [--results RESULTS.md]
+        [--instances gap1-1,gap1-2] [--workers N] [--out DIR] [--results RESULTS.md] \\
+        [--data SETS]
+
+The sets are read from the folder SETS, else from where `benchmarks.external.fetch_data` finds
+them (checked against MANIFEST.sha256).
 
 Writes DIR/<set>.csv and DIR/<set>.md: per instance the known optimum or
 bounds, our objective and bound, the gap to the best known value, whether the
@@ -27,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from benchmarks.external.catalog import REPO_ROOT, SETS, Case, load_set
+from benchmarks.external.fetch_data import DataError
 from models.importers import read_benchmark
 from models.io import write_atomic
 from models.issues import InputError, InputIssue
@@ -304,8 +309,14 @@ def run_facts(set_name: str, time_limit_s: float, seed: int, workers: int | None
     }
 
 
-def to_markdown(set_name: str, outcomes: Sequence[Outcome], facts: dict[str, str]) -> str:
-    """A Markdown section for one set: run facts, a summary line and the table."""
+def to_markdown(
+    set_name: str,
+    outcomes: Sequence[Outcome],
+    facts: dict[str, str],
+    root: Path | None = None,
+) -> str:
+    """A Markdown section for one set (read from `root`, else the located sets): run facts,
+    a summary line and the table."""
     total = len(outcomes)
     counts = {
         verdict: sum(o.verdict == verdict for o in outcomes)
@@ -313,7 +324,7 @@ def to_markdown(set_name: str, outcomes: Sequence[Outcome], facts: dict[str, str
     }
     optimal = sum(o.proved_optimal for o in outcomes)
     infeasible = sum(o.proved and not o.proved_optimal for o in outcomes)
-    all_cases = len(load_set(set_name)) if set_name in SETS else total
+    all_cases = len(load_set(set_name, root)) if set_name in SETS else total
     lines = [f"## {set_name}", ""]
     lines += [f"- {key}: {value}" for key, value in facts.items() if key != "set"]
     lines.append(f"- instances: {total} of {all_cases} in the set")
@@ -381,6 +392,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--instances", default=None, help="comma-separated names (default all)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="directory for csv and md")
     parser.add_argument("--results", type=Path, default=None, help="Markdown file to update")
+    parser.add_argument(
+        "--data", type=Path, default=None, help="folder holding the sets (default: located)"
+    )
     return parser
 
 
@@ -409,13 +423,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed=args.seed,
             workers=args.workers,
             names=names,
+            root=args.data,
             on_outcome=report,
         )
     except (KeyError, FileNotFoundError) as error:
         print(f"error: {error.args[0]}", file=sys.stderr)
         return 2
+    except DataError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     facts = run_facts(args.set_name, args.time_limit, args.seed, args.workers)
-    section = to_markdown(args.set_name, outcomes, facts)
+    section = to_markdown(args.set_name, outcomes, facts, args.data)
     write_atomic(args.out / f"{args.set_name}.csv", to_csv(outcomes).encode("utf-8"))
     write_atomic(args.out / f"{args.set_name}.md", section.encode("utf-8"))
     if args.results is not None:
