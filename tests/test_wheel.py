@@ -173,3 +173,21 @@ def test_installed_cli_names_a_missing_extra_in_one_line(fresh: Path, tmp_path: 
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1
     assert "pip install 'infraplan[ray]'" in done.stderr
+
+
+def test_installed_cli_builds_the_real_instances_and_imports(fresh: Path, tmp_path: Path) -> None:
+    """build-real reads the data shipped in the wheel and gives the committed instances;
+    import reads a GAP file with the importers shipped in models."""
+    done = run(fresh, tmp_path, "infraplan", "build-real", "-o", "real")
+    assert done.returncode == 0, done.stderr
+    committed = sorted((REPO_ROOT / "instances" / "real").glob("*.json"))
+    assert committed
+    for path in committed:
+        assert (tmp_path / "real" / path.name).read_bytes() == path.read_bytes(), path.name
+
+    gap = REPO_ROOT / "tests" / "data" / "benchmarks" / "gap_orlib" / "gap1.txt"
+    done = run(fresh, tmp_path, "infraplan", "import", "gap", str(gap), "-o", "gap")
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (tmp_path / "gap").glob("*.json")) == [
+        f"gap1-{k}.json" for k in range(1, 6)
+    ]
