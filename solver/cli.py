@@ -5,9 +5,11 @@ Exit codes: 0 success, 1 a failed input or plan, 2 a usage error.
 
 from __future__ import annotations
 
+import contextlib
+import warnings
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import orjson
 import typer
@@ -15,6 +17,9 @@ from rich.console import Console
 
 from models import InputError, load_instance
 from models.io import instance_json_schema, write_atomic
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 app = typer.Typer(
     name="infraplan",
@@ -31,6 +36,41 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     """Print a one-line error to stderr and return the exit to raise."""
     err.print(f"error: {message}", markup=False)
     return typer.Exit(code)
+
+
+def show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """`warnings.showwarning` for users: one line `infraplan: warning: <message>` on stderr,
+    without Python's file, line number and source line."""
+    text = " ".join(part.strip() for part in str(message).splitlines() if part.strip())
+    if file is None:
+        err.print(f"infraplan: warning: {text}", markup=False)
+    else:
+        with contextlib.suppress(OSError):  # as warnings.showwarning: a closed stream is no error
+            file.write(f"infraplan: warning: {text}\n")
+
+
+@contextlib.contextmanager
+def one_line_warnings() -> Iterator[None]:
+    """Show warnings with `show_warning` while the block runs, then restore the hook."""
+    previous = warnings.showwarning
+    warnings.showwarning = show_warning
+    try:
+        yield
+    finally:
+        warnings.showwarning = previous
+
+
+@app.callback()
+def start(ctx: typer.Context) -> None:
+    """Run every command with one-line warnings (e.g. ScalingWarning), restored at its end."""
+    ctx.with_resource(one_line_warnings())
 
 
 @app.command()
