@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import csv
+import os
+import re
+import secrets
 import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
 import threading
-from dataclasses import replace
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -20,14 +30,14 @@ from solver.batch import (
     settings_match,
     write_summary,
 )
-from solver.executors import SolveSettings
+from solver.executors import ExecutorError, SolveSettings
+from solver.executors.ray_executor import GCS_ATTEMPTS, host_port
 from solver.executors.task import CRASH_EXIT_CODE, FAULT_ENV, fault_for
 from tests import builders as b
 from tests.checks import assert_valid_plan
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from pathlib import Path
 
     from solver.batch import BatchResult
 
@@ -272,33 +282,157 @@ def test_summary_files_hold_one_row_per_instance(tmp_path: Path) -> None:
     assert rows[3]["error"].startswith(str(paths["bad"]))
 
 
+def free_port() -> int:
+    """A TCP port nothing listens on (the system's pick, closed again)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class RayHead:
+    """A Ray head node started for the tests, as a user starts one."""
+
+    address: str
+    #: The environment of a driver that has the cluster's token.
+    environment: dict[str, str]
+
+
 @pytest.fixture(scope="module")
-def local_ray() -> Iterator[Any]:
-    """One local Ray instance (2 CPUs) for this module, shut down afterwards."""
-    ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'infraplan[ray]')")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield ray
-    ray.shutdown()
+def ray_head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayHead]:
+    """`ray start --head --block` with token authentication (2 CPUs, its own ports and
+    temporary folder), stopped with SIGTERM afterwards."""
+    pytest.importorskip("ray", reason="ray is not installed (pip install 'infraplan[ray]')")
+    port, client, agent, agent_grpc, runtime_env = (free_port() for _ in range(5))
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+    environment |= {
+        "RAY_AUTH_MODE": "token",
+        "RAY_AUTH_TOKEN": secrets.token_hex(16),
+        "RAY_USAGE_STATS_ENABLED": "0",
+    }
+    log = tmp_path_factory.mktemp("ray-head") / "head.log"
+    temp_dir = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths
+    command = [
+        str(Path(sys.executable).with_name("ray")),
+        "start",
+        "--head",
+        "--block",
+        f"--port={port}",
+        f"--ray-client-server-port={client}",
+        f"--dashboard-agent-listen-port={agent}",
+        f"--dashboard-agent-grpc-port={agent_grpc}",
+        f"--runtime-env-agent-port={runtime_env}",
+        "--num-cpus=2",
+        "--include-dashboard=false",
+        "--disable-usage-stats",
+        f"--temp-dir={temp_dir}",
+    ]
+    with log.open("w") as stream:
+        head = subprocess.Popen(
+            command,
+            env=environment,
+            stdout=stream,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while "Ray runtime started" not in log.read_text(errors="replace"):
+            assert head.poll() is None, f"ray start exited: {log.read_text()[-2000:]}"
+            assert time.monotonic() < deadline, f"ray start hung: {log.read_text()[-2000:]}"
+            time.sleep(0.5)
+        yield RayHead(f"127.0.0.1:{port}", environment)
+    finally:
+        head.terminate()  # ray start --block drains and stops the processes it started
+        try:
+            head.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(head.pid, signal.SIGKILL)
+            head.wait()
+        shutil.rmtree(temp_dir, ignore_errors=True)
 
 
-def test_ray_executor_gives_the_local_pool_plans(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, local_ray: Any
+def infraplan_solve(
+    paths: list[Path], out: Path, address: str, environment: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """`infraplan solve PATHS -o OUT --executor ray --address ADDRESS`, as a user types it."""
+    command = [str(Path(sys.executable).with_name("infraplan")), "solve", *map(str, paths)]
+    options = ["-o", str(out), "--executor", "ray", "--address", address]
+    limits = ["--time-limit", f"{TIME_LIMIT_S:g}", "--workers", "1"]
+    return subprocess.run(
+        [*command, *options, *limits],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_ray_executor_joins_a_cluster_with_token_authentication(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ray_head: RayHead
 ) -> None:
-    """The same batch through Ray: same statuses and byte-identical plans (timing aside);
-    a crashing task is recorded there too."""
+    """With the cluster's token, `infraplan solve --executor ray --address HOST:PORT` gives
+    the local pool's statuses and byte-identical plans (timing aside); a crashing task is
+    recorded there too."""
     paths = write_batch(tmp_path / "in")
     crashing = tmp_path / "in" / "crashing.json"
     shutil.copy(paths["tiny"], crashing)
     monkeypatch.setenv(FAULT_ENV, "crash:crashing")
     chosen = [*paths.values(), crashing]
     local = by_name(run(chosen, tmp_path / "local"))
-    remote = by_name(run(chosen, tmp_path / "ray", executor="ray", jobs=None))
+    environment = ray_head.environment | {FAULT_ENV: "crash:crashing"}
+    done = infraplan_solve(chosen, tmp_path / "ray", ray_head.address, environment)
 
-    assert local_ray.is_initialized()
-    assert {n: r.status for n, r in remote.items()} == {n: r.status for n, r in local.items()}
-    assert remote["crashing"].status == "crashed"
-    assert remote["bad"].error == local["bad"].error
+    assert done.returncode == 1, done.stderr  # invalid, infeasible and crashed instances
+    summary = orjson.loads((tmp_path / "ray" / "summary.json").read_bytes())
+    remote = {row["name"]: row for row in summary["instances"]}
+    assert {n: r["status"] for n, r in remote.items()} == {n: r.status for n, r in local.items()}
+    assert remote["crashing"]["status"] == "crashed"
+    assert remote["bad"]["error"] == local["bad"].error
     for name in ("example", "tiny", "infeasible"):
         assert plan_without_timing(tmp_path / "ray" / f"{name}.solution.json") == (
             plan_without_timing(tmp_path / "local" / f"{name}.solution.json")
         )
+
+
+def test_ray_executor_without_the_token_says_so_after_few_attempts(
+    tmp_path: Path, ray_head: RayHead
+) -> None:
+    """A driver without the token is refused: exit 2 and, after at most GCS_ATTEMPTS of
+    Ray's connection attempts (not its default 20), one line saying what to set."""
+    unset = ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN")
+    environment = {k: v for k, v in ray_head.environment.items() if k not in unset}
+    done = infraplan_solve(
+        [Path("instances/example.json").resolve()], tmp_path, ray_head.address, environment
+    )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert lines[-1].startswith(f"error: cannot join Ray at {ray_head.address}: ")
+    assert "RAY_AUTH_MODE=token" in lines[-1]
+    attempts = [line for line in lines if "Failed to get cluster ID" in line]  # Ray's log
+    assert len(attempts) <= GCS_ATTEMPTS
+
+
+def test_ray_executor_names_a_refused_address_without_calling_ray(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing listens at the address: one line naming it, raised before ray.init runs
+    (which would retry for minutes)."""
+    ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'infraplan[ray]')")
+    monkeypatch.setattr(ray, "init", lambda **_: pytest.fail("ray.init was called"))
+    address = f"127.0.0.1:{free_port()}"
+    paths = write_batch(tmp_path / "in")
+    expected = rf"^cannot reach Ray at {re.escape(address)}: connection refused"
+    with pytest.raises(ExecutorError, match=expected):
+        run([paths["tiny"]], None, executor="ray", address=address)
+
+
+def test_ray_addresses_are_split_for_the_reachability_check() -> None:
+    """HOST:PORT and ray://HOST:PORT give (host, port); auto and port-less ones are Ray's."""
+    assert host_port("10.0.0.5:6379") == ("10.0.0.5", 6379)
+    assert host_port("ray://head.example:10001") == ("head.example", 10001)
+    assert host_port("[::1]:6379") == ("::1", 6379)
+    assert host_port("auto") is None
+    assert host_port("head.example") is None
+    assert host_port("head:port") is None

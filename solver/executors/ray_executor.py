@@ -3,18 +3,26 @@
 Needs the `ray` extra (`pip install infraplan[ray]`). With no address it starts a local
 Ray instance for the batch and shuts it down afterwards; with one (`auto`, `HOST:6379`, or
 `ray://HOST:10001` for Ray Client) it joins that cluster, whose nodes need infraplan and
-its dependencies installed. If Ray is already initialised in this process it is used as
-it is and left running. Instance files are read by the driver and sent as bytes, so the
-cluster's nodes need no shared file system; results come back as JSON bytes and are
-written by the driver. Progress and start notices travel through a `ray.util.queue.Queue`.
+its dependencies installed. Joining fails in one line within seconds, not after Ray's
+minute of retries: the address must accept a TCP connection within `CONNECT_TIMEOUT_S`,
+and Ray gets `GCS_ATTEMPTS` tries to be let in (a cluster with token authentication
+refuses a driver without its token; docs/batch.md says how to give it). If Ray is
+already initialised in this process it is used as it is and left running. Instance files
+are read by the driver and sent as bytes, so the cluster's nodes need no shared file
+system; results come back as JSON bytes and are written by the driver. Progress and start
+notices travel through a `ray.util.queue.Queue`.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from collections import deque
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from solver.executors.base import (
     Executor,
@@ -36,6 +44,18 @@ POLL_S = 0.2
 #: Tasks in flight per free slot when --jobs is not given: enough to keep the cluster busy,
 #: few enough that a batch of thousands does not put every instance in the object store.
 IN_FLIGHT_PER_SLOT = 2
+#: Seconds the address has to accept a TCP connection before joining is given up.
+CONNECT_TIMEOUT_S = 5.0
+#: Times `ray.init` tries the cluster's GCS when joining, about a second apart (Ray's own
+#: default is 20; a cluster that is up answers the first). Passed through Ray's
+#: RAY_gcs_server_port_wait_time_s, unless that is set already.
+GCS_ATTEMPTS = 3
+GCS_WAIT_ENV = "RAY_gcs_server_port_wait_time_s"
+#: What a driver refused by a cluster with token authentication needs.
+TOKEN_HINT = (
+    "the cluster uses token authentication: set RAY_AUTH_MODE=token and the cluster's "
+    "token (RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token); see docs/batch.md"
+)
 
 
 class RayUnavailableError(ExecutorError):
@@ -51,6 +71,63 @@ def import_ray() -> Any:
             "the ray executor needs Ray: pip install 'infraplan[ray]'"
         ) from None
     return ray
+
+
+def host_port(address: str) -> tuple[str, int] | None:
+    """(host, port) of `HOST:PORT` or `ray://HOST:PORT`; None for `auto` or no port."""
+    if address == "auto":
+        return None
+    parts = urlsplit(address if "://" in address else f"//{address}")
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    if not parts.hostname or port is None:
+        return None
+    return parts.hostname, port
+
+
+def check_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+    """Raise ExecutorError (one line, within `timeout_s`) when nothing at the address accepts
+    a TCP connection; `auto` and addresses without a port are left to Ray."""
+    target = host_port(address)
+    if target is None:
+        return
+    try:
+        with socket.create_connection(target, timeout=timeout_s):
+            return
+    except TimeoutError:
+        reason = f"no answer within {timeout_s:g} s"
+    except ConnectionRefusedError:
+        reason = f"connection refused (nothing listens on port {target[1]} there)"
+    except OSError as error:
+        reason = error.strerror or str(error)
+    raise ExecutorError(f"cannot reach Ray at {address}: {reason}")
+
+
+def refused_for_token(error: BaseException) -> bool:
+    """Whether joining failed because the cluster refused this driver's token (or its
+    lack of one): Ray's AuthenticationError, or its message, anywhere in the chain."""
+    seen: BaseException | None = error
+    while seen is not None:
+        text = f"{type(seen).__name__} {seen}"
+        if any(mark in text for mark in ("AuthenticationError", "InvalidAuthToken")):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+@contextmanager
+def _gcs_attempts(attempts: int) -> Iterator[None]:
+    """Ray's GCS connection attempts capped at `attempts` while joining (unless set)."""
+    if GCS_WAIT_ENV in os.environ:
+        yield
+        return
+    os.environ[GCS_WAIT_ENV] = str(attempts)
+    try:
+        yield
+    finally:
+        os.environ.pop(GCS_WAIT_ENV, None)
 
 
 def _solve_remote(task: Task, queue: Any) -> Outcome:
@@ -135,14 +212,19 @@ class RayExecutor(Executor):
 
     def _connect(self) -> None:
         """Start a local Ray, or join the cluster at the address; one line if that fails."""
-        try:
-            if self.address is None:
+        if self.address is None:
+            try:
                 self.ray.init(include_dashboard=False, log_to_driver=False, logging_level="warning")
-            else:
+            except Exception as error:  # Ray raises many kinds here; all mean "no cluster"
+                raise ExecutorError(f"cannot start a local Ray: {one_line(str(error))}") from None
+            return
+        check_reachable(self.address)
+        try:
+            with _gcs_attempts(GCS_ATTEMPTS):
                 self.ray.init(address=self.address, log_to_driver=False, logging_level="warning")
-        except Exception as error:  # Ray raises many kinds here; all mean "no cluster"
-            where = "a local Ray" if self.address is None else f"Ray at {self.address}"
-            raise ExecutorError(f"cannot start {where}: {one_line(str(error))}") from None
+        except Exception as error:  # as above
+            reason = TOKEN_HINT if refused_for_token(error) else one_line(str(error))
+            raise ExecutorError(f"cannot join Ray at {self.address}: {reason}") from None
 
     def _cap(self) -> int:
         """Most tasks in flight: --jobs, else a few per CPU the cluster has now."""
