@@ -70,10 +70,17 @@ class RouteTable:
         self._egress_per_gb = [link.egress_cost_per_gb for link in instance.links]
         self._sites = frozenset(site.id for site in instance.sites)
         self._node_paths: dict[str, dict[str, tuple[str, ...]]] = {}
+        self._routes: dict[tuple[str, str], Route | None] = {}
 
     def route(self, source: str, site: str) -> Route | None:
         """The path from a node to a site; None when the site cannot be reached (or either
         id is not a node of the graph)."""
+        key = (source, site)
+        if key not in self._routes:
+            self._routes[key] = self._build_route(source, site)
+        return self._routes[key]
+
+    def _build_route(self, source: str, site: str) -> Route | None:
         if site not in self._sites:
             return None
         nodes = self.node_paths(source).get(site)
