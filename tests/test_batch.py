@@ -300,8 +300,7 @@ class RayHead:
 
 @pytest.fixture(scope="module")
 def ray_head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayHead]:
-    """`ray start --head --block` with token authentication (2 CPUs, its own ports and
-    temporary folder), stopped with SIGTERM afterwards."""
+    """`ray start --head --block` with a token (own ports and temp dir), stopped by SIGTERM."""
     pytest.importorskip("ray", reason="ray is not installed (pip install 'infraplan[ray]')")
     port, client, agent, agent_grpc, runtime_env = (free_port() for _ in range(5))
     environment = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
@@ -372,9 +371,7 @@ def infraplan_solve(
 def test_ray_executor_joins_a_cluster_with_token_authentication(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ray_head: RayHead
 ) -> None:
-    """With the cluster's token, `infraplan solve --executor ray --address HOST:PORT` gives
-    the local pool's statuses and byte-identical plans (timing aside); a crashing task is
-    recorded there too."""
+    """With the token, `solve --address HOST:PORT` gives the local pool's statuses and plans."""
     paths = write_batch(tmp_path / "in")
     crashing = tmp_path / "in" / "crashing.json"
     shutil.copy(paths["tiny"], crashing)
@@ -399,8 +396,7 @@ def test_ray_executor_joins_a_cluster_with_token_authentication(
 def test_ray_executor_without_the_token_says_so_after_few_attempts(
     tmp_path: Path, ray_head: RayHead
 ) -> None:
-    """A driver without the token is refused: exit 2 and, after at most GCS_ATTEMPTS of
-    Ray's connection attempts (not its default 20), one line saying what to set."""
+    """No token: exit 2, one line saying what to set, after at most GCS_ATTEMPTS tries."""
     unset = ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN")
     environment = {k: v for k, v in ray_head.environment.items() if k not in unset}
     done = infraplan_solve(
@@ -417,8 +413,7 @@ def test_ray_executor_without_the_token_says_so_after_few_attempts(
 def test_ray_executor_names_a_refused_address_without_calling_ray(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Nothing listens at the address: one line naming it, raised before ray.init runs
-    (which would retry for minutes)."""
+    """Nothing listens at the address: one line naming it, before ray.init is tried."""
     ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'infraplan[ray]')")
     monkeypatch.setattr(ray, "init", lambda **_: pytest.fail("ray.init was called"))
     address = f"127.0.0.1:{free_port()}"

@@ -176,8 +176,7 @@ def test_installed_cli_names_a_missing_extra_in_one_line(fresh: Path, tmp_path: 
 
 
 def test_installed_cli_builds_the_real_instances_and_imports(fresh: Path, tmp_path: Path) -> None:
-    """build-real reads the data shipped in the wheel and gives the committed instances;
-    import reads a GAP file with the importers shipped in models."""
+    """build-real from the packaged data gives the committed instances; import reads GAP."""
     done = run(fresh, tmp_path, "infraplan", "build-real", "-o", "real")
     assert done.returncode == 0, done.stderr
     committed = sorted((REPO_ROOT / "instances" / "real").glob("*.json"))
