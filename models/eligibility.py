@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from models.paths import to_ns
+from models.tolerance import widened
 
 if TYPE_CHECKING:
     from models.accelerators import Accelerator
@@ -183,10 +184,12 @@ class Eligibility:
 
 def _fits_alone(site: Site, accelerator: Accelerator, count: int, in_stock: int) -> bool:
     """Whether `count` accelerators alone fit the site's stock, grid power and cooling."""
-    if count > in_stock:
+    # To the SPEC's tolerance: an option that fits only within it is still a SPEC option,
+    # and the solver's widened model (whose bound and infeasibility are proofs) needs it.
+    if count > widened(in_stock):
         return False
     it_kw = accelerator.power_kw * count
-    if site.pue * it_kw > site.grid_kw * (1 + 1e-9):
+    if site.pue * it_kw > widened(site.grid_kw):
         return False
     limit = site.cooling_limit_kw(accelerator.cooling)
-    return limit is None or it_kw <= limit * (1 + 1e-9)
+    return limit is None or it_kw <= widened(limit)

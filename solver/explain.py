@@ -190,9 +190,10 @@ def explain(
     started = time.perf_counter()
     budget = Budget(time_limit_s, check_time_s)
     guarded = build_guarded(instance)
-    # Amounts come from a model whose link rows are exact on the rps grid, so that each
-    # relaxation is enough (the proving model's grid allowance could make it one unit short).
-    exact = build_guarded(instance, exact_links=True) if guarded.built.relaxed else guarded
+    # Amounts come from the restricted model, link rows exact on the rps grid, so that each
+    # relaxation is enough (the proving model is widened: its tolerance and grid allowance
+    # could make an amount short).
+    exact = build_guarded(instance, exact_links=True) if guarded.built.proves else guarded
     findings = prechecks(guarded)
     structural = [finding for finding in findings if finding.structural]
 

@@ -52,6 +52,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from models.tolerance import ABS_TOL, REL_TOL, widened
 from solver.costs import accelerator_hour_costs, dataset_egress, traffic_egress_per_rps
 
 if TYPE_CHECKING:
@@ -381,7 +382,13 @@ class _Relaxation:
     left_out: float
 
 
-def _relaxation(instance: Instance) -> _Relaxation:
+def _relaxation(instance: Instance, *, tolerant: bool = False) -> _Relaxation:
+    """The relaxation's data. With `tolerant`, every limit is widened to the SPEC's
+    tolerance, a replica counts 1e-6 more rps than its rate and the absolute 1e-6 rps of
+    each serving row is paid for at the service's dearest rps: its value at any prices
+    then bounds every plan that meets the rows to the tolerance (the value proved).
+    Without, the figures are the instance's (the steps and the prices run on these: a
+    limit met exactly prices cleanly)."""
     eligibility = instance.eligibility
     pairs = {pair: index for index, pair in enumerate(sorted(instance.inventory_by_pair))}
     count = np.array(
@@ -391,7 +398,12 @@ def _relaxation(instance: Instance) -> _Relaxation:
     rate = {pair: accelerator_hour_costs(instance, *pair).total for pair in pairs}
     infeasible = False
     left_out = 0.0
-    limit = list(count)
+
+    def room(limit: float) -> float:
+        return widened(limit) if tolerant else limit
+
+    # Accelerators in use are whole, so the stock's rows keep whole limits.
+    limit = [float(math.floor(room(c))) for c in count]
     entries: list[tuple[int, int, float]] = [(index, index, 1.0) for index in range(len(count))]
     grid_row: dict[str, int] = {}
     cooling_row: dict[tuple[str, str], int] = {}
@@ -400,14 +412,14 @@ def _relaxation(instance: Instance) -> _Relaxation:
         accelerator = instance.accelerator_by_id[accelerator_id]
         if site_id not in grid_row:
             grid_row[site_id] = len(limit)
-            limit.append(site.grid_kw)
+            limit.append(room(site.grid_kw))
         entries.append((index, grid_row[site_id], accelerator.power_kw * site.pue))
         cooling = site.cooling_limit_kw(accelerator.cooling)
         if cooling is not None:
             key = (site_id, accelerator.cooling)
             if key not in cooling_row:
                 cooling_row[key] = len(limit)
-                limit.append(cooling)
+                limit.append(room(cooling))
             entries.append((index, cooling_row[key], accelerator.power_kw))
 
     fixed_sites = sorted(
@@ -455,15 +467,22 @@ def _relaxation(instance: Instance) -> _Relaxation:
         options = eligibility.replicas[service.id]
         at_site: dict[str, list[tuple[int, float, float]]] = {}
         fastest: dict[str, float] = {}
+        # A replica may carry 1e-6 more than its rate (the SPEC's tolerance on the serving
+        # rows): each rps takes that much less of a replica here. The absolute 1e-6 rps
+        # per row is paid for below, at the service's dearest rps.
+        share = 1.0 - 2.0 * REL_TOL if tolerant else 1.0
         for o in options:
             at_site.setdefault(o.site, []).append(
                 (
                     pairs[o.site, o.accelerator],
-                    o.per_replica / o.rps,
-                    o.per_replica * hours * rate[o.site, o.accelerator] / o.rps,
+                    share * o.per_replica / o.rps,
+                    share * o.per_replica * hours * rate[o.site, o.accelerator] / o.rps,
                 )
             )
             fastest[o.site] = max(fastest.get(o.site, 0.0), o.rps)
+        if at_site and tolerant:
+            dearest = max(cost for choices in at_site.values() for _, _, cost in choices)
+            left_out -= ABS_TOL * (len(at_site) + 1) * dearest
         price = (
             math.inf
             if service.unserved_cost_per_rps_hour is None
@@ -785,6 +804,7 @@ def lagrangian(
     relaxation = _relaxation(instance)
     if relaxation.infeasible:
         return None
+    tolerant = _relaxation(instance, tolerant=True)
     left = deadline - time.perf_counter()
     quick_deadline = time.perf_counter() + max(QUICK_SHARE * left, min(left, QUICK_LEAST_S))
     shares = _PlacementShares(relaxation)
@@ -799,7 +819,13 @@ def lagrangian(
     )
     equal = _equal_multipliers(relaxation, quick.multipliers)
     full = _ascend(relaxation, equal, upper, deadline, iterations, aggregate=False)
-    best = max(quick.value, full.value)
+    # The proved value: the tolerant relaxation's at the prices the steps found.
+    with np.errstate(over="ignore", invalid="ignore"):
+        proved = [
+            _value(tolerant, quick.multipliers, aggregate=True)[0],
+            _value(tolerant, full.multipliers, aggregate=False)[0],
+        ]
+    best = max(value if math.isfinite(value) else -math.inf for value in proved)
     per_pair = _pair_prices(relaxation, equal)
     prices = {
         pair: float(per_pair[index])

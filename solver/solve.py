@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from ortools.sat.python import cp_model
 
 from models import Solution, SolverInfo
+from solver.costs import plan_costs
 from solver.cpsat.model import (
     Plan,
     add_hint,
@@ -24,6 +25,7 @@ from solver.cpsat.model import (
     plan_values,
 )
 from solver.evaluate import evaluate
+from solver.flows import cheapest_flows
 from solver.heuristics import neighbourhood
 from solver.heuristics.greedy import Guide, greedy
 from solver.heuristics.rounding import rounding_model
@@ -182,12 +184,17 @@ MID_NEIGHBOURHOOD_SHARE = 0.5
 #: plan from 1,111.3M to 1,090.2M at 54 s; the 10 s steps reach 1,108.6M). Again after
 #: the faster greedy planner (`d317b6f`): L-0 at 120 s 1,012.8M with 10 s, 1,007.3M with 20 s.
 MID_STEP_S = 20.0
-#: Largest model (in eligible decisions) whose proof is completed by the exact MIP
-#: (HiGHS: continuous flows, the SPEC's own link rows) when the search ends with a gap on
-#: a model whose link rows carry the grid allowance: the allowance that keeps CP-SAT's
-#: bound a SPEC bound also loosens it (a tiny random instance of
-#: tests/test_solve_bruteforce.py: plan 68, the optimum, against a bound of 56).
-MAX_EXACT_MIP_DECISIONS = 2_000
+#: Largest model (in eligible decisions) whose proof is completed, when the search ends
+#: with a gap and some link has a bandwidth limit, by a search of the widened model with
+#: every service counted on a unit finer than the tolerance: the grid allowance of the
+#: link rows (two units per flow) that keeps the bound a proof also loosens it (a tiny
+#: random instance of tests/test_solve_bruteforce.py: plan 68, the optimum, against a
+#: bound of 56 on the coarse unit).
+MAX_FINE_PROOF_DECISIONS = 2_000
+#: A bound is lowered by this share of its size when it leaves integers (CP-SAT's bound
+#: of the rounded-down objective divided by the cost scale), against float rounding in
+#: that division and in the float costs of the plan it is compared with.
+BOUND_FLOAT_ROOM = 1e-9
 #: Least time left for a search on the exact-grid model to be worth starting.
 MIN_REPAIR_S = 1.0
 #: The shortest time CP-SAT is given, even when the model build used up the limit.
@@ -196,6 +203,12 @@ MIN_SOLVE_S = 0.05
 
 class ModelInvalidError(RuntimeError):
     """CP-SAT rejected the model: a bug in infraplan, never a property of the instance."""
+
+
+class ClaimContradictionError(RuntimeError):
+    """Two proofs contradict each other (a proved bound above a checked plan's cost, or
+    a plan of an instance proved to have none): a bug in infraplan, raised rather than
+    hidden, with the figures."""
 
 
 def solver_version() -> str:
@@ -255,10 +268,9 @@ class SolveOptions:
     #: monolithic peer of the benchmarks runs).
     tuned_subsolvers: bool = True
     #: Spend search time on the bound: the tuned whole-model search's bound step after
-    #: its LNS step, and the exact MIP's bound of small models. Off for the
-    #: neighbourhood search's re-plans, whose bound proves nothing about the whole
-    #: instance: their LNS step keeps the time (the answer's bound is then what the
-    #: LP relaxation and the searches proved on the way).
+    #: its LNS step. Off for the neighbourhood search's re-plans, whose bound proves
+    #: nothing about the whole instance: their LNS step keeps the time (the answer's
+    #: bound is then what the LP relaxation and the searches proved on the way).
     prove: bool = True
 
 
@@ -283,12 +295,12 @@ class _ProgressRelay(cp_model.CpSolverSolutionCallback):
     """Reports each improving plan's objective and the bound, in currency, to `reporter`
     (if any), and notes when the last one came; nothing heavier."""
 
-    def __init__(self, reporter: _Reporter | None, scale: float, *, proves: bool = True) -> None:
+    def __init__(self, reporter: _Reporter | None, scale: float, *, proves: bool = False) -> None:
         super().__init__()
         self._reporter = reporter
         self._scale = scale
-        #: Whether the searched model's bound is a bound of the SPEC problem (not of a
-        #: restricted copy, whose bound proves nothing about the whole).
+        #: Whether the searched model's bound is a bound of the SPEC problem (the widened
+        #: model's; a restricted model's bound proves nothing about the SPEC's optimum).
         self._proves = proves
         #: When (perf_counter) the search found its last plan; None before the first.
         self.last_plan_at: float | None = None
@@ -370,7 +382,9 @@ def solve(
             return _large_answer(
                 instance, plan, bound, seed, time_limit_s, started, workers, options
             )
-    built = build_model(instance, elastic=options.elastic)
+    # The widened model: every SPEC plan (to the SPEC's tolerance) is one of its plans,
+    # so its bound and infeasibility are proofs; its plans are checked before they count.
+    built = build_model(instance, elastic=options.elastic, widened=True)
     lp_bound: float | None = None
     relaxation: LinearResult | None = None
     if start is None and options.greedy_start:
@@ -388,7 +402,7 @@ def solve(
             reporter.plan(fallback.objective, lp_bound)
     if start is not None:
         add_hint(built, start)
-    relay = _ProgressRelay(reporter, built.scale.factor) if reporter else None
+    relay = _ProgressRelay(reporter, built.scale.factor, proves=True) if reporter else None
     # Time for the steps after the search (LP bound, flow polish) grows with the model,
     # which the build time measures; never more than a tenth of the limit.
     reserve_s = min(RESERVE_SHARE * time_limit_s, 1.0 + 2.0 * built.build_s)
@@ -401,6 +415,7 @@ def solve(
     if rounding and relaxation is not None and relaxation.status == "optimal":
         share = MID_ROUNDING_SHARE if neighbourhoods else ROUNDING_SHARE
         rounded = _rounding_search(
+            instance,
             built,
             relaxation.values,
             start,
@@ -437,19 +452,15 @@ def solve(
         lns_first=_complete(start) and not replanned,
         first_plan=not _complete(start),
     )
-    outcome = _outcome(built, search, deadline, lp_bound, use_lp=options.lp)
+    outcome = _outcome(instance, built, search, deadline, lp_bound, use_lp=options.lp)
     left_out = outcome.plan is None or outcome.plan.uses_slack
-    # A relaxed-link model can be proved optimal while its polished plan is not (the plan
-    # paid for the allowance): the time left goes to the exact-grid model.
-    unproved = outcome.status == "feasible" and search.status == cp_model.OPTIMAL
-    time_left = deadline - time.perf_counter() > MIN_REPAIR_S
-    if outcome.rejected is not None or (unproved and time_left):
-        outcome = _strict(instance, outcome, deadline, workers, seed, options, exact_grid=True)
-    elif options.elastic and left_out:
-        outcome = _strict(instance, outcome, deadline, workers, seed, options, exact_grid=False)
-    outcome = _at_least(outcome, fallback)
-    if options.prove and decisions <= MAX_EXACT_MIP_DECISIONS:
-        outcome = _exact_proof(built, outcome, deadline)
+    if outcome.rejected is not None or (options.elastic and left_out):
+        # A plan the evaluator refused (it leant on the widened rows), or an elastic
+        # search that left work out: search the restricted model for a SPEC plan.
+        outcome = _strict(instance, outcome, deadline, workers, seed, options)
+    outcome = _claimed(instance, _at_least(outcome, fallback))
+    if options.prove and decisions <= MAX_FINE_PROOF_DECISIONS:
+        outcome = _fine_proof(instance, outcome, deadline, workers, seed, options)
 
     info = _info(
         seed,
@@ -669,10 +680,22 @@ class _Outcome:
 
 
 def _proved(objective: float, bound: float | None) -> bool:
+    """Whether a proved `bound` is within the SPEC's 1e-6 of a plan's cost (optimal)."""
     return bound is not None and objective - bound <= PROOF_TOLERANCE * max(1.0, abs(objective))
 
 
+def _check_bound(bound: float | None, objective: float, source: str) -> None:
+    """Raise ClaimContradictionError when a proved bound is above a checked plan's cost
+    (beyond the float rounding of the two sums): one of the proofs is wrong."""
+    if bound is not None and bound > objective + 1e-12 * max(1.0, abs(objective)):
+        raise ClaimContradictionError(
+            f"internal error: the {source} bound {bound!r} is above the cost {objective!r} of "
+            "a plan the evaluator accepts; please report this instance"
+        )
+
+
 def _outcome(
+    instance: Instance,
     built: BuiltModel,
     search: _Search,
     deadline: float,
@@ -680,44 +703,124 @@ def _outcome(
     *,
     use_lp: bool = True,
 ) -> _Outcome:
-    """Map a CP-SAT answer to the SPEC's status words, plan and proved bound.
+    """Map a CP-SAT answer on the widened model to the SPEC's status words, a checked
+    plan and a proved bound.
 
-    On a model with no restriction CP-SAT's bound (of the rounded-down objective)
-    is a proved SPEC bound; otherwise the bound is the LP relaxation's. Plans of a
-    model with relaxed rows get their flows re-optimised continuously against the
-    exact rows; a plan where that fails is returned as `rejected`.
-    """
-    bound = search.bound if built.exact else None
-    if built.exact and search.status == cp_model.INFEASIBLE:
+    The widened model's bound (CP-SAT's, or its LP relaxation's safe bound when that is
+    higher) is a proved SPEC bound, and its infeasibility a proof. Its plan gets its flows
+    re-optimised against the SPEC's own rows (`_polish`) and must pass the evaluator; a
+    plan that does not is returned as `rejected` (for a search of the restricted model)."""
+    if search.status == cp_model.INFEASIBLE:
         return _Outcome("infeasible", None, None)
-    # The LP relaxation (flows continuous, so valid for any model) often proves more than
-    # CP-SAT's search did in the time, and proves a polished plan of a relaxed-link model;
-    # both are proved bounds: keep the larger.
-    unproved = search.status != cp_model.OPTIMAL or not built.exact or built.relaxed
+    bound = _lowered(search.bound)
+    unproved = search.status != cp_model.OPTIMAL
     if lp_bound is None and use_lp and unproved:
         relaxation = _relaxation(built, deadline)
-        if relaxation is not None and relaxation.status == "infeasible":
-            return _Outcome("infeasible", None, None)
-        lp_bound = None if relaxation is None else relaxation.bound
+        if relaxation is not None and relaxation.status == "optimal":
+            lp_bound = relaxation.bound
     bound = _best_bound(bound, lp_bound)
     if not search.has_plan:
         return _Outcome("unknown", bound, None)
     plan = extract_plan(built, search.values)
-    if built.relaxed:
-        polished = _polished(built, search.values, deadline - time.perf_counter())
-        if polished is None:
-            return _Outcome("unknown", bound, None, rejected=plan)
-        plan = extract_plan(built, polished)
     if plan.uses_slack:
         return _Outcome("unknown", bound, plan)
-    if bound is not None:
-        bound = min(bound, plan.objective)
-    optimal = search.status == cp_model.OPTIMAL and built.exact and not built.relaxed
-    status: Status = "optimal" if optimal or _proved(plan.objective, bound) else "feasible"
-    return _Outcome(status, bound, plan)
+    polished = _polish(instance, plan, deadline)
+    checked = None if polished is None else _checked(instance, polished)
+    if checked is None:
+        return _Outcome("unknown", bound, None, rejected=plan)
+    return _Outcome("feasible", bound, checked)
+
+
+def _polish(instance: Instance, plan: Plan, deadline: float) -> Plan | None:
+    """`plan` with its flows and unserved demand re-optimised against the SPEC's own rows
+    (solver.flows; to the tolerance when the rows as written admit no routing),
+    placements and replicas as they are; None when no routing fits."""
+    limit_s = max(1.0, _time_left(deadline))
+    flows = cheapest_flows(instance, plan.training, plan.inference, time_limit_s=limit_s)
+    if flows is None:
+        # Replicas or reads that fit only within the SPEC's tolerance: route to it.
+        flows = cheapest_flows(
+            instance, plan.training, plan.inference, time_limit_s=limit_s, to_tolerance=True
+        )
+    if flows is None:
+        return None
+    routes, unserved = flows
+    costs = plan_costs(
+        instance, plan.training, plan.unplaced_training, plan.inference, routes, unserved
+    )
+    return replace(plan, routes=routes, unserved=unserved, costs=costs)
+
+
+def _checked(instance: Instance, plan: Plan) -> Plan | None:
+    """`plan` when the evaluator accepts it as a SPEC plan (its claimed figures aside),
+    with the evaluator's own costs; else None."""
+    info = SolverInfo(name=SOLVER_NAME, version=_versions(), seed=0, time_limit_s=0, wall_s=0)
+    return _valid_plan(instance, plan.solution(instance, "feasible", None, info))
+
+
+def _claimed(instance: Instance, outcome: _Outcome) -> _Outcome:
+    """`outcome` with the status its proofs support, its plan checked by the evaluator
+    (and costed by it): `optimal` when the proved bound is within the SPEC's 1e-6 of the
+    plan's cost; `infeasible` only from the widened model. Raises
+    ClaimContradictionError when the plan fails the evaluator (every path to here checks
+    or constructs SPEC plans) or a proved bound lies above its cost."""
+    if outcome.status == "infeasible":
+        return outcome
+    plan = outcome.plan
+    if plan is None or plan.uses_slack:
+        return _Outcome("unknown", outcome.bound, None)
+    plan = _checked(instance, plan)
+    if plan is None:
+        raise ClaimContradictionError(
+            "internal error: the plan to be returned fails the evaluator; "
+            "please report this instance"
+        )
+    _check_bound(outcome.bound, plan.objective, "proved")
+    status: Status = "optimal" if _proved(plan.objective, outcome.bound) else "feasible"
+    return _Outcome(status, outcome.bound, plan)
+
+
+def _fine_proof(
+    instance: Instance,
+    outcome: _Outcome,
+    deadline: float,
+    workers: int,
+    seed: int,
+    options: SolveOptions,
+) -> _Outcome:
+    """`outcome` with the bound of the widened model on fine units (see
+    MAX_FINE_PROOF_DECISIONS), searched for the time left and hinted with the plan, when
+    the plan is unproved and some link has a bandwidth limit (else as it is). A cheaper
+    plan it finds is taken once checked."""
+    plan = outcome.plan
+    limited = any(link.bandwidth_gbps is not None for link in instance.links)
+    if outcome.status != "feasible" or plan is None or not limited:
+        return outcome
+    if _time_left(deadline) < MIN_REPAIR_S:
+        return outcome
+    fine = build_model(instance, widened=True, fine_units=True)
+    add_hint(fine, plan)
+    search = _search(fine, deadline - 0.5, workers, seed, options, None)
+    found = _outcome(instance, fine, search, deadline, use_lp=False)
+    if found.status == "infeasible":
+        raise ClaimContradictionError(
+            f"internal error: the widened model has no plan, but a plan of cost "
+            f"{plan.objective!r} passes the evaluator; please report this instance"
+        )
+    if found.plan is not None and found.plan.objective < plan.objective:
+        plan = found.plan
+    return _claimed(instance, _Outcome("feasible", _best_bound(outcome.bound, found.bound), plan))
+
+
+def _lowered(bound: float | None) -> float | None:
+    """A bound from integers, lowered by BOUND_FLOAT_ROOM of its size."""
+    if bound is None:
+        return None
+    return bound - BOUND_FLOAT_ROOM * abs(bound)
 
 
 def _rounding_search(
+    instance: Instance,
     built: BuiltModel,
     lp_values: Sequence[float],
     start: Solution | Plan | None,
@@ -738,7 +841,6 @@ def _rounding_search(
     time; those widened by the incumbent need `start` to be a complete plan."""
     incumbent = _complete_values(built, start)
     plan: Plan | None = None
-    values: list[float] = []
     for fix_placements, widened in ROUNDING_STEPS:
         if widened and incumbent is None:
             continue
@@ -759,7 +861,7 @@ def _rounding_search(
             restricted, budget_end, workers, seed, _rounding_options(options), restricted_relay
         )
         if search.has_plan:
-            plan, values = extract_plan(built, search.values), search.values
+            plan = extract_plan(built, search.values)
             break
     if plan is None:
         return None
@@ -772,10 +874,8 @@ def _rounding_search(
         return None
     if plan.uses_slack:
         return plan, None
-    if not built.relaxed:
-        return plan, plan
-    polished = _polished(built, values, deadline - time.perf_counter())
-    return plan, None if polished is None else extract_plan(built, polished)
+    polished = _polish(instance, plan, deadline)
+    return plan, None if polished is None else _checked(instance, polished)
 
 
 def _tuned(built: BuiltModel, workers: int, options: SolveOptions) -> bool:
@@ -848,23 +948,6 @@ def _relaxation(built: BuiltModel, deadline: float) -> LinearResult | None:
     return solve_linear(built, solver_id=LP_SOLVER, time_limit_s=remaining)
 
 
-def _polished(built: BuiltModel, values: Sequence[float], remaining_s: float) -> list[float] | None:
-    """Flows and unserved demand re-optimised continuously against the exact rows, with the
-    plan's placements and replicas fixed; None when no such flows exist."""
-    variables = built.variables
-    integral = [
-        *variables.placement.values(),
-        *variables.unplaced.values(),
-        *variables.replicas.values(),
-        *variables.site_active.values(),
-    ]
-    fixed = {var.index: float(values[var.index]) for var in integral}
-    polish = solve_linear(built, fixed=fixed, time_limit_s=max(1.0, remaining_s))
-    if polish.status != "optimal":
-        return None
-    return polish.values
-
-
 def _strict(
     instance: Instance,
     first: _Outcome,
@@ -872,33 +955,28 @@ def _strict(
     workers: int,
     seed: int,
     options: SolveOptions,
-    *,
-    exact_grid: bool,
 ) -> _Outcome:
-    """Search the strict model (no work left out), hinted with the first search's plan,
-    and keep the better of the two plans.
-
-    With `exact_grid` its link rows are stated exactly on the rps grid, so every plan
-    found is a SPEC plan as it stands (used when the first plan paid for, or could not
-    do without, the grid allowance); otherwise they carry the allowance, so that
-    infeasibility is proved (used after an elastic search left work out)."""
-    if first.status == "infeasible":
-        return first
-    built = build_model(instance, relax_bandwidth=not exact_grid)
+    """Search the restricted model (rows rounded towards the tighter side, link rows
+    exact on the rps grid, no work left out), hinted with the first search's plan, for
+    the time left, and keep the better of the two plans. Every plan of that model is a
+    SPEC plan; it is checked all the same. Plans only: the bound stays the first
+    search's (the restricted model's proves nothing)."""
+    built = build_model(instance, relax_bandwidth=False)
     start = first.rejected or first.plan
     if start is not None:
         add_hint(built, start)
     search = _search(built, deadline, workers, seed, options, None)
-    # The first search already has the LP bound (kept below); no second LP here.
-    outcome = _outcome(built, search, deadline, use_lp=False)
-    bound = _best_bound(first.bound, outcome.bound)
-    usable = [p for p in (first.plan, outcome.plan) if p is not None and not p.uses_slack]
-    plan = min(usable, key=lambda p: p.objective) if usable else None
-    if plan is None:
-        return _Outcome(outcome.status, bound, None)
-    bound = None if bound is None else min(bound, plan.objective)
-    status: Status = "optimal" if _proved(plan.objective, bound) else "feasible"
-    return _Outcome(status, bound, plan)
+    found = extract_plan(built, search.values) if search.has_plan else None
+    checked = None if found is None or found.uses_slack else _checked(instance, found)
+    if found is not None and not found.uses_slack and checked is None:
+        raise ClaimContradictionError(
+            "internal error: a plan of the restricted model fails the evaluator; "
+            "please report this instance"
+        )
+    usable = [p for p in (first.plan, checked) if p is not None and not p.uses_slack]
+    if not usable:
+        return _Outcome("unknown", first.bound, None)
+    return _Outcome("feasible", first.bound, min(usable, key=lambda p: p.objective))
 
 
 def _large_greedy_plans(
@@ -955,7 +1033,7 @@ def _valid_plan(instance: Instance, solution: Solution) -> Plan | None:
     if not solution.has_plan:
         return None
     evaluation = evaluate(instance, solution)
-    claims = ("status", "objective", "cost_breakdown")
+    claims = ("status", "bound", "objective", "cost_breakdown")
     if any(v.constraint not in claims for v in evaluation.violations):
         return None
     return Plan.of(solution, costs=evaluation.costs)
@@ -971,37 +1049,20 @@ def _greedy_plan(solution: Solution) -> Plan | None:
 def _at_least(outcome: _Outcome, fallback: Plan | None) -> _Outcome:
     """`outcome`, or `fallback` in its place when the search ended with no plan or a
     costlier one (a search can lose its plan when the flows of a relaxed-link model do
-    not fit the exact link rows and the repair search runs out of time)."""
-    if fallback is None or outcome.status == "infeasible":
+    not fit the exact link rows and the repair search runs out of time); the bound
+    stays, the status is `_claimed`'s to give. Raises ClaimContradictionError when the
+    search proved that no plan exists."""
+    if fallback is None:
         return outcome
+    if outcome.status == "infeasible":
+        raise ClaimContradictionError(
+            f"internal error: the widened model has no plan, but a plan of cost "
+            f"{fallback.objective!r} was found; please report this instance"
+        )
     plan = outcome.plan
     if plan is not None and not plan.uses_slack and plan.objective <= fallback.objective:
         return outcome
-    bound = None if outcome.bound is None else min(outcome.bound, fallback.objective)
-    status: Status = "optimal" if _proved(fallback.objective, bound) else "feasible"
-    return _Outcome(status, bound, fallback)
-
-
-def _exact_proof(built: BuiltModel, outcome: _Outcome, deadline: float) -> _Outcome:
-    """`outcome` with the exact MIP's bound (HiGHS, for the time left), when its plan is
-    unproved and the model's link rows carry the grid allowance (else as it is)."""
-    plan = outcome.plan
-    if (
-        outcome.status != "feasible"
-        or plan is None
-        or not built.notes.relaxed
-        or not built.exact
-        or _time_left(deadline) < MIN_REPAIR_S
-    ):
-        return outcome
-    # HiGHS may overrun its limit a little: half a second is kept for the answer.
-    limit_s = _time_left(deadline) - 0.5
-    exact = solve_linear(built, solver_id="HIGHS", integer=True, time_limit_s=limit_s)
-    if exact.bound is None:
-        return outcome
-    bound = _best_bound(outcome.bound, min(exact.bound, plan.objective))
-    status: Status = "optimal" if _proved(plan.objective, bound) else "feasible"
-    return _Outcome(status, bound, plan, outcome.rejected)
+    return _Outcome("feasible", outcome.bound, fallback)
 
 
 def _decisions(instance: Instance) -> int:
@@ -1081,6 +1142,14 @@ def _large_answer(
             "(solver.lagrangian)"
         )
     else:
+        checked = _checked(instance, plan)
+        if checked is None:
+            raise ClaimContradictionError(
+                "internal error: the neighbourhood search's plan fails the evaluator; "
+                "please report this instance"
+            )
+        plan = checked
+        _check_bound(bound, plan.objective, "Lagrangian")
         status = "optimal" if _proved(plan.objective, bound) else "feasible"
         note = (
             "whole model not built (too large for its LP relaxation): greedy plan improved "

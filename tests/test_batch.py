@@ -308,6 +308,9 @@ def ray_head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayHead]:
         "RAY_AUTH_MODE": "token",
         "RAY_AUTH_TOKEN": secrets.token_hex(16),
         "RAY_USAGE_STATS_ENABLED": "0",
+        # On a loaded 2-core machine the raylet registers late (the default wait ended a
+        # test run with "GCS cannot find the node"): give it the fixture's own deadline.
+        "RAY_raylet_start_wait_time_s": "120",
     }
     log = tmp_path_factory.mktemp("ray-head") / "head.log"
     temp_dir = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths

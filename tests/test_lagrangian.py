@@ -56,7 +56,9 @@ def test_n_plus_1_spare_capacity_counts() -> None:
     assert_proved_optimum(instance, 30.0)
     found = lagrangian(instance, 40.0, 10.0)
     assert found is not None
-    assert found.bound == pytest.approx(30.0)
+    # Equal to the optimum but for the SPEC's tolerance, which the relaxation grants each
+    # replica (1e-6 more rps) and each serving row (1e-6 rps): docs/formulation.md.
+    assert 30.0 * (1 - 1e-5) <= found.bound <= 30.0
 
 
 def test_every_failure_domain_row_counts() -> None:

@@ -17,7 +17,15 @@ def test_rps_unit_is_coarsest_fitting_power_of_ten() -> None:
     assert rps_unit([300.0, 12.0]) == (1.0, True)
     assert rps_unit([12.5, 3.0]) == (0.1, True)
     assert rps_unit([0.25]) == (0.01, True)
-    assert rps_unit([1 / 3]) == (1e-6, False)
+    assert rps_unit([0.123456789]) == (1e-6, False)
+
+
+def test_rps_unit_holds_thirds_and_sevenths() -> None:
+    """Rates like 7/3 and 1/7, which no decimal unit holds, get a unit of 1/3 or 1/7."""
+    assert rps_unit([1 / 3, 1.0]) == (1 / 3, True)
+    assert rps_unit([7 / 3, 7.0]) == (1 / 3, True)
+    assert rps_unit([1 / 7, 3.0]) == (1 / 7, True)
+    assert rps_unit([0.7 / 3, 0.5]) == (1 / 30, True)
 
 
 def test_integer_row_is_exact_for_decimal_data() -> None:

@@ -7,13 +7,15 @@ possible left-hand side fits the limit), which keeps big models small.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ortools.sat.python import cp_model
 
-from solver.cpsat.scaling import integer_row
+from models.tolerance import widened
+from solver.cpsat.scaling import integer_row, relaxed_row
 
 if TYPE_CHECKING:
     from ortools.sat.python.cp_model import CpModel, IntVar
@@ -38,6 +40,9 @@ class ModelNotes:
     the exact rows before it is a SPEC plan).
     """
 
+    #: Whether the model is the widened one (every row a relaxation of the SPEC's to its
+    #: tolerance) rather than the restricted one (every row a restriction).
+    widened: bool = False
     inexact: list[str] = field(default_factory=list)
     relaxed: dict[int, ExactRow] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=lambda: defaultdict(int))
@@ -95,6 +100,23 @@ def _add_row(
     relaxed, with its exact form. Returns whether a row was added."""
     if sum(t.coefficient * t.upper for t in terms) <= limit:
         return False
+    if notes.widened:
+        # Every row of the widened model is a relaxation. A row with a grid allowance keeps
+        # its float form (limit widened to the tolerance, so still a relaxation) for the
+        # LP readings, where flows are continuous and need no allowance.
+        row = relaxed_row([t.coefficient for t in terms], limit + allowance)
+        if allowance > 0:
+            exact_form: dict[int, float] = defaultdict(float)
+            for term in terms:
+                exact_form[term.var.index] += term.coefficient
+            notes.relaxed[len(model.proto.constraints)] = ExactRow(
+                dict(exact_form), widened(limit), " ".join(key)
+            )
+        model.add(
+            cp_model.LinearExpr.weighted_sum([t.var for t in terms], row.coefficients) <= row.limit
+        )
+        notes.note_row(model, family, *key)
+        return True
     relaxed = allowance > 0
     what = " ".join(key)
     row = integer_row([t.coefficient for t in terms], limit + allowance, loosen=relaxed)
@@ -138,7 +160,7 @@ def inventory(
 ) -> None:
     """used[s, a] <= count[s, a] (SPEC §5.1)."""
     for (site_id, accelerator_id), terms in sorted(_usage_terms(instance, variables).items()):
-        count = instance.inventory_by_pair[site_id, accelerator_id].count
+        count = _stock(instance, site_id, accelerator_id, notes)
         if sum(per * upper for _, per, upper in terms) <= count:
             continue
         model.add(
@@ -146,6 +168,13 @@ def inventory(
             <= count
         )
         notes.note_row(model, "inventory", site_id, accelerator_id)
+
+
+def _stock(instance: Instance, site_id: str, accelerator_id: str, notes: ModelNotes) -> int:
+    """count[s, a], or in the widened model the most used[s, a] may reach to the SPEC's
+    tolerance (more than the count only from a million accelerators on)."""
+    count = instance.inventory_by_pair[site_id, accelerator_id].count
+    return math.floor(widened(count)) if notes.widened else count
 
 
 def grid_power(
@@ -189,7 +218,12 @@ def demand(model: CpModel, instance: Instance, variables: PlanVariables, notes: 
             served = list(flows.get((service.id, region), []))
             if (service.id, region) in variables.unserved:
                 served.append(variables.unserved[service.id, region])
-            model.add(cp_model.LinearExpr.sum(served) == demand_units)
+            least = units.least(region)
+            if least == demand_units:
+                model.add(cp_model.LinearExpr.sum(served) == demand_units)
+            else:
+                # Widened: anything the SPEC's tolerance accepts (rounded outward).
+                model.add_linear_constraint(cp_model.LinearExpr.sum(served), least, demand_units)
             notes.note_row(model, "demand", service.id, region)
 
 
@@ -208,9 +242,11 @@ def serving_capacity(
     capacity = _capacity_terms(variables)
     for key, served in flows.items():
         terms = capacity[key]
+        slack = variables.units[key[0]].slack
         model.add(
             cp_model.LinearExpr.sum(served)
             <= cp_model.LinearExpr.weighted_sum([v for v, _ in terms], [c for _, c in terms])
+            + slack
         )
         notes.note_row(model, "serving_capacity", *key)
 
@@ -229,6 +265,7 @@ def resilience(
         if not served_vars:
             continue
         served = _served_expression(service.id, served_vars, variables)
+        slack = variables.units[service.id].slack
         by_domain: dict[str, list[tuple[IntVar, int]]] = defaultdict(list)
         for site_id in sorted({option.site for option, _ in replicas.get(service.id, [])}):
             by_domain[instance.site_by_id[site_id].domain].extend(capacity[service.id, site_id])
@@ -237,7 +274,7 @@ def resilience(
                 outside = [
                     t for other, terms in by_domain.items() if other != domain for t in terms
                 ]
-                model.add(_weighted(outside) >= served)
+                model.add(_weighted(outside) + slack >= served)
                 notes.note_row(model, "resilience", service.id, domain)
             continue
         # Many domains: name the total capacity once, so each row holds one domain's terms.
@@ -252,7 +289,7 @@ def resilience(
         variables.totals.append((total, every))
         notes.note_row(model, "resilience", service.id, "*")
         for domain in sorted(by_domain):
-            model.add(total - _weighted(by_domain[domain]) >= served)
+            model.add(total - _weighted(by_domain[domain]) + slack >= served)
             notes.note_row(model, "resilience", service.id, domain)
 
 
@@ -265,12 +302,13 @@ def _served_expression(
     service_id: str, flows: list[IntVar], variables: PlanVariables
 ) -> cp_model.LinearExprT:
     """Served rps units of a service: the whole demand when none may go unserved (a constant
-    lets CP-SAT round capacity rows by their GCD), else the sum of its flows."""
+    lets CP-SAT round capacity rows by their GCD; in the widened model the least the
+    tolerance allows, which keeps the rows relaxations), else the sum of its flows."""
     units = variables.units[service_id]
     regions = units.demand_units
     if any((service_id, region) in variables.unserved for region in regions):
         return cp_model.LinearExpr.sum(flows)
-    return sum(regions.values())
+    return units.least_total()
 
 
 def demand_cover(
@@ -284,16 +322,21 @@ def demand_cover(
     flows = variables.flows_by_service()
     capacity = _capacity_terms(variables)
     by_service: dict[str, list[tuple[IntVar, int]]] = defaultdict(list)
-    for (service_id, _site), terms in capacity.items():
+    hosting: dict[str, set[str]] = defaultdict(set)
+    for (service_id, site), terms in capacity.items():
         by_service[service_id].extend(terms)
+        hosting[service_id].add(site)
     for service in instance.inference:
         served_vars = [var for _, var in flows.get(service.id, [])]
         terms = by_service.get(service.id, [])
         if not served_vars or not terms:
             continue
         served = _served_expression(service.id, served_vars, variables)
+        # Each hosting site's capacity row has the widened model's slack.
+        slack = variables.units[service.id].slack * len(hosting[service.id])
         model.add(
-            cp_model.LinearExpr.weighted_sum([v for v, _ in terms], [c for _, c in terms]) >= served
+            cp_model.LinearExpr.weighted_sum([v for v, _ in terms], [c for _, c in terms]) + slack
+            >= served
         )
         notes.note_row(model, "demand_cover", service.id)
 
@@ -314,7 +357,9 @@ def replica_count_cover(
         if not options or any((service.id, r) in variables.unserved for r in units.demand_units):
             continue
         fastest = max(units.capacity_units[o.accelerator] for o, _ in options)
-        demand = sum(units.demand_units.values())
+        # Each hosting site's capacity row has the widened model's slack.
+        sites = len({option.site for option, _ in options})
+        demand = units.least_total() - units.slack * sites
         if demand <= 0 or fastest <= 0:
             continue
         need = -(-demand // fastest)
@@ -326,6 +371,8 @@ def replica_count_cover(
         by_domain: dict[str, list[IntVar]] = defaultdict(list)
         for option, var in options:
             by_domain[instance.site_by_id[option.site].domain].append(var)
+        # An n+1 row has one slack, whatever the sites outside the domain.
+        need = -(-(units.least_total() - units.slack) // fastest)
         if len(by_domain) <= SMALL_DOMAIN_COUNT:
             for domain in sorted(by_domain):
                 outside = [v for d, held in by_domain.items() if d != domain for v in held]
@@ -392,6 +439,11 @@ def bandwidth(
         # every SPEC plan's rounding feasible: CP-SAT's bound stays a proved SPEC bound,
         # and plans are re-optimised against the exact row afterwards (solver.solve).
         allowance = sum(t.coefficient for t in traffic[index]) if relax else 0.0
+        if notes.widened:
+            # Widened: a routing that meets the rows only to the SPEC's tolerance is within
+            # half a unit per flow of one that meets them on the grid (docs/formulation.md),
+            # so each flow may move by up to two units on its way to the grid.
+            allowance = 2.0 * sum(t.coefficient for t in traffic[index])
         _add_row(
             model,
             terms[index],
@@ -432,7 +484,7 @@ def site_capacity(
         active = variables.site_active.get(site_id)
         if active is None:
             continue
-        count = instance.inventory_by_pair[site_id, accelerator_id].count
+        count = _stock(instance, site_id, accelerator_id, notes)
         most = min(count, sum(per * upper for _, per, upper in terms))
         model.add(
             cp_model.LinearExpr.weighted_sum(
@@ -444,10 +496,16 @@ def site_capacity(
 
 
 def add_constraints(
-    model: CpModel, instance: Instance, variables: PlanVariables, *, relax_bandwidth: bool = True
+    model: CpModel,
+    instance: Instance,
+    variables: PlanVariables,
+    *,
+    relax_bandwidth: bool = True,
+    widened: bool = False,
 ) -> ModelNotes:
-    """Add every constraint family, in SPEC order."""
-    notes = ModelNotes()
+    """Add every constraint family, in SPEC order: as restrictions of the SPEC's rows, or
+    with `widened` as relaxations of them to the SPEC's tolerance."""
+    notes = ModelNotes(widened=widened)
     assign_training(model, instance, variables, notes)
     inventory(model, instance, variables, notes)
     grid_power(model, instance, variables, notes)
@@ -459,6 +517,7 @@ def add_constraints(
     resilience(model, instance, variables, notes)
     bandwidth(model, instance, variables, notes, relax=relax_bandwidth)
     if not relax_bandwidth and any(link.bandwidth_gbps for link in instance.links):
+        assert not widened, "the widened model's link rows carry the grid allowance"
         notes.inexact.append("bandwidth rows stated on the rps grid (a restriction)")
     site_use(model, instance, variables, notes)
     site_capacity(model, instance, variables, notes)

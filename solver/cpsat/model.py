@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -19,7 +20,7 @@ from models import (
 )
 from solver.cpsat.constraints import ModelNotes, add_constraints
 from solver.cpsat.objective import ObjectiveTerms, cost_estimates, objective_terms, set_objective
-from solver.cpsat.scaling import CostScale
+from solver.cpsat.scaling import CostScale, ScalingWarning
 from solver.cpsat.variables import PlanVariables, create_variables
 
 #: Flow values (in rps units) below this are read as zero.
@@ -45,8 +46,17 @@ class BuiltModel:
 
     @property
     def exact(self) -> bool:
-        """Whether CP-SAT's bound is a proved bound on the SPEC optimum (no restriction)."""
+        """Whether the restricted model rounded nothing towards the tighter side (its
+        rows are the SPEC's on the rps grid); a restricted model's bound is never a
+        claim all the same (see `proves`)."""
         return not self.notes.inexact
+
+    @property
+    def proves(self) -> bool:
+        """Whether the model is the widened one: every SPEC plan, to the SPEC's tolerance,
+        is one of its plans, so CP-SAT's bound and infeasibility are proofs about the
+        SPEC, and its plans are not SPEC plans until checked."""
+        return self.notes.widened
 
     @property
     def relaxed(self) -> bool:
@@ -106,23 +116,42 @@ class Plan:
 
 
 def build_model(
-    instance: Instance, *, relax_bandwidth: bool = True, elastic: bool = False
+    instance: Instance,
+    *,
+    relax_bandwidth: bool = True,
+    elastic: bool = False,
+    widened: bool = False,
+    fine_units: bool = False,
 ) -> BuiltModel:
     """Variables, constraints and objective of `instance`, in deterministic order.
 
-    With `relax_bandwidth` (the default) link rows carrying traffic get the grid
-    rounding allowance, which keeps CP-SAT's bound proved; without it they are
-    stated exactly on the grid, which keeps every plan a SPEC plan. With `elastic`,
+    The restricted model (the default) rounds every row towards the tighter side, so
+    that its plans are SPEC plans (once their flows fit the exact link rows: with
+    `relax_bandwidth`, the default, link rows carrying traffic get the grid rounding
+    allowance; without it they are stated exactly on the grid). With `widened`, every
+    row is a relaxation of the SPEC's to its tolerance, so that CP-SAT's bound and
+    infeasibility are proofs (docs/formulation.md, "Two models"); with `fine_units` too,
+    every service's rps are counted on a unit finer than the tolerance, which makes the
+    link rows' grid allowance negligible (slower to search). With `elastic`,
     required work may be left out at a penalty (see `create_variables`)."""
     start = time.perf_counter()
     model = cp_model.CpModel()
     model.name = instance.name
-    variables = create_variables(model, instance, elastic=elastic)
-    notes = add_constraints(model, instance, variables, relax_bandwidth=relax_bandwidth)
+    variables = create_variables(
+        model, instance, elastic=elastic, widened=widened, fine=widened and fine_units
+    )
+    notes = add_constraints(
+        model, instance, variables, relax_bandwidth=relax_bandwidth or widened, widened=widened
+    )
     objective = objective_terms(instance, variables)
     low, high, units = cost_estimates(instance, variables, objective)
     costs = [cost for _, cost in objective.per_variable().values()]
-    scale = CostScale.choose(low, high, units, costs)
+    with warnings.catch_warnings():
+        if widened:
+            # The restricted model of the same instance says it once; a coarser scale
+            # here only weakens the bound (coefficients round down either way).
+            warnings.simplefilter("ignore", ScalingWarning)
+        scale = CostScale.choose(low, high, units, costs)
     set_objective(model, objective, scale)
     return BuiltModel(model, variables, objective, scale, notes, time.perf_counter() - start)
 

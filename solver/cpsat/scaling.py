@@ -1,11 +1,18 @@
 """The one place where floats become integers for CP-SAT.
 
+Every model is built in one of two roles (docs/formulation.md, "Two models"): the
+*restricted* model, every plan of which is a SPEC plan, rounds each row towards
+the tighter side; the *widened* model, of which every SPEC plan (to the SPEC's
+tolerance) is a plan, rounds each row towards the looser side and widens its limit
+by the tolerance (`relaxed_row`). Its bound and its infeasibility are proofs.
+
 Three kinds of scaling, each chosen per instance and documented in
 docs/formulation.md:
 
 * **rps units**: a service's flows and unserved demand are integers in units of
-  `rps_unit` rps, the coarsest power of ten (1 down to 1e-6) that every demand
-  and every profile rate of the service is a whole multiple of. Then, for fixed
+  `rps_unit` rps, the coarsest power of ten (1 down to 1e-6), or 1 / (q 10^p) for
+  rates like 7/3, that every demand and every profile rate of the service is a
+  whole multiple of. Then, for fixed
   replicas, the routing problem is a network flow with integral data, whose
   optimum is integral: the grid loses nothing (see docs/formulation.md).
 * **constraint rows** (power, cooling, bandwidth): each row is multiplied by the
@@ -24,13 +31,18 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 import numpy as np
+
+from models.tolerance import widened
 
 #: Integer magnitudes past this may slow CP-SAT's LP or overflow its sums.
 SAFE_INTEGER = 2**53
 #: Finest rps unit tried.
 FINEST_EXPONENT = 6
+#: Largest denominator of a non-decimal rps unit (thirds, sevenths, ...).
+MAX_DENOMINATOR = 1000
 #: Relative tolerance when deciding whether a scaled float is a whole number.
 SNAP = 1e-9
 #: Target precision of the scaled objective relative to the objective's size.
@@ -102,15 +114,53 @@ def integer_row(coefficients: list[float], limit: float, *, loosen: bool = False
     return row
 
 
+def relaxed_row(coefficients: list[float], limit: float) -> IntegerRow:
+    """Scale a `<=` row with non-negative coefficients to integers as a relaxation of the
+    SPEC row to its tolerance: every point whose float row holds to the SPEC tolerance
+    satisfies the integer row.
+
+    The factor is the power of ten that makes the row whole (1e9 when none does);
+    coefficients round down (those within SNAP of a whole number to it, at most SNAP of
+    their size up, which `widened`'s float room covers). The variables are integers, so
+    the scaled left-hand side is a whole number, and the widened limit rounds down: a
+    tolerance of 1e-6 does not make 7 kW of cooling hold 8 accelerators of 1 kW."""
+    exponent = decimal_exponent([*coefficients, limit])
+    factor = 10.0 ** (exponent if exponent is not None else 9)
+    return IntegerRow(
+        coefficients=[snap_floor(c * factor) for c in coefficients],
+        limit=math.floor(widened(limit) * factor),
+        exact=True,
+    )
+
+
 def rps_unit(values: list[float]) -> tuple[float, bool]:
-    """The coarsest unit 10^-p (p <= 6) of which all values are whole multiples.
+    """The coarsest unit 1 / (q 10^p) (p <= 6, q <= MAX_DENOMINATOR, q = 1 first) of which
+    all values are whole multiples (to SNAP): a decimal unit, else one for rates such as
+    7/3 or 1/7 that no decimal unit holds.
 
     Returns (unit, exact); when no unit fits, (1e-6, False) and values are rounded.
     """
     exponent = decimal_exponent(values, FINEST_EXPONENT)
-    if exponent is None:
-        return 10.0**-FINEST_EXPONENT, False
-    return 10.0**-exponent, True
+    if exponent is not None:
+        return 10.0**-exponent, True
+    for exponent in range(FINEST_EXPONENT + 1):
+        denominator = _common_denominator([v * 10.0**exponent for v in values])
+        if denominator is not None and denominator * 10**exponent <= 10**FINEST_EXPONENT:
+            return 1.0 / (denominator * 10.0**exponent), True
+    return 10.0**-FINEST_EXPONENT, False
+
+
+def _common_denominator(values: list[float]) -> int | None:
+    """The least q <= MAX_DENOMINATOR with every value * q whole (to SNAP); None if none."""
+    common = 1
+    for value in values:
+        fraction = Fraction(value).limit_denominator(MAX_DENOMINATOR)
+        if abs(fraction - Fraction(value)) > SNAP * max(1.0, abs(value)):
+            return None
+        common = math.lcm(common, fraction.denominator)
+        if common > MAX_DENOMINATOR:
+            return None
+    return common
 
 
 @dataclass

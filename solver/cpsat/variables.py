@@ -13,7 +13,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from solver.cpsat.scaling import rps_unit, snap_floor
+from models.tolerance import ABS_TOL, FLOAT_ROOM, REL_TOL
+from models.tolerance import widened as tol_widened
+from solver.cpsat.scaling import rps_unit, snap_ceil, snap_floor
 
 #: Flow values (in rps units) at or below this are read as zero.
 FLOW_EPSILON = 1e-9
@@ -24,16 +26,40 @@ if TYPE_CHECKING:
     from ortools.sat.python.cp_model import CpModel, IntVar
 
     from models import Instance, ReplicaOption, RoutePair, TrainingPlacement
+    from models.workloads import InferenceService
 
 
 @dataclass(frozen=True)
 class ServiceUnits:
-    """How a service's rps are counted in the model."""
+    """How a service's rps are counted in the model.
+
+    A region's served and unserved units sum to `demand_units`. In the restricted model
+    a replica serves at most `capacity_units` (rounded down). In the widened model, on a
+    unit coarse enough that the SPEC's tolerance cannot change which replica counts can
+    route the demand (`tolerance_rps`), the rows are exact on it; else, on a unit finer
+    than the tolerance, a replica serves up to `capacity_units` (rounded up, the SPEC's
+    relative tolerance included) and every capacity row has `slack` units more (its
+    absolute tolerance). `demand_low`, when given, lets the served and unserved units
+    fall to it (a relaxation of the demand rows themselves; unused by the models here)."""
 
     unit: float
     exact: bool
     demand_units: dict[str, int]
     capacity_units: dict[str, int]
+    demand_low: dict[str, int] = field(default_factory=dict)
+    slack: int = 0
+    #: Widened model, rows stated exactly on a coarse unit: the most rps the SPEC's
+    #: tolerance (and the unit's snapping) can shift in the service's flow rows, less
+    #: than half a unit (see `_tolerance_rps`).
+    tolerance_rps: float = 0.0
+
+    def least(self, region: str) -> int:
+        """The fewest units of `region`'s demand a plan may serve or leave unserved."""
+        return self.demand_low.get(region, self.demand_units[region])
+
+    def least_total(self) -> int:
+        """The fewest units of the whole demand a plan may serve or leave unserved."""
+        return sum(self.least(region) for region in self.demand_units)
 
     def rps(self, units: float) -> float:
         """Units back to rps, without float noise."""
@@ -119,50 +145,127 @@ class PlanVariables:
         return grouped
 
 
-def service_units(instance: Instance) -> dict[str, ServiceUnits]:
-    """Choose each service's rps unit and express demand and replica capacity in it."""
+def service_units(
+    instance: Instance, *, widened: bool = False, fine: bool = False
+) -> dict[str, ServiceUnits]:
+    """Choose each service's rps unit and express demand and replica capacity in it
+    (rounded to the restricted or to the widened side; see ServiceUnits). With `fine`,
+    the widened model counts every service on a unit finer than its tolerance."""
     result: dict[str, ServiceUnits] = {}
     for service in instance.inference:
         values = [*service.demand_rps.values(), *(p.rps for p in service.profiles)]
         unit, exact = rps_unit(values)
+        demands = {region: rps for region, rps in service.demand_rps.items() if rps > 0}
+        if not widened:
+            result[service.id] = ServiceUnits(
+                unit=unit,
+                exact=exact,
+                demand_units={region: round(rps / unit) for region, rps in demands.items()},
+                # Rounded down when inexact, so modelled capacity never exceeds the real one.
+                capacity_units={p.accelerator: snap_floor(p.rps / unit) for p in service.profiles},
+            )
+            continue
+        tolerance = _tolerance_rps(instance, service, unit) if exact and not fine else math.inf
+        if tolerance < 0.5 * unit:
+            # All the tolerance can shift in the flow rows is less than a unit: the rows
+            # stay exact on this unit (docs/formulation.md, "Two models").
+            result[service.id] = ServiceUnits(
+                unit=unit,
+                exact=True,
+                demand_units={region: round(rps / unit) for region, rps in demands.items()},
+                capacity_units={p.accelerator: snap_ceil(p.rps / unit) for p in service.profiles},
+                tolerance_rps=tolerance,
+            )
+            continue
+        # Else a unit no larger than the smallest tolerance of the service's rows, so that
+        # rounding each capacity row outward loses at most about the tolerance itself.
+        smallest = min([*demands.values(), *(p.rps for p in service.profiles)])
+        finest = 10.0 ** math.floor(math.log10(max(ABS_TOL, REL_TOL * smallest)))
+        unit = min(unit, finest)
         result[service.id] = ServiceUnits(
             unit=unit,
-            exact=exact,
-            demand_units={
-                region: round(rps / unit) for region, rps in service.demand_rps.items() if rps > 0
+            exact=True,
+            demand_units={region: round(rps / unit) for region, rps in demands.items()},
+            # The relative tolerance per replica, the absolute one once per row (`slack`).
+            capacity_units={
+                p.accelerator: math.ceil(p.rps / (1.0 - REL_TOL) * (1.0 + FLOAT_ROOM) / unit)
+                for p in service.profiles
             },
-            # Rounded down when inexact, so modelled capacity never exceeds the real one.
-            capacity_units={p.accelerator: snap_floor(p.rps / unit) for p in service.profiles},
+            slack=snap_ceil(ABS_TOL / unit),
         )
     return result
 
 
-def _replica_bound(instance: Instance, option: ReplicaOption, demand_rps: float) -> int:
+def _tolerance_rps(instance: Instance, service: InferenceService, unit: float) -> float:
+    """The most rps by which the SPEC's tolerance, and the snapping of demands and rates
+    to `unit`, can move a service's flow rows; while it is under one unit, a routing that
+    meets the rows to the tolerance implies one that meets them exactly on the unit and
+    serves at most this many rps more (docs/formulation.md, "Two models").
+
+    Each demand row may fall short by its tolerance; the capacity rows may hold 1e-6 more
+    than their capacity, which over all sites is 1e-6 of what they serve together (at most
+    the whole demand), plus the absolute 1e-6 per row; the n+1 rows all cap the same
+    total, so together they add the most one of them adds."""
+    demands = [rps for rps in service.demand_rps.values() if rps > 0]
+    total = math.fsum(demands)
+    sites = {option.site for option in instance.eligibility.replicas[service.id]}
+    slowest = min(p.rps for p in service.profiles)
+    snapping = math.fsum(abs(d - round(d / unit) * unit) for d in demands)
+    snapping += max(abs(p.rps - round(p.rps / unit) * unit) for p in service.profiles) * (
+        total / slowest + len(sites)
+    )
+    demand_room = math.fsum(max(ABS_TOL, REL_TOL * d) for d in demands)
+    capacity_room = 2.0 * REL_TOL * total + ABS_TOL * len(sites)
+    if service.resilience == "n+1":
+        capacity_room += 2.0 * REL_TOL * total + ABS_TOL
+    return (demand_room + capacity_room + snapping) * (1.0 + 1e-6)
+
+
+def _replica_bound(
+    instance: Instance, option: ReplicaOption, demand_rps: float, *, widened: bool
+) -> int:
+    """The most replicas of `option` a plan can run: what the site's stock, grid and
+    cooling allow (to the SPEC's tolerance in the widened model), and no more than the
+    service's whole demand needs."""
     site = instance.site_by_id[option.site]
     accelerator = instance.accelerator_by_id[option.accelerator]
     count = instance.inventory_by_pair[option.site, option.accelerator].count
     replica_kw = accelerator.power_kw * option.per_replica
+
+    def most(limit: float, per: float) -> int:
+        if widened:
+            return math.floor(tol_widened(limit) / per)
+        return math.floor(limit / per + 1e-9)
+
     bounds = [
-        count // option.per_replica,
-        math.floor(site.grid_kw / (site.pue * replica_kw) + 1e-9),
+        most(count, option.per_replica),
+        most(site.grid_kw, site.pue * replica_kw),
     ]
     cooling = site.cooling_limit_kw(accelerator.cooling)
     if cooling is not None:
-        bounds.append(math.floor(cooling / replica_kw + 1e-9))
+        bounds.append(most(cooling, replica_kw))
     # More capacity at one site than the whole demand never helps, n+1 included.
     bounds.append(math.ceil(demand_rps / option.rps - 1e-9))
     return max(0, min(bounds))
 
 
-def create_variables(model: CpModel, instance: Instance, *, elastic: bool = False) -> PlanVariables:
+def create_variables(
+    model: CpModel,
+    instance: Instance,
+    *,
+    elastic: bool = False,
+    widened: bool = False,
+    fine: bool = False,
+) -> PlanVariables:
     """Create every decision variable for the eligible decisions of `instance`.
 
     With `elastic`, required jobs get an unplaced variable and must-serve demand an
     unserved one too (penalised in the objective): the model then always has a plan,
     which lets the search improve from the first moment, and it is a relaxation of
-    the SPEC, so its bound stays a proved SPEC bound."""
+    the SPEC, so its bound stays a proved SPEC bound. With `widened`, rps are counted as
+    the widened model counts them (see ServiceUnits)."""
     eligibility = instance.eligibility
-    variables = PlanVariables(units=service_units(instance))
+    variables = PlanVariables(units=service_units(instance, widened=widened, fine=fine))
 
     for job in instance.training:
         for placement in eligibility.training[job.id]:
@@ -178,7 +281,7 @@ def create_variables(model: CpModel, instance: Instance, *, elastic: bool = Fals
         total_demand = sum(rps for rps in service.demand_rps.values() if rps > 0)
         hosting: set[str] = set()
         for option in eligibility.replicas[service.id]:
-            bound = _replica_bound(instance, option, total_demand)
+            bound = _replica_bound(instance, option, total_demand, widened=widened)
             if bound <= 0:
                 continue
             name = f"r[{service.id},{option.site},{option.accelerator}]"

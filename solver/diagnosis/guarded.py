@@ -17,11 +17,11 @@ Built on the public model objects, without changing the solver's code:
 4. Every labelled limit row (inventory, grid_power, cooling, bandwidth) gets the literal of
    its (family, key) as enforcement literal; n+1 rows get one literal per service.
 
-The objective is cleared: diagnosis asks only whether a plan exists. Link rows keep the
-grid allowance of `build_model` (a relaxation, so an infeasible answer is proved for the
-SPEC); power and cooling rows whose figures have no exact decimal scaling are rounded
-conservatively, as in the solver. Relaxation amounts use a second model with link rows
-exact on the rps grid (see `build_guarded`).
+The objective is cleared: diagnosis asks only whether a plan exists. The model is the
+solver's widened one (every row a relaxation of the SPEC's to its tolerance, link rows
+with the grid allowance), so an infeasible answer is proved for the SPEC. Relaxation
+amounts use a second, restricted model with link rows exact on the rps grid (see
+`build_guarded`).
 """
 
 from __future__ import annotations
@@ -281,7 +281,15 @@ def build_with_limit_rows(
     """The model of `instance` with every grid power, cooling and inventory limit stated as
     a labelled row, never hidden in a variable bound or a pruned option: the model of the
     lifted instance, plus the real instance's rows added by the solver's row functions."""
-    built = build_model(lifted_instance(instance), elastic=elastic, relax_bandwidth=relax_bandwidth)
+    # The proving role (link rows with the grid allowance) is the widened model, whose
+    # infeasibility is a proof; with exact links, the restricted one, whose plans are
+    # SPEC plans.
+    built = build_model(
+        lifted_instance(instance),
+        elastic=elastic,
+        relax_bandwidth=relax_bandwidth,
+        widened=relax_bandwidth,
+    )
     model, variables, notes = built.model, built.variables, built.notes
     lifted_rows = [i for i, label in notes.labels.items() if label.family in GUARDED_ROWS[:3]]
     if lifted_rows:

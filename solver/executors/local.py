@@ -12,10 +12,12 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import signal
+import sys
 import time
+import warnings
 from collections import deque
 from multiprocessing.connection import wait
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from solver.executors.base import Executor, Finished, Outcome, Started
 from solver.executors.task import run_task
@@ -35,10 +37,27 @@ EXIT_GRACE_S = 2.0
 STARTUP_ALLOWANCE_S = 60.0
 
 
+def one_line_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """`warnings.showwarning` for workers: `infraplan: warning: <message>` as one line on
+    stderr, as the command line shows warnings (solver.cli.show_warning)."""
+    text = " ".join(part.strip() for part in str(message).splitlines() if part.strip())
+    with contextlib.suppress(OSError):
+        (file or sys.stderr).write(f"infraplan: warning: {text}\n")
+
+
 def _serve(connection: Connection) -> None:
     """Worker main loop: solve each task received until told to stop (None) or orphaned."""
     # Ctrl-C reaches the whole process group; the driver decides what to cancel.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Warnings as the command line shows them: one line, no Python source line.
+    warnings.showwarning = one_line_warning
     while True:
         try:
             task: Task | None = connection.recv()
