@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 from pydantic import ConfigDict, Field
@@ -117,12 +118,17 @@ class Solution(StrictModel):
 
     @property
     def gap(self) -> float | None:
-        """Relative gap (objective - bound) / |objective|; None without both figures."""
+        """Relative gap (objective - bound) / |objective|; None without both figures.
+
+        Negative when the bound is above the objective: a contradiction, shown as it is
+        (never clipped to 0%) so that it cannot pass for a proof."""
         if self.objective is None or self.bound is None:
             return None
         if self.objective == 0:
-            return 0.0 if self.bound >= 0 else None
-        return max(0.0, (self.objective - self.bound) / abs(self.objective))
+            if self.bound == 0:
+                return 0.0
+            return -math.inf if self.bound > 0 else None
+        return (self.objective - self.bound) / abs(self.objective)
 
     def summary(self) -> str:
         """One line: status, objective, bound, gap and wall time."""

@@ -12,6 +12,7 @@ The property test runs INFRAPLAN_HYPOTHESIS examples: profile `fast` (30) in `ma
 
 from __future__ import annotations
 
+import importlib
 import math
 import os
 from typing import Any
@@ -21,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from solver import solve
+from solver.solve import ClaimContradictionError
 from tests import builders as b
 from tests.checks import assert_valid_plan
 from tests.test_solve_bruteforce import build, oracle, tiny_cases
@@ -189,3 +191,26 @@ def test_no_claim_contradicts_the_exhaustive_oracle(case: tuple[dict[str, Any], 
     if ordinary:
         assert solution.status == "optimal", solution.summary()
         assert math.isfinite(expected)
+
+
+def test_a_bound_above_a_checked_plan_is_raised_not_clipped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A proved bound above a plan the evaluator accepts is a contradiction: `solve` raises
+    with the figures instead of reporting a 0% gap (here the bound is forced 1 too high)."""
+    solve_module = importlib.import_module("solver.solve")
+
+    def too_high(bound: float | None) -> float | None:
+        return None if bound is None else bound + 1.0
+
+    monkeypatch.setattr(solve_module, "_lowered", too_high)
+    with pytest.raises(ClaimContradictionError, match=r"bound 4\.0.* above the cost 3\.0"):
+        solve(one_service(1 / 3, 1.0), time_limit_s=10.0, workers=2, seed=0)
+
+
+def test_a_negative_gap_is_shown_as_it_is() -> None:
+    """Solution.gap of a bound above the objective is negative, never clipped to 0."""
+    instance = one_service(1 / 3, 1.0)
+    solution = solve(instance, time_limit_s=10.0, workers=2, seed=0)
+    contradicted = solution.model_copy(update={"bound": 3.3})
+    assert contradicted.gap == pytest.approx(-0.1)

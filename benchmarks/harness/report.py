@@ -58,10 +58,11 @@ class Summary:
 
 
 def relative_gap(objective: float, bound: float) -> float:
-    """(objective - bound) / |objective|, never below 0 (0 for a zero objective)."""
+    """(objective - bound) / |objective| (0 for a zero objective). Negative when the bound
+    is above the plan: a contradiction (`bound_conflicts` names it), never clipped."""
     if objective == 0:
         return 0.0
-    return max(0.0, (objective - bound) / abs(objective))
+    return (objective - bound) / abs(objective)
 
 
 def best_bounds(records: Iterable[RunRecord]) -> dict[str, float | None]:

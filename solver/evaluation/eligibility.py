@@ -20,7 +20,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from solver.evaluation.tolerance import excess
 from solver.evaluation.violations import Violation, fmt
 
 if TYPE_CHECKING:
@@ -273,14 +272,14 @@ def _index_routes(lookup: InstanceLookup, solution: Solution, plan: IndexedPlan)
             if site_known and route is None:
                 plan.flag(entity, entry.rps, f"site {entry.site} is unreachable from the region")
             elif route is not None and not route.within(service.latency_slo_ms):
-                over = excess(route.latency_ms, service.latency_slo_ms)
-                if over > 0:
-                    plan.flag(
-                        entity,
-                        over,
-                        f"latency {fmt(route.latency_ms)} ms exceeds the SLO of "
-                        f"{fmt(service.latency_slo_ms)} ms",
-                    )
+                # The SLO is an eligibility rule (SPEC §4), compared in whole ns as the
+                # models compare it, with no further tolerance (docs/spec-readings.md).
+                plan.flag(
+                    entity,
+                    abs(route.latency_ms - service.latency_slo_ms),
+                    f"latency {fmt(route.latency_ms)} ms exceeds the SLO of "
+                    f"{fmt(service.latency_slo_ms)} ms",
+                )
         plan.flows.append(Flow(service, entry.region, entry.site, entry.rps, route, site_known))
 
 
