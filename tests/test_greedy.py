@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-import math
-from dataclasses import replace
-
 import pytest
 
 from models import Instance, load_instance
 from solver.cpsat.model import build_model
-from solver.heuristics.greedy import (
-    Guide,
-    _greedy_once,
-    _PassOrder,
-    _Prices,
-    capacity_prices,
-    greedy,
-)
+from solver.heuristics.greedy import Guide, capacity_prices, greedy
 from solver.linear import solve_linear
 from tests import builders as b
 from tests.checks import assert_valid_plan
@@ -33,11 +23,31 @@ def test_greedy_plan_of_worked_example_is_optimal() -> None:
 
 @pytest.mark.parametrize("seed", range(5))
 def test_greedy_plans_of_generated_instances_are_valid(seed: int) -> None:
-    """Every plan the greedy planner returns passes the evaluator."""
+    """With `partial` (work that does not fit is left out, then planned first in a retry)
+    the greedy planner completes every shipped S instance; the evaluator accepts each plan."""
+    instance = load_instance(f"instances/generated/S-{seed}.json")
+    plan = greedy(instance, partial=True)
+    assert plan.status == "feasible", plan.summary()
+    assert_valid_plan(instance, plan)
+
+
+@pytest.mark.parametrize("seed", [0, 2, 3, 4])
+def test_greedy_without_partial_plans_generated_instances(seed: int) -> None:
+    """Without `partial` the planner completes S-0, S-2, S-3 and S-4; the evaluator agrees."""
     instance = load_instance(f"instances/generated/S-{seed}.json")
     plan = greedy(instance)
-    if plan.has_plan:
-        assert_valid_plan(instance, plan)
+    assert plan.status == "feasible", plan.summary()
+    assert_valid_plan(instance, plan)
+
+
+def test_greedy_without_partial_returns_no_plan_where_it_gives_up() -> None:
+    """Without `partial` the planner gives up on S-1 (a service it cannot plan as a whole)
+    and says `unknown` with nothing in it, not a partial plan; with `partial` it completes
+    S-1 (above)."""
+    plan = greedy(load_instance("instances/generated/S-1.json"))
+    assert plan.status == "unknown"
+    assert plan.objective is None
+    assert (plan.training, plan.inference, plan.routes) == ([], [], [])
 
 
 def test_greedy_is_myopic() -> None:
@@ -141,28 +151,32 @@ def test_service_with_a_region_few_sites_serve_goes_first() -> None:
 
 
 def test_required_job_left_out_before_is_placed_first() -> None:
-    """A pass that plans service `s` before training gives it A's GPUs (cheaper than B's
-    TPUs), the only place of required job `r`; a pass that places `r` first serves `s`
-    on B's TPUs: 4 x 1 + 4 x 2 per hour over 10 hours."""
+    """Required job `r` fits only A's 4 GPUs; optional job `t` takes B's 4 TPUs; service
+    `s` (must be served) fits either. Passes 1 and 2 place the jobs first and leave `s`
+    short; pass 3 plans `s` before training, and `s` takes A (GPUs at 1 per hour, TPUs
+    at 2), leaving `r` out; pass 4 places `r` first, then `s` on B's TPUs, and leaves
+    `t` out (unplaced cost 1,000): 40 + 80 + 1,000 = 1,120, the optimum. One pass alone
+    fails."""
     instance = b.instance(
         sites=[b.site("A", {"gpu": (4, 1.0)}), b.site("B", {"tpu": (4, 2.0)})],
         accelerators=[b.accelerator("gpu"), b.accelerator("tpu")],
         regions=["r"],
         links=[b.link("r", "A"), b.link("r", "B")],
-        training=[b.job("r", {"gpu": 4})],
+        training=[
+            b.job("r", {"gpu": 4}),
+            b.job("t", {"tpu": 4}, required=False, unplaced_cost=1000.0),
+        ],
         inference=[b.service("s", {"gpu": (4, 10.0), "tpu": (4, 10.0)}, {"r": 10.0})],
     )
-    prices = _Prices(instance)
-    services_first = _PassOrder(services=frozenset({"s"}), services_before_training=True)
-    short = _greedy_once(instance, True, math.inf, Guide(), services_first, False, prices)
-    assert short.status == "unknown"
-    assert short.unplaced_training == ["r"]
-    jobs_first = replace(services_first, jobs=frozenset({"r"}))
-    complete = _greedy_once(instance, True, math.inf, Guide(), jobs_first, False, prices)
-    assert complete.status == "feasible"
-    assert_valid_plan(instance, complete)
-    assert {(r.service, r.site) for r in complete.inference} == {("s", "B")}
-    assert complete.objective == pytest.approx(120.0)
+    assert greedy(instance).status == "unknown"
+    plan = greedy(instance, partial=True)
+    assert plan.status == "feasible", plan.summary()
+    assert_valid_plan(instance, plan)
+    assert {(t.job, t.site) for t in plan.training} == {("r", "A")}
+    assert plan.unplaced_training == ["t"]
+    assert {(r.service, r.site, r.accelerator) for r in plan.inference} == {("s", "B", "tpu")}
+    assert plan.unserved == []
+    assert plan.objective == pytest.approx(1120.0)
 
 
 @pytest.mark.parametrize("solver_id", ["GLOP", "HIGHS"])
