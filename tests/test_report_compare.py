@@ -23,8 +23,8 @@ from models import Instance, Solution, load_instance, parse_instance, parse_solu
 from solver import Comparison, Evaluation, compare, evaluate, report, solve
 from solver.evaluation.costs import COST_PARTS
 from solver.report.compare import compare_evaluated, unique_labels
-from solver.report.latency import weighted_quantiles
 from tests import builders
+from tests.test_report_latency import inverted_cdf_quantiles
 
 S0_PATH = Path(__file__).resolve().parent.parent / "instances" / "generated" / "S-0.json"
 DATA = Path(__file__).resolve().parent / "data"
@@ -295,15 +295,17 @@ def test_labels_are_unique_and_counted() -> None:
         compare([(plans.base, plans.base_plan), (plans.cut, plans.cut_plan)], labels=["x"])
 
 
-def test_weighted_quantile_agrees_with_helper(comparison: Comparison) -> None:
-    """The quantile helper gives the same result as the comparison for a plan's routes."""
-    plans = two_plans()
-    points = [
-        (route.latency_ms, route.rps)
-        for route in plans.base_eval.routes
-        if route.latency_ms is not None
-    ]
-    assert weighted_quantiles(points) == comparison.plans[0].latency.quantiles
+def test_latency_quantiles_are_the_oracle_s(plans: ScenarioPlans, comparison: Comparison) -> None:
+    """Each plan's latency quantiles are those the test's oracle (written from the definition,
+    in exact fractions) computes from the evaluator's routes, and they are not all one."""
+    for plan, evaluation in zip(comparison.plans, [plans.base_eval, plans.cut_eval], strict=True):
+        points = [
+            (route.latency_ms, route.rps)
+            for route in evaluation.routes
+            if route.latency_ms is not None
+        ]
+        assert plan.latency.quantiles == inverted_cdf_quantiles(points)
+        assert plan.latency.quantiles["p50"] != plan.latency.quantiles["max"]
 
 
 def thin_resilience_plan() -> tuple[Instance, Solution]:
