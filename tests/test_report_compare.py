@@ -295,7 +295,7 @@ def test_labels_are_unique_and_counted() -> None:
         compare([(plans.base, plans.base_plan), (plans.cut, plans.cut_plan)], labels=["x"])
 
 
-def test_latency_quantiles_are_the_oracle_s(plans: ScenarioPlans, comparison: Comparison) -> None:
+def test_latency_quantiles_match_the_oracle(plans: ScenarioPlans, comparison: Comparison) -> None:
     """Each plan's latency quantiles are those the test's oracle (written from the definition,
     in exact fractions) computes from the evaluator's routes, and they are not all one."""
     for plan, evaluation in zip(comparison.plans, [plans.base_eval, plans.cut_eval], strict=True):
