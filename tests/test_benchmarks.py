@@ -238,13 +238,15 @@ def _task(tmp_path: Path, instance_path: Path, **fields: Any) -> RunTask:
 
 
 def test_a_run_past_its_hard_timeout_is_killed_and_keeps_its_memory(tmp_path: Path) -> None:
-    """A run killed at its hard timeout is recorded as such, with its peak memory."""
+    """A run killed at its hard timeout (2 s, of a 60 s solve) is recorded as such, not
+    before it, with its peak memory (no upper time asserted: a loaded machine is slow)."""
     instance_path = tmp_path / "gen-M-0.json"
     save_instance(generate("M", 0), instance_path)
     killed = run_isolated(_task(tmp_path, instance_path, timeout_s=2.0))
     assert killed.outcome == "timeout"
     assert killed.status == "unknown"
-    assert killed.wall_s is not None and 2.0 <= killed.wall_s < 10.0
+    assert killed.error == "killed after 2 s (hard timeout)"
+    assert killed.wall_s is not None and killed.wall_s >= 2.0
     assert killed.peak_rss_mb is not None and killed.peak_rss_mb > 50
 
 
