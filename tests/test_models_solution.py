@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -109,7 +110,8 @@ def test_minimal_solution_takes_defaults() -> None:
     [
         (100.0, 90.0, 0.1),
         (100.0, 100.0, 0.0),
-        (100.0, 100.5, 0.0),
+        (100.0, 100.5, -0.005),
+        (0.0, 1.0, -math.inf),
         (200.0, 0.0, 1.0),
         (0.0, 0.0, 0.0),
         (0.0, -1.0, None),
@@ -118,7 +120,8 @@ def test_minimal_solution_takes_defaults() -> None:
     ],
 )
 def test_gap(objective: float | None, bound: float | None, gap: float | None) -> None:
-    """gap = (objective - bound) / |objective|, floored at 0, None without both figures."""
+    """gap = (objective - bound) / |objective|, negative when the bound is above the plan
+    (never clipped), None without both figures."""
     solution = parse_solution(solution_dict(objective=objective, bound=bound))
     if gap is None:
         assert solution.gap is None
