@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from models import load_instance
 from solver import solve
 from solver.cpsat.model import build_model, extract_plan
-from solver.linear import solve_linear
+from solver.linear import LinearRows, linear_rows, safe_bound, solve_linear
 from tests import builders as b
 from tests.checks import assert_valid_plan
 
@@ -90,3 +92,42 @@ def test_highs_lp_duals_match_glop(path: str) -> None:
     assert len(highs.duals) == len(glop.duals)
     if path.endswith("example.json"):
         assert highs.duals == pytest.approx(glop.duals, rel=1e-6, abs=1e-6)
+
+
+def test_safe_bound_holds_for_any_duals() -> None:
+    """The LP bound is weak duality from the duals, not the solver's optimum: with the
+    HiGHS duals it equals the LP optimum (to 1e-9 of itself), and with duals that are off
+    (scaled, perturbed, signs flipped, none at all) it is still no higher than the LP."""
+    instance = bandwidth_instance()
+    built = build_model(instance, widened=True)
+    lp = solve_linear(built, solver_id="HIGHS")
+    assert lp.status == "optimal" and lp.objective is not None and lp.bound is not None
+    assert lp.bound <= lp.objective
+    assert lp.bound == pytest.approx(lp.objective, rel=1e-8)
+    rows = linear_rows(built, integer=False)
+    for duals in (
+        [1.7 * y for y in lp.duals],
+        [y + (0.3 if k % 2 else -0.2) for k, y in enumerate(lp.duals)],
+        [-y for y in lp.duals],
+        [],
+    ):
+        bound = safe_bound(rows, duals)
+        assert bound is not None and bound <= lp.objective + 1e-9
+
+
+def test_safe_bound_by_hand() -> None:
+    """min x + 2y with x + y >= 3, 0 <= x <= 2, 0 <= y <= 5: optimum 4 (x 2, y 1). The
+    dual 2 of the row proves 2 * 3 + min((1 - 2) x) + min((2 - 2) y) = 6 - 2 = 4; the
+    dual 1 proves 3 + 0 + min(1 * y) = 3."""
+    rows = LinearRows(
+        lower=[0.0, 0.0],
+        upper=[2.0, 5.0],
+        integer=[False, False],
+        rows=[({0: 1.0, 1: 1.0}, 3.0, math.inf)],
+        rows_of_constraint=[[0]],
+        costs={0: 1.0, 1: 2.0},
+    )
+    assert safe_bound(rows, [2.0]) == pytest.approx(4.0, rel=1e-8)
+    assert safe_bound(rows, [1.0]) == pytest.approx(3.0, rel=1e-8)
+    # A dual of the wrong sign for a `>=` row is dropped, not used: the bound is min c.x.
+    assert safe_bound(rows, [-5.0]) == pytest.approx(0.0, abs=1e-12)
