@@ -19,7 +19,6 @@ from models import (
 )
 from solver import SolveOptions, solve
 from solver.costs import plan_costs
-from solver.cpsat.model import Plan
 from solver.heuristics import neighbourhood
 from solver.heuristics.greedy import greedy
 from solver.heuristics.neighbourhood import (
@@ -32,6 +31,7 @@ from solver.heuristics.neighbourhood import (
     residual_instance,
     short_region,
 )
+from solver.plan import Plan
 from tests import builders as b
 from tests.checks import assert_valid_plan
 

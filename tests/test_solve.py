@@ -18,9 +18,10 @@ from ortools.sat.python import cp_model
 
 from models import CostBreakdown, Solution, load_instance
 from solver import SolveOptions, solve
-from solver.cpsat.model import Plan, build_model
+from solver.cpsat.model import build_model
 from solver.heuristics.greedy import Guide, greedy
 from solver.lagrangian import lagrangian
+from solver.plan import Plan
 from solver.solve import _at_least, _combined, _full_options, _Outcome, _Search
 from tests import builders as b
 from tests.checks import assert_valid_plan

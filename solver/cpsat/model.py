@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 import warnings
 from dataclasses import dataclass
@@ -14,7 +13,6 @@ from models import (
     CostBreakdown,
     ReplicaAssignment,
     RouteFlow,
-    Solution,
     TrainingAssignment,
     UnservedDemand,
 )
@@ -22,6 +20,7 @@ from solver.cpsat.constraints import ModelNotes, add_constraints
 from solver.cpsat.objective import ObjectiveTerms, cost_estimates, objective_terms, set_objective
 from solver.cpsat.scaling import CostScale, ScalingWarning
 from solver.cpsat.variables import PlanVariables, create_variables
+from solver.plan import Plan as Plan  # also re-exported: solve.py imports it from here
 
 #: Flow values (in rps units) below this are read as zero.
 FLOW_ZERO = 1e-9
@@ -29,8 +28,7 @@ FLOW_ZERO = 1e-9
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from models import Instance, SolverInfo
-    from models.solution import Status
+    from models import Instance
 
 
 @dataclass
@@ -62,57 +60,6 @@ class BuiltModel:
     def relaxed(self) -> bool:
         """Whether some rows are looser than the SPEC's, so plans need their flows polished."""
         return bool(self.notes.relaxed)
-
-
-@dataclass
-class Plan:
-    """A plan read from variable values, lists sorted by their ids (SPEC section 7)."""
-
-    training: list[TrainingAssignment]
-    unplaced_training: list[str]
-    inference: list[ReplicaAssignment]
-    routes: list[RouteFlow]
-    unserved: list[UnservedDemand]
-    costs: CostBreakdown
-    #: The plan leaves a required job unplaced or must-serve demand unserved (elastic
-    #: slack): it is not a SPEC plan.
-    uses_slack: bool = False
-
-    @property
-    def objective(self) -> float:
-        """The plan's cost, summed in float64."""
-        return math.fsum(getattr(self.costs, part) for part in CostBreakdown.model_fields)
-
-    @classmethod
-    def of(cls, solution: Solution, costs: CostBreakdown | None = None) -> Plan:
-        """The plan a solution holds, with its costs (or `costs` in their place)."""
-        return cls(
-            training=list(solution.training),
-            unplaced_training=list(solution.unplaced_training),
-            inference=list(solution.inference),
-            routes=list(solution.routes),
-            unserved=list(solution.unserved),
-            costs=solution.costs if costs is None else costs,
-        )
-
-    def solution(
-        self, instance: Instance, status: Status, bound: float | None, solver: SolverInfo
-    ) -> Solution:
-        """A Solution of `instance` holding this plan."""
-        return Solution(
-            instance=instance.name,
-            instance_sha256=instance.sha256,
-            status=status,
-            bound=bound,
-            objective=self.objective,
-            training=self.training,
-            unplaced_training=self.unplaced_training,
-            inference=self.inference,
-            routes=self.routes,
-            unserved=self.unserved,
-            costs=self.costs,
-            solver=solver,
-        )
 
 
 def build_model(

@@ -43,8 +43,9 @@ if TYPE_CHECKING:
     from collections.abc import Collection, Iterable
 
     from models import Instance
-    from solver.cpsat.model import BuiltModel, Plan
+    from solver.cpsat.model import BuiltModel
     from solver.evaluation import Evaluation
+    from solver.plan import Plan
 
 #: Row families guarded by a literal per (family, key).
 GUARDED_ROWS = ("inventory", "grid_power", "cooling", "bandwidth")

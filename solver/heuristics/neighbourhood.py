@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING
 from models import COOLING_KINDS
 from solver.costs import plan_costs, replica_size, unserved_cost
 from solver.cpsat.constraints import GBPS_PER_RPS_KB
-from solver.cpsat.model import Plan
 from solver.heuristics.subinstance import sub_instance
+from solver.plan import Plan
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
