@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from models.base import Annotatable, Id, NonNegFloat, PosFloat
 
+#: Gbps a link carries per rps per KB of request plus response (SPEC section 5, row 7:
+#: 8 bits per byte, 10^3 bytes per KB, 10^-9 Gbit per bit).
+GBPS_PER_RPS_KB = 8e-6
+
 
 class Region(Annotatable):
     """A user region: a source of inference demand."""

@@ -15,6 +15,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from models import RouteFlow, UnservedDemand
+from models.network import GBPS_PER_RPS_KB
 from models.tolerance import widened
 from solver.costs import traffic_egress_per_rps
 from solver.linear import LinearRows, solve_rows
@@ -24,8 +25,6 @@ if TYPE_CHECKING:
 
     from models import Instance, ReplicaAssignment, TrainingAssignment
 
-#: Gbps per rps per KB of request plus response (8 bits per byte, 1e3 byte per KB; SPEC §5.7).
-GBPS_PER_RPS_KB = 8e-6
 #: Flows below this many rps are read as zero.
 FLOW_ZERO = 1e-9
 

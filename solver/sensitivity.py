@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from ortools.linear_solver import pywraplp
 
 from models import COOLING_KINDS
-from solver.cpsat.constraints import GBPS_PER_RPS_KB
+from models.network import GBPS_PER_RPS_KB
 from solver.diagnosis.guarded import build_with_limit_rows
 from solver.diagnosis.limits import Limit, link_between, number, short
 from solver.evaluate import evaluate

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from ortools.sat.python import cp_model
 
+from models.network import GBPS_PER_RPS_KB
 from models.tolerance import widened
 from solver.cpsat.scaling import integer_row, relaxed_row
 
@@ -26,8 +27,6 @@ if TYPE_CHECKING:
 #: Up to this many failure domains, n+1 rows list the capacity outside each domain
 #: directly; beyond it they go through one total-capacity variable per service.
 SMALL_DOMAIN_COUNT = 3
-#: Gbps per rps per KB of request plus response (8 bits per byte, 1e3 byte per KB).
-GBPS_PER_RPS_KB = 8e-6
 
 
 @dataclass

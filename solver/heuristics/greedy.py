@@ -30,13 +30,13 @@ from models import (
     UnservedDemand,
 )
 from models.eligibility import RoutePair as RoutePairKey
+from models.network import GBPS_PER_RPS_KB
 from solver.costs import (
     plan_costs,
     replica_costs,
     traffic_egress_per_rps,
     training_costs,
 )
-from solver.cpsat.constraints import GBPS_PER_RPS_KB
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Sequence

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from models import COOLING_KINDS
+from models.network import GBPS_PER_RPS_KB
 from solver.costs import plan_costs, replica_size, unserved_cost
-from solver.cpsat.constraints import GBPS_PER_RPS_KB
 from solver.heuristics.subinstance import sub_instance
 from solver.plan import Plan
 
