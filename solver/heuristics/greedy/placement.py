@@ -1,0 +1,284 @@
+"""Placing work on the capacity ledger: training jobs on their cheapest option that
+fits (`place_training`), services region by region where one more rps is cheapest, then
+spare capacity outside every failure domain for n+1 (`plan_service`)."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from models.network import GBPS_PER_RPS_KB
+from solver.heuristics.greedy.ledger import fixed_cost
+
+if TYPE_CHECKING:
+    from collections.abc import Collection
+
+    from models import Instance, ReplicaOption, TrainingPlacement
+    from solver.heuristics.greedy.ledger import Capacity
+    from solver.heuristics.greedy.pricing import Guide, Prices
+
+#: Less rps than this is not worth a new replica.
+MIN_RPS = 1e-6
+#: How much cheaper a decision the LP uses looks to the planner (a share of its cost).
+GUIDE_WEIGHT = 0.5
+#: An optional job the LP places at least this much of is planned with the required ones.
+LP_PLACED = 0.5
+
+
+def place_training(
+    instance: Instance,
+    capacity: Capacity,
+    partial: bool,
+    guide: Guide,
+    lp_first: bool,
+    prices: Prices,
+    jobs: Collection[str],
+) -> tuple[list[TrainingPlacement], list[str]] | None:
+    """Largest of `jobs` first, each on its cheapest option that fits; None if a required
+    job fails. With `lp_first`, optional jobs the LP places are planned with the required
+    ones."""
+    eligibility = instance.eligibility
+
+    def size(job_id: str) -> float:
+        job = instance.training_by_id[job_id]
+        return max(
+            o.count * instance.accelerator_by_id[o.accelerator].power_kw for o in job.options
+        )
+
+    placed: list[TrainingPlacement] = []
+    unplaced: list[str] = []
+
+    placed_by_lp: dict[str, float] = defaultdict(float)
+    for placement, value in guide.placements.items():
+        placed_by_lp[placement.job] += value
+
+    # Required jobs (with lp_first, also the optional ones the LP places mostly whole)
+    # first; among them the fewest options first (nowhere else to go), then largest.
+    def order(job_id: str) -> tuple[bool, int, float, str]:
+        job = instance.training_by_id[job_id]
+        first = job.required or (lp_first and placed_by_lp[job_id] >= LP_PLACED)
+        return (not first, len(eligibility.training[job_id]), -size(job_id), job_id)
+
+    for job_id in sorted(jobs, key=order):
+        job = instance.training_by_id[job_id]
+        best: tuple[float, TrainingPlacement] | None = None
+        for placement in eligibility.training[job_id]:
+            if capacity.fits(instance, placement.site, placement.accelerator, placement.count) < 1:
+                continue
+            if (
+                job.dataset is not None
+                and job.dataset.read_gbps > 0
+                and job.dataset.at != placement.site
+            ):
+                route = instance.paths.route(job.dataset.at, placement.site)
+                assert route is not None
+                if capacity.link_room(route.links, job.dataset.read_gbps) < 1:
+                    continue
+            cost = prices.placement(placement) + fixed_cost(instance, capacity, placement.site)
+            # Placements the LP uses rank first (cost measured against the LP's own share).
+            cost -= guide.placements.get(placement, 0.0) * GUIDE_WEIGHT * abs(cost)
+            if best is None or cost < best[0]:
+                best = (cost, placement)
+        if best is None or (not job.required and best[0] >= job.unplaced_cost):
+            if job.required and not partial:
+                return None
+            unplaced.append(job_id)
+            continue
+        placement = best[1]
+        capacity.take(instance, placement.site, placement.accelerator, placement.count)
+        if (
+            job.dataset is not None
+            and job.dataset.read_gbps > 0
+            and job.dataset.at != placement.site
+        ):
+            route = instance.paths.route(job.dataset.at, placement.site)
+            assert route is not None
+            capacity.use_links(route.links, job.dataset.read_gbps)
+        placed.append(placement)
+    return placed, unplaced
+
+
+@dataclass
+class ServicePlan:
+    """One service's plan as it grows: replicas, spare rps per site, flows, unserved rps."""
+
+    replicas: dict[ReplicaOption, int] = field(default_factory=lambda: defaultdict(int))
+    spare_rps: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    routes: dict[tuple[str, str], float] = field(default_factory=lambda: defaultdict(float))
+    unserved: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+
+
+def plan_service(
+    instance: Instance,
+    capacity: Capacity,
+    service_id: str,
+    partial: bool,
+    guide: Guide,
+    prices: Prices,
+) -> ServicePlan | None:
+    """Serve each region (largest first) where one more rps is cheapest; None on failure."""
+    service = instance.inference_by_id[service_id]
+    view = prices.service(service_id, guide)
+    options_at, per_replica, guided = view.options_at, view.per_replica, view.guided
+    gbps_per_rps = service.kb_per_request * GBPS_PER_RPS_KB
+    unserved_per_rps = (
+        math.inf
+        if service.unserved_cost_per_rps_hour is None
+        else service.unserved_cost_per_rps_hour * instance.horizon_hours
+    )
+    plan = ServicePlan()
+
+    for region, demand in view.regions:
+        remaining = demand
+        sites, egress, links_to, by_egress = view.sites_of[region], *view.routes[region]
+        served_by_lp = view.served_by_lp[region]
+        while remaining > 1e-9:
+            # Spare capacity first, cheapest egress first.
+            used_spare = False
+            for site in by_egress:
+                links = links_to[site]
+                room = min(plan.spare_rps[site], capacity.link_room(links, gbps_per_rps), remaining)
+                if room > 1e-9 and egress[site] < unserved_per_rps:
+                    plan.spare_rps[site] -= room
+                    plan.routes[region, site] += room
+                    capacity.use_links(links, room * gbps_per_rps)
+                    remaining -= room
+                    used_spare = True
+            if remaining <= 1e-9:
+                break
+            best: tuple[float, ReplicaOption, int] | None = None
+            for site in sites:
+                # New capacity only helps as far as the links to it still carry traffic.
+                usable = min(remaining, capacity.link_room(links_to[site], gbps_per_rps))
+                usable -= plan.spare_rps[site]
+                if usable <= MIN_RPS:
+                    continue
+                fixed = fixed_cost(instance, capacity, site)
+                for option in options_at[site]:
+                    fit = capacity.fits(instance, site, option.accelerator, option.per_replica)
+                    if fit < 1:
+                        continue
+                    count = min(fit, math.ceil(usable / option.rps - 1e-9))
+                    served = min(usable, option.rps * count)
+                    cost = (per_replica[option] * count + fixed) / served
+                    cost += egress[site]
+                    if guided[option]:
+                        cost -= GUIDE_WEIGHT * abs(cost)
+                    if best is None or (cost, site) < (best[0], best[1].site):
+                        best = (cost, option, count)
+            if best is None or (best[0] >= unserved_per_rps and not served_by_lp):
+                if unserved_per_rps == math.inf and not used_spare and not partial:
+                    return None
+                if unserved_per_rps < math.inf or (partial and not used_spare):
+                    plan.unserved[region] += remaining
+                    remaining = 0.0
+                continue
+            _, option, count = best
+            capacity.take(instance, option.site, option.accelerator, option.per_replica * count)
+            plan.replicas[option] += count
+            plan.spare_rps[option.site] += option.rps * count
+    resilient = service.resilience != "n+1" or _add_spare_domains(
+        instance, capacity, plan, per_replica, view.by_cover_cost
+    )
+    if not resilient:
+        if not partial:
+            return None
+        _shed_to_resilient(instance, plan)
+    return plan
+
+
+def _shed_to_resilient(instance: Instance, plan: ServicePlan) -> None:
+    """Move served demand to unserved until capacity outside every failure domain covers
+    what is served (a partial plan stays consistent with the n+1 rule)."""
+    domain_of = {s.id: s.domain for s in instance.sites}
+    by_domain: dict[str, float] = defaultdict(float)
+    for option, count in plan.replicas.items():
+        by_domain[domain_of[option.site]] += option.rps * count
+    total = sum(by_domain.values())
+    allowed = min((total - held for held in by_domain.values()), default=0.0)
+    excess = sum(plan.routes.values()) - max(0.0, allowed)
+    for key in sorted(plan.routes, key=lambda k: (-plan.routes[k], k)):
+        if excess <= 1e-9:
+            break
+        cut = min(plan.routes[key], excess)
+        plan.routes[key] -= cut
+        plan.unserved[key[0]] += cut
+        excess -= cut
+
+
+def _add_spare_domains(
+    instance: Instance,
+    capacity: Capacity,
+    plan: ServicePlan,
+    per_replica: dict[ReplicaOption, float],
+    by_cover_cost: list[ReplicaOption],
+) -> bool:
+    """Add replicas until the capacity outside every failure domain covers what is
+    served (n+1), each time the one that costs least per rps of cover it adds.
+
+    The cover is the capacity outside the largest domain. A replica in domain d adds
+    its rps to the cover, less what it lifts d above the largest other domain, so
+    spare capacity spreads over several domains (with k equal domains the plan holds
+    k / (k - 1) times what it serves, not twice)."""
+    served = sum(plan.routes.values())
+    domain_of = capacity.domain_of
+    by_domain: dict[str, float] = defaultdict(float)
+    for option, count in plan.replicas.items():
+        by_domain[domain_of[option.site]] += option.rps * count
+    # Per domain, its options cheapest per rps first (`by_cover_cost`: ties by site, then
+    # in eligibility order), so that equal keys pick the same option every time. Capacity
+    # only shrinks while the plan grows, so an option that no longer fits is dropped for
+    # good.
+    options_of: dict[str, list[ReplicaOption]] = defaultdict(list)
+    for option in by_cover_cost:
+        options_of[domain_of[option.site]].append(option)
+    while True:
+        total = largest = second = 0.0
+        for held in by_domain.values():
+            total += held
+            if held > largest:
+                largest, second = held, largest
+            elif held > second:
+                second = held
+        cover = total - largest
+        if cover >= served - 1e-9:
+            return True
+        best: tuple[float, str, ReplicaOption, int] | None = None
+        # Where domains tie for the largest, one replica adds no cover, but it lets the
+        # next one add some: then the option cheapest per rps outside one largest domain.
+        fallback: tuple[float, str, ReplicaOption] | None = None
+        worst = next((d for d in sorted(by_domain) if by_domain[d] == largest), None)
+        for domain, options in sorted(options_of.items()):
+            held = by_domain.get(domain, 0.0)
+            others = second if held == largest else largest
+            fitting: list[ReplicaOption] = []
+            for option in options:
+                fit = capacity.fits(instance, option.site, option.accelerator, option.per_replica)
+                if fit < 1:
+                    continue
+                fitting.append(option)
+                if domain != worst:
+                    cheapest = (per_replica[option] / option.rps, option.site, option)
+                    if fallback is None or cheapest[:2] < fallback[:2]:
+                        fallback = cheapest
+                gained = min(total + option.rps - max(others, held + option.rps), served) - cover
+                if gained <= 1e-9:
+                    continue
+                # More replicas add as much cover each while the domain stays below the
+                # largest other one, and while cover is still missing.
+                count = min(fit, math.floor((others - held) / option.rps + 1e-9))
+                count = min(count, math.ceil((served - cover) / option.rps - 1e-9))
+                key = (per_replica[option] / gained, option.site)
+                if best is None or key < best[:2]:
+                    best = (*key, option, max(1, count))
+            options_of[domain] = fitting
+        if best is None and fallback is not None:
+            best = (*fallback, 1)
+        if best is None:
+            return False
+        _, _, chosen, count = best
+        capacity.take(instance, chosen.site, chosen.accelerator, chosen.per_replica * count)
+        plan.replicas[chosen] += count
+        by_domain[domain_of[chosen.site]] += chosen.rps * count
