@@ -91,4 +91,4 @@ def test_submodules_do_not_hide_the_functions_named_like_them() -> None:
 def test_unknown_name_is_an_attribute_error() -> None:
     """A name the package does not export raises AttributeError, as for any module."""
     with pytest.raises(AttributeError, match="no_such_name"):
-        _ = solver.no_such_name  # type: ignore[attr-defined]
+        _ = solver.no_such_name
