@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 
 from models import InputError, load_instance
+from models.generator.families import FAMILIES, ZOO
 from models.io import instance_json_schema, write_atomic
 
 if TYPE_CHECKING:
@@ -327,18 +328,24 @@ def import_command(
         )
 
 
-class FamilyName(StrEnum):
-    """Instance families `infraplan generate` makes (models.generator.FAMILIES)."""
-
-    S = "S"
-    M = "M"
-    L = "L"
-    XL = "XL"
+def _family_name(name: str) -> str:
+    """`--family` checked against the family table (models.generator.FAMILIES)."""
+    if name not in FAMILIES:
+        known = ", ".join(FAMILIES)
+        raise typer.BadParameter(f"{name!r} is not one of {known}")
+    return name
 
 
 @app.command()
 def generate(
-    family: Annotated[FamilyName, typer.Option("--family", help="Instance size: S, M, L or XL.")],
+    family: Annotated[
+        str,
+        typer.Option(
+            "--family",
+            callback=_family_name,
+            help=f"Instance family: S, M, L, XL, or a zoo family ({', '.join(ZOO)}).",
+        ),
+    ],
     seed: Annotated[int, typer.Option("--seed", min=0, help="Seed; the same seed, the same file.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Instance file to write.")],
     witness: Annotated[
@@ -350,7 +357,7 @@ def generate(
     from models.generator import generate_with_witness, save_generated
     from solver.evaluate import evaluate
 
-    instance, plan = generate_with_witness(family.value, seed)
+    instance, plan = generate_with_witness(family, seed)
     if witness is not None:
         # The generator leaves pricing to the evaluator, so the written plan checks as feasible.
         priced = evaluate(instance, plan)

@@ -2,9 +2,12 @@
 
 `generate(family, seed)` returns an `Instance`; `generate_with_witness(family, seed)` also
 returns the plan the instance was built around. Families (sites / regions / training /
-inference): S 8/4/10/20, M 40/12/100/300, L 100/40/400/1,500, XL 300/100/2,000/10,000. All
-randomness comes from one `numpy.random.Generator(PCG64(seed))`, consumed in a fixed order,
-so the same family and seed give a byte-identical file.
+inference): S 8/4/10/20, M 40/12/100/300, L 100/40/400/1,500, XL 300/100/2,000/10,000, and the
+zoo (`ZOO`, `families.py`): families at M and L size that each make one part of SPEC §5 bind
+(`penalty-M`, `grid-L`, ...). Seeds `TUNING_SEEDS` (0-4) may be used for tuning the solver;
+`HELD_OUT_SEEDS` (100-104) are for measurements only. All randomness comes from one
+`numpy.random.Generator(PCG64(seed))` (for a zoo family, the seed with the family's name mixed
+in), consumed in a fixed order, so the same family and seed give a byte-identical file.
 
 Construction, in order:
 
@@ -39,9 +42,31 @@ checks it independently. Demand and replica rps are whole numbers, prices and la
 rounded to a few decimals, counts are integers.
 """
 
-from models.generator.build import GENERATOR_VERSION as GENERATOR_VERSION
-from models.generator.build import generate as generate
-from models.generator.build import generate_with_witness as generate_with_witness
-from models.generator.build import save_generated as save_generated
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from models.generator.families import FAMILIES as FAMILIES
+from models.generator.families import HELD_OUT_SEEDS as HELD_OUT_SEEDS
+from models.generator.families import TUNING_SEEDS as TUNING_SEEDS
+from models.generator.families import ZOO as ZOO
 from models.generator.families import Family as Family
+
+if TYPE_CHECKING:
+    from models.generator.build import GENERATOR_VERSION as GENERATOR_VERSION
+    from models.generator.build import generate as generate
+    from models.generator.build import generate_with_witness as generate_with_witness
+    from models.generator.build import save_generated as save_generated
+
+#: Loaded on first use, so that reading the family table (the CLI's --family) does not
+#: import numpy and the generator.
+_FROM_BUILD = frozenset(
+    {"GENERATOR_VERSION", "generate", "generate_with_witness", "save_generated"}
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_BUILD:
+        return getattr(importlib.import_module("models.generator.build"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

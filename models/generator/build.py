@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from models.catalog import ACCELERATORS
-from models.generator.families import family
+from models.generator.families import BASE_FAMILIES, family
 from models.generator.network import build_network
-from models.generator.sizing import size_links, size_sites
+from models.generator.sizing import HORIZON_HOURS, size_links, size_sites
 from models.generator.workloads import Witness, data_lakes, draw_service, draw_training
 from models.instance import Instance
 from models.io import save_instance, save_solution
@@ -19,16 +20,14 @@ from models.solution import Solution
 
 #: Bumped whenever the same (family, seed) would produce a different instance.
 GENERATOR_VERSION = "2"
-#: One month, the planning period of every generated instance.
-HORIZON_HOURS = 730.0
 #: Carbon prices drawn per instance (currency per tonne CO2; 85 is about the EU ETS price
 #: of 2023, an assumption, not from the reference data).
 CARBON_PRICES = (0.0, 25.0, 50.0, 85.0)
 
 
 def generate(family_name: str, seed: int) -> Instance:
-    """A feasible instance of family S, M, L or XL; the same (family, seed) always gives the
-    same instance."""
+    """A feasible instance of a family of FAMILIES (S, M, L, XL or a zoo family such as
+    `penalty-M`); the same (family, seed) always gives the same instance."""
     return generate_with_witness(family_name, seed)[0]
 
 
@@ -38,7 +37,7 @@ def generate_with_witness(family_name: str, seed: int) -> tuple[Instance, Soluti
     sizes = family(family_name)
     if seed < 0:
         raise ValueError(f"seed must be >= 0 (got {seed})")
-    rng = np.random.Generator(np.random.PCG64(seed))
+    rng = np.random.Generator(np.random.PCG64(rng_seed(sizes.name, seed)))
     network = build_network(rng, sizes)
     lakes = data_lakes(rng, network)
     witness = Witness()
@@ -70,13 +69,23 @@ def generate_with_witness(family_name: str, seed: int) -> tuple[Instance, Soluti
         "transit": [
             {"id": ix, "meta": {"metro": metro.id}}
             for ix, metro in zip(network.exchanges, network.metros, strict=True)
-        ],
+        ]
+        + [{"id": relay, "meta": {"relay": True}} for relay in network.relays],
         "links": size_links(rng, network, witness),
         "training": training,
         "inference": inference,
     }
     instance = Instance.model_validate(document)
     return instance, witness_solution(instance, witness, seed)
+
+
+def rng_seed(family_name: str, seed: int) -> int | list[int]:
+    """The seed of the family's random stream: the seed itself for S, M, L and XL (as it always
+    was); for a zoo family, the seed with the family name mixed in, so that `penalty-M` seed 0
+    shares no draws with `M` seed 0 or `grid-M` seed 0."""
+    if family_name in BASE_FAMILIES:
+        return seed
+    return [seed, zlib.crc32(family_name.encode())]
 
 
 def witness_solution(instance: Instance, witness: Witness, seed: int) -> Solution:
@@ -98,6 +107,10 @@ def witness_solution(instance: Instance, witness: Witness, seed: int) -> Solutio
             "routes": [
                 {"service": service, "region": region, "site": site, "rps": rps}
                 for service, region, site, rps in sorted(witness.routes)
+            ],
+            "unserved": [
+                {"service": service, "region": region, "rps": rps}
+                for service, region, rps in sorted(witness.unserved)
             ],
             "solver": {"name": "generator-witness", "version": GENERATOR_VERSION, "seed": seed},
         }

@@ -16,13 +16,14 @@ from models.catalog import (
     metro_rtt_ms,
     metros,
 )
+from models.generator.knobs import Knobs
 from models.instance import Instance
 from models.paths import link_graph, shortest_paths_from, to_ns
 
 if TYPE_CHECKING:
     from models.generator.families import Family
 
-LinkKind = Literal["uplink", "campus", "access", "backbone"]
+LinkKind = Literal["uplink", "campus", "access", "backbone", "relay"]
 SiteKind = Literal["hyperscale", "colo", "enterprise"]
 
 #: PUE ranges per site kind (datacenter_facts.md: hyperscale 1.08-1.15, modern colocation
@@ -39,8 +40,8 @@ SITE_KIND_P = (0.35, 0.45, 0.2)
 #: from the nearest metro already chosen.
 METRO_CLUSTER_KM = 1500.0
 TRAINING_ACCELERATORS = frozenset(a.id for a in ACCELERATORS if a.trains)
-#: Backbone: each exchange links to this many nearest exchanges (plus a spanning tree).
-BACKBONE_NEAREST = 2
+#: Relay transit nodes (the `sparse` family's backbone) are named with this prefix.
+RELAY_PREFIX = "relay-"
 
 
 def uniform(rng: np.random.Generator, low: float, high: float) -> float:
@@ -74,6 +75,8 @@ class SiteDraft:
     price_factor: float
     fixed_cost: float
     tags: tuple[str, ...]
+    #: A failure-domain zone of whole metros (families with `Knobs.zones`), else None.
+    zone: str | None = None
 
     @property
     def weight(self) -> float:
@@ -82,7 +85,9 @@ class SiteDraft:
 
     @property
     def domain(self) -> str:
-        """Failure domain: the campus when shared, else the site itself."""
+        """Failure domain: the zone if any, else the campus when shared, else the site."""
+        if self.zone is not None:
+            return self.zone
         return self.campus if self.campus is not None else self.id
 
     @property
@@ -131,6 +136,10 @@ class NetworkDraft:
     sites: list[SiteDraft]
     regions: list[RegionDraft]
     links: list[LinkDraft]
+    knobs: Knobs = field(default_factory=Knobs)
+    #: Sites the witness may use (None: all). A workload that finds no open site it can use
+    #: opens the one it picks.
+    open_sites: set[str] | None = None
     site_index: dict[str, int] = field(default_factory=dict)
     _paths: dict[str, dict[str, Path]] = field(default_factory=dict)
     _by_latency: dict[str, list[str]] = field(default_factory=dict)
@@ -142,8 +151,18 @@ class NetworkDraft:
 
     @property
     def exchanges(self) -> list[str]:
-        """Transit node ids, one exchange per metro."""
+        """Exchange ids, one transit node per metro."""
         return [exchange_id(metro) for metro in self.metros]
+
+    @property
+    def relays(self) -> list[str]:
+        """Relay transit nodes on backbone links (only with `Knobs.relay_backbone`)."""
+        ends = (end for link in self.links if link.kind == "relay" for end in (link.a, link.b))
+        return list(dict.fromkeys(e for e in ends if e.startswith(RELAY_PREFIX)))
+
+    def is_open(self, site_id: str) -> bool:
+        """Whether the witness may use the site (always, unless `Knobs.open_share`)."""
+        return self.open_sites is None or site_id in self.open_sites
 
     def site(self, site_id: str) -> SiteDraft:
         """The site with this id."""
@@ -202,7 +221,7 @@ def _network_instance(network: NetworkDraft) -> Instance:
                 for s in network.sites
             ],
             "regions": [{"id": r.id} for r in network.regions],
-            "transit": [{"id": t} for t in network.exchanges],
+            "transit": [{"id": t} for t in (*network.exchanges, *network.relays)],
             "links": [{"a": k.a, "b": k.b, "latency_ms": k.latency_ms} for k in network.links],
         }
     )
@@ -210,11 +229,34 @@ def _network_instance(network: NetworkDraft) -> Instance:
 
 def build_network(rng: np.random.Generator, sizes: Family) -> NetworkDraft:
     """Metros, sites, regions and links of one family, drawn from `rng`."""
+    knobs = sizes.knobs
     chosen = select_metros(rng, sizes.metros)
     sites = draw_sites(rng, chosen, sizes.sites)
+    if knobs.zones is not None:
+        _assign_zones(chosen, sites, knobs.zones)
     regions = draw_regions(rng, chosen, sizes.regions)
-    links = draw_links(rng, chosen, sites, regions)
-    return NetworkDraft(chosen, sites, regions, links)
+    links = draw_links(rng, chosen, sites, regions, knobs)
+    open_sites = None if knobs.open_share is None else _open_sites(rng, sites, knobs.open_share)
+    return NetworkDraft(chosen, sites, regions, links, knobs, open_sites)
+
+
+def _assign_zones(chosen: list[Metro], sites: list[SiteDraft], zones: int) -> None:
+    """Split the metros (in catalog order) into `zones` consecutive groups; each group is one
+    failure domain for all of its sites."""
+    count = min(zones, len(chosen))
+    zone_of = {
+        metro.id: f"zone-{1 + index * count // len(chosen)}" for index, metro in enumerate(chosen)
+    }
+    for site in sites:
+        site.zone = zone_of[site.metro.id]
+
+
+def _open_sites(rng: np.random.Generator, sites: list[SiteDraft], share: float) -> set[str]:
+    """`share` of the sites (at least one), bigger sites more likely."""
+    count = max(1, round(share * len(sites)))
+    weights = np.array([site.weight for site in sites])
+    drawn = rng.choice(len(sites), size=count, replace=False, p=weights / weights.sum())
+    return {sites[int(i)].id for i in drawn}
 
 
 def select_metros(rng: np.random.Generator, count: int) -> list[Metro]:
@@ -351,6 +393,7 @@ def draw_links(
     chosen: list[Metro],
     sites: list[SiteDraft],
     regions: list[RegionDraft],
+    knobs: Knobs,
 ) -> list[LinkDraft]:
     """Uplinks, campus links, access links (some dual-homed) and the inter-metro backbone."""
     links: list[LinkDraft] = []
@@ -367,7 +410,7 @@ def draw_links(
         if site.campus is not None:
             campuses.setdefault(site.campus, []).append(site)
     for members in campuses.values():
-        if chance(rng, 0.5):
+        if chance(rng, knobs.campus_link_p):
             for left, right in itertools.pairwise(members):
                 links.append(
                     LinkDraft(left.id, right.id, round(uniform(rng, 0.2, 0.5), 2), "campus")
@@ -377,18 +420,20 @@ def draw_links(
         access_ms = uniform(rng, 2.0, 6.0) if first_in_metro else uniform(rng, 4.0, 15.0)
         links.append(LinkDraft(region.id, exchange_id(region.metro), round(access_ms, 1), "access"))
         others = [m for m in chosen if m.id != region.metro.id]
-        if others and chance(rng, 0.3):
+        if others and chance(rng, knobs.dual_home_p):
             # Dual-homed: a direct circuit to the nearest other metro.
             nearest = min(others, key=lambda m: great_circle_km(region.metro, m))
             direct_ms = access_ms + metro_rtt_ms(region.metro, nearest)
             links.append(LinkDraft(region.id, exchange_id(nearest), round(direct_ms, 1), "access"))
-    links.extend(_backbone(rng, chosen))
+    links.extend(_backbone(rng, chosen, knobs))
     return links
 
 
-def _backbone(rng: np.random.Generator, chosen: list[Metro]) -> list[LinkDraft]:
+def _backbone(rng: np.random.Generator, chosen: list[Metro], knobs: Knobs) -> list[LinkDraft]:
     """Exchange-to-exchange links: a minimum spanning tree by distance plus each metro's
-    nearest neighbours; latency is the measured round trip where the data has it."""
+    nearest neighbours; latency is the measured round trip where the data has it. With
+    `relay_backbone`, each link passes through a relay transit node (half the latency on
+    each side)."""
     n = len(chosen)
     distance = [[great_circle_km(a, b) for b in chosen] for a in chosen]
     pairs: set[tuple[int, int]] = set()
@@ -400,20 +445,22 @@ def _backbone(rng: np.random.Generator, chosen: list[Metro]) -> list[LinkDraft]:
         pairs.add((min(best[1], best[2]), max(best[1], best[2])))
         in_tree.append(best[2])
     for i in range(n):
-        nearest = sorted((distance[i][j], j) for j in range(n) if j != i)[:BACKBONE_NEAREST]
+        nearest = sorted((distance[i][j], j) for j in range(n) if j != i)[: knobs.backbone_nearest]
         pairs.update((min(i, j), max(i, j)) for _, j in nearest)
     links: list[LinkDraft] = []
     for i, j in sorted(pairs):
         a, b = chosen[i], chosen[j]
         same_continent = a.continent == b.continent
         egress = uniform(rng, 0.01, 0.02) if same_continent else uniform(rng, 0.02, 0.05)
+        latency_ms = round(metro_rtt_ms(a, b), 1)
+        if knobs.relay_backbone:
+            relay = f"{RELAY_PREFIX}{a.id}-{b.id}"
+            near_ms = max(0.1, round(latency_ms / 2, 1))
+            far_ms = max(0.1, round(latency_ms - near_ms, 1))
+            links.append(LinkDraft(exchange_id(a), relay, near_ms, "relay", round(egress, 3)))
+            links.append(LinkDraft(relay, exchange_id(b), far_ms, "relay"))
+            continue
         links.append(
-            LinkDraft(
-                exchange_id(a),
-                exchange_id(b),
-                round(metro_rtt_ms(a, b), 1),
-                "backbone",
-                round(egress, 3),
-            )
+            LinkDraft(exchange_id(a), exchange_id(b), latency_ms, "backbone", round(egress, 3))
         )
     return links

@@ -18,19 +18,20 @@ from models.generator.network import chance, uniform
 if TYPE_CHECKING:
     import numpy as np
 
+    from models.generator.knobs import Knobs
     from models.generator.network import NetworkDraft, SiteDraft
     from models.generator.workloads import Witness
 
-#: Share of sites (with witness load) whose grid budget is within 1 % of the witness draw.
-POWER_BOUND_SHARE = 0.12
+#: One month, the planning period of every generated instance.
+HORIZON_HOURS = 730.0
+#: Grid budget of a power-bound site: 1 % above the witness draw (the share of such sites is
+#: `Knobs.power_bound_share`, 0.12 for the base families).
 POWER_BOUND_HEADROOM = 1.01
-#: Share of limited, loaded links sized within 5 % of the witness traffic.
-TIGHT_LINK_SHARE = 0.2
+#: Limited, loaded links sized tightly are within 5 % of the witness traffic (the share of
+#: them is `Knobs.tight_link_share`, 0.2 for the base families).
 TIGHT_LINK_HEADROOM = 1.05
 #: Standard circuit sizes (Gbps) for links sized with room to spare.
 CIRCUIT_GBPS = (1, 10, 40, 100, 400, 800, 1600, 3200, 6400)
-#: Probability that a link of each kind has a bandwidth limit at all.
-LIMITED_P = {"uplink": 0.6, "campus": 0.2, "access": 0.3, "backbone": 0.5}
 
 
 def ceil_whole(value: float) -> float:
@@ -53,13 +54,17 @@ def size_sites(
         for site in network.sites
     }
     loaded = [site.id for site in network.sites if it_kw[site.id] > 0]
-    bound_count = min(len(loaded), max(1, round(POWER_BOUND_SHARE * len(network.sites))))
+    share = network.knobs.power_bound_share
+    bound_count = min(len(loaded), max(1, round(share * len(network.sites))))
     power_bound = {loaded[int(i)] for i in rng.choice(len(loaded), size=bound_count, replace=False)}
-    return [_size_site(rng, site, used, site.id in power_bound) for site in network.sites]
+    return [
+        _size_site(rng, network.knobs, site, used, site.id in power_bound) for site in network.sites
+    ]
 
 
 def _size_site(
     rng: np.random.Generator,
+    knobs: Knobs,
     site: SiteDraft,
     used: dict[tuple[str, str], int],
     power_bound: bool,
@@ -71,7 +76,9 @@ def _size_site(
         entry = accelerator(acc)
         in_use = used.get((site.id, acc), 0)
         spare = (
-            _servers(in_use * uniform(rng, 0.15, 0.8)) if in_use else 8 * int(rng.integers(8, 257))
+            _servers(in_use * uniform(rng, *knobs.spare_share))
+            if in_use
+            else 8 * int(rng.integers(*knobs.idle_servers))
         )
         count = in_use + spare
         inventory.append(
@@ -86,8 +93,17 @@ def _size_site(
         used_kw[entry.cooling] += entry.power_kw * in_use
         stocked_kw[entry.cooling] += entry.power_kw * count
     witness_kw = sum(used_kw.values())
+    stock_value = sum(item["count"] * item["hourly_cost"] for item in inventory) * HORIZON_HOURS
     if power_bound:
-        grid_kw = ceil_whole(site.pue * witness_kw * POWER_BOUND_HEADROOM)
+        headroom = (
+            POWER_BOUND_HEADROOM
+            if knobs.power_headroom is None
+            else uniform(rng, *knobs.power_headroom)
+        )
+        grid_kw = ceil_whole(site.pue * witness_kw * headroom)
+    elif witness_kw == 0 and knobs.idle_grid_share is not None:
+        stocked = sum(stocked_kw.values()) * uniform(rng, *knobs.idle_grid_share)
+        grid_kw = 10 * ceil_whole(site.pue * stocked / 10)
     else:
         facility_kw = max(
             witness_kw * uniform(rng, 1.15, 1.6), sum(stocked_kw.values()) * uniform(rng, 0.6, 1.05)
@@ -100,13 +116,16 @@ def _size_site(
         "energy_price_per_kwh": site.energy_price_per_kwh,
         "carbon_g_per_kwh": site.carbon_g_per_kwh,
     }
-    cooling = _cooling(rng, site, used_kw, stocked_kw)
+    cooling = _cooling(rng, site, used_kw, stocked_kw) if knobs.cooling_limits else None
     if cooling is not None:
         fields["cooling_kw"] = cooling
-    if site.campus is not None:
-        fields["failure_domain"] = site.campus
-    if site.fixed_cost:
-        fields["fixed_cost"] = site.fixed_cost
+    if site.domain != site.id:
+        fields["failure_domain"] = site.domain
+    fixed_cost = site.fixed_cost
+    if knobs.fixed_cost_share is not None:
+        fixed_cost = max(1_000.0, round(stock_value * uniform(rng, *knobs.fixed_cost_share), -3))
+    if fixed_cost:
+        fields["fixed_cost"] = fixed_cost
     fields["tags"] = list(site.tags)
     fields["inventory"] = inventory
     fields["meta"] = {
@@ -159,21 +178,28 @@ def size_links(
 ) -> list[dict[str, Any]]:
     """Link entries (instance JSON): some unlimited, the rest with room for the witness."""
     loads = link_loads(network, witness)
+    knobs = network.knobs
     entries: list[dict[str, Any]] = []
     for link, load in zip(network.links, loads, strict=True):
         entry: dict[str, Any] = {"a": link.a, "b": link.b, "latency_ms": link.latency_ms}
-        if chance(rng, LIMITED_P[link.kind]):
-            entry["bandwidth_gbps"] = _bandwidth(rng, load)
+        if chance(rng, knobs.limited_p[link.kind]):
+            entry["bandwidth_gbps"] = _bandwidth(rng, knobs, load)
         if link.egress_cost_per_gb:
             entry["egress_cost_per_gb"] = link.egress_cost_per_gb
         entries.append(entry)
     return entries
 
 
-def _bandwidth(rng: np.random.Generator, load_gbps: float) -> float:
-    """A tight limit (0.1 Gbps steps, 5 % headroom) or the next standard circuit with room."""
-    if load_gbps > 0 and chance(rng, TIGHT_LINK_SHARE):
-        return math.ceil(load_gbps * TIGHT_LINK_HEADROOM * 10) / 10
+def _bandwidth(rng: np.random.Generator, knobs: Knobs, load_gbps: float) -> float:
+    """A tight limit (0.1 Gbps steps, 5 % headroom unless the knobs say otherwise) or the next
+    standard circuit with room."""
+    if load_gbps > 0 and chance(rng, knobs.tight_link_share):
+        headroom = (
+            TIGHT_LINK_HEADROOM
+            if knobs.tight_link_headroom is None
+            else uniform(rng, *knobs.tight_link_headroom)
+        )
+        return math.ceil(load_gbps * headroom * 10) / 10
     wanted = load_gbps * uniform(rng, 1.5, 4.0)
     if wanted == 0:
         return float(CIRCUIT_GBPS[int(rng.integers(1, 5))])

@@ -119,6 +119,8 @@ class Witness:
     routes: list[tuple[str, str, str, float]] = field(default_factory=list)
     #: (source node, site, Gbps) carried over the SPEC §3 path between them.
     flows: list[tuple[str, str, float]] = field(default_factory=list)
+    #: (service, region, rps) the witness leaves unserved (families with `served_share`).
+    unserved: list[tuple[str, str, float]] = field(default_factory=list)
 
     def used(self) -> dict[tuple[str, str], int]:
         """Accelerators used per (site, accelerator)."""
@@ -168,12 +170,16 @@ def draw_training(
     witness: Witness,
 ) -> dict[str, Any]:
     """One training job (as instance JSON) and its witness placement."""
-    job_class = TRAINING_CLASSES[_weighted_index(rng, [c.weight for c in TRAINING_CLASSES])]
+    knobs = network.knobs
+    weights = knobs.training_weights or [c.weight for c in TRAINING_CLASSES]
+    job_class = TRAINING_CLASSES[_weighted_index(rng, list(weights))]
     size = job_class.sizes[int(rng.integers(len(job_class.sizes)))]
     candidates = [
         s for s in network.sites if any(_usable(a, size) for a in s.training_accelerators)
     ]
+    candidates = [s for s in candidates if network.is_open(s.id)] or candidates
     site = candidates[_weighted_index(rng, [s.weight for s in candidates])]
+    _open(network, site.id)
     placed_on = pick(rng, [a for a in site.training_accelerators if _usable(a, size)])
     option_accs = [
         entry.id
@@ -193,15 +199,21 @@ def draw_training(
         "run_hours": run_hours,
         "required": True,
     }
-    if chance(rng, 0.2):
+    if chance(rng, knobs.optional_p):
         # Optional work: worth about what it would cost to run, give or take.
         list_cost = count * run_hours * accelerator(placed_on).list_price_per_hour
         job["required"] = False
         job["unplaced_cost"] = round(list_cost * uniform(rng, 0.3, 1.5), -2) or 100.0
     _restrict_training(rng, network, site, job)
-    if chance(rng, 0.65):
-        job["dataset"] = _dataset(rng, job_class, site, lakes, witness)
+    if chance(rng, knobs.dataset_p):
+        job["dataset"] = _dataset(rng, network, job_class, site, lakes, witness)
     return job
+
+
+def _open(network: NetworkDraft, site_id: str) -> None:
+    """The witness uses the site: it is open from now on (families with `open_share`)."""
+    if network.open_sites is not None:
+        network.open_sites.add(site_id)
 
 
 def _restrict_training(
@@ -232,18 +244,20 @@ def _allowed_with(
 
 def _dataset(
     rng: np.random.Generator,
+    network: NetworkDraft,
     job_class: TrainingClass,
     site: SiteDraft,
     lakes: list[str],
     witness: Witness,
 ) -> dict[str, Any]:
     """A dataset held at the job's site or at a data lake; remote ones may be streamed."""
-    at = site.id if chance(rng, 0.4) else pick(rng, lakes)
+    knobs = network.knobs
+    at = site.id if chance(rng, knobs.dataset_local_p) else pick(rng, lakes)
     dataset: dict[str, Any] = {
         "at": at,
         "size_gb": float(_log_uniform_int(rng, *job_class.dataset_gb)),
     }
-    if at != site.id and chance(rng, 0.6):
+    if at != site.id and chance(rng, knobs.stream_p):
         read_gbps = round(uniform(rng, *job_class.read_gbps), 1)
         dataset["read_gbps"] = read_gbps
         witness.flows.append((at, site.id, read_gbps))
@@ -266,15 +280,31 @@ def draw_service(
     rng: np.random.Generator, network: NetworkDraft, number: int, witness: Witness
 ) -> dict[str, Any]:
     """One inference service (as instance JSON) with its witness replicas and routes."""
-    model = MODEL_CLASSES[_weighted_index(rng, [m.weight for m in MODEL_CLASSES])]
-    kind = pick(rng, tuple(SERVICE_KINDS))
+    knobs = network.knobs
+    model_weights = knobs.model_weights or [m.weight for m in MODEL_CLASSES]
+    model = MODEL_CLASSES[_weighted_index(rng, list(model_weights))]
+    if knobs.kind_weights is None:
+        kind = pick(rng, tuple(SERVICE_KINDS))
+    else:
+        kind = tuple(SERVICE_KINDS)[_weighted_index(rng, list(knobs.kind_weights))]
     service_id = f"{kind}-{model.name}-{number:05d}"
     regions = _demand_regions(rng, network)
-    demand = {r.id: _log_uniform_int(rng, *model.demand_rps) for r in regions}
-    placement = _place_service(rng, network, model, regions, demand)
+    demand = {r.id: _log_uniform_int(rng, *(knobs.demand_rps or model.demand_rps)) for r in regions}
+    priced: bool | None = None
+    served = demand
+    if knobs.served_share is not None:
+        # Decided before placement: only priced demand may be left unserved by the witness.
+        priced = chance(rng, knobs.unserved_cost_p)
+        if priced:
+            share = uniform(rng, *knobs.served_share)
+            served = {r: max(1, min(rps, round(rps * share))) for r, rps in demand.items()}
+    placement = _place_service(rng, network, model, regions, served)
+    for region, rps in demand.items():
+        if served[region] < rps:
+            witness.unserved.append((service_id, region, float(rps - served[region])))
     kind_request, kind_response = SERVICE_KINDS[kind]
-    request_kb = round(uniform(rng, *kind_request), 1)
-    response_kb = round(uniform(rng, *kind_response), 1)
+    request_kb = round(uniform(rng, *kind_request) * knobs.kb_scale, 1)
+    response_kb = round(uniform(rng, *kind_response) * knobs.kb_scale, 1)
     for site_id, (acc, replicas) in placement.replicas.items():
         per_replica = model.profile(accelerator(acc))[0]
         witness.replicas[service_id, site_id] = (acc, replicas, per_replica)
@@ -296,12 +326,15 @@ def draw_service(
     service["response_kb"] = response_kb
     if placement.resilient:
         service["resilience"] = "n+1"
-    if chance(rng, 0.55):
+    if priced is None:
+        priced = chance(rng, knobs.unserved_cost_p)
+    if priced:
         # Priced around what serving costs at list price: usually worth serving, not always.
         entry = accelerator(placement.profiles[0])
         count, rps = model.profile(entry)
         cost_per_rps_hour = count * entry.list_price_per_hour / rps
-        service["unserved_cost_per_rps_hour"] = round(cost_per_rps_hour * uniform(rng, 0.8, 12), 2)
+        factor = uniform(rng, *knobs.unserved_factor)
+        service["unserved_cost_per_rps_hour"] = round(cost_per_rps_hour * factor, 2)
     else:
         service["unserved_cost_per_rps_hour"] = None
     hosting = [network.site(s) for s in placement.replicas]
@@ -340,7 +373,7 @@ def _place_service(
             routes.append((region.id, site_id, rps))
     rps_of = {a: model.profile(accelerator(a))[1] for a in model.accelerators}
     replicas = {s: math.ceil(rps / rps_of[chosen_acc[s]]) for s, rps in served.items()}
-    resilient = chance(rng, 0.3) and _add_spare(
+    resilient = chance(rng, network.knobs.resilient_p) and _add_spare(
         rng, network, model, home, sum(demand.values()), profiles, chosen_acc, replicas, rps_of
     )
     in_site_order = sorted(replicas, key=network.site_index.__getitem__)
@@ -378,10 +411,15 @@ def _first_site(
     rng: np.random.Generator, network: NetworkDraft, model: ModelClass, home: RegionDraft
 ) -> tuple[SiteDraft, str]:
     """A site near the home region that stocks an accelerator able to serve the model."""
+
+    def compatible(site: SiteDraft) -> bool:
+        return bool(_compatible(site, model.accelerators))
+
     candidates = _nearest_sites(
-        network, home.id, lambda site: bool(_compatible(site, model.accelerators))
-    )
+        network, home.id, lambda site: compatible(site) and network.is_open(site.id)
+    ) or _nearest_sites(network, home.id, compatible)
     site = network.site(_nearest_pick(rng, candidates))
+    _open(network, site.id)
     return site, pick(rng, _compatible(site, model.accelerators))
 
 
@@ -402,9 +440,13 @@ def _serve(
     chosen_acc: dict[str, str],
 ) -> list[tuple[str, int]]:
     """Where a region's demand is served: one nearby site, sometimes split over two."""
+
+    def usable(site: SiteDraft) -> bool:
+        return site.id in chosen_acc or bool(_compatible(site, profiles))
+
     candidates = _nearest_sites(
-        network, region.id, lambda site: site.id in chosen_acc or bool(_compatible(site, profiles))
-    )
+        network, region.id, lambda site: usable(site) and network.is_open(site.id)
+    ) or _nearest_sites(network, region.id, usable)
     first = _nearest_pick(rng, candidates)
     parts = [(first, rps)]
     rest = [s for s in candidates if s != first]
@@ -412,6 +454,7 @@ def _serve(
         share = min(rps - 1, max(1, round(rps * uniform(rng, 0.3, 0.7))))
         parts = [(first, share), (rest[0], rps - share)]
     for site_id, _ in parts:
+        _open(network, site_id)
         if site_id not in chosen_acc:
             chosen_acc[site_id] = pick(rng, _compatible(network.site(site_id), profiles))
     return parts
@@ -472,8 +515,11 @@ def _spare_site(
     chosen_acc: dict[str, str],
 ) -> str | None:
     """The nearest site outside `avoid_domain` that can run the model; its accelerator joins
-    the profiles if needed."""
-    for site_id in network.sites_by_latency(home.id):
+    the profiles if needed. Open sites first (families with `open_share`), then any."""
+    ranked = network.sites_by_latency(home.id)
+    if network.open_sites is not None:
+        ranked = sorted(ranked, key=lambda s: not network.is_open(s))
+    for site_id in ranked:
         site = network.site(site_id)
         if site.domain == avoid_domain:
             continue
@@ -481,6 +527,7 @@ def _spare_site(
         if usable:
             acc = chosen_acc.get(site_id) or pick(rng, usable)
             chosen_acc[site_id] = acc
+            _open(network, site_id)
             if acc not in profiles:
                 profiles.append(acc)
                 profiles.sort(key=[a.id for a in ACCELERATORS].index)
