@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
+from hypothesis import HealthCheck, given, settings
 
+from benchmarks.harness.compact_mip import compact_highs
 from benchmarks.harness.measure import RunTask, run_isolated
-from benchmarks.harness.methods import METHODS, MethodSettings
+from benchmarks.harness.methods import METHODS, MethodSettings, run_method
 from benchmarks.harness.records import RunRecord, append_record, read_records
 from benchmarks.harness.report import (
     Summary,
@@ -24,11 +27,14 @@ from benchmarks.harness.report import (
 )
 from benchmarks.harness.targets import check_targets, gap_ratio
 from benchmarks.run import InstanceSpec, latest_records, main, parse_arguments
+from models import load_instance
 from models.generator import generate
 from models.io import save_instance
+from tests.checks import assert_valid_plan
+from tests.test_solve_bruteforce import build as build_tiny
+from tests.test_solve_bruteforce import oracle, tiny_cases
 
-if TYPE_CHECKING:
-    from pathlib import Path
+EXAMPLE = Path(__file__).resolve().parent.parent / "instances" / "example.json"
 
 
 def record(method: str = "infraplan", **fields: Any) -> RunRecord:
@@ -309,3 +315,62 @@ def test_a_second_run_skips_what_is_recorded(small_run: tuple[int, Path]) -> Non
     before = (out / "records.jsonl").read_bytes()
     assert main(["--instances", "S-0", "--time-limit", "3", "-o", str(out)]) == 0
     assert (out / "records.jsonl").read_bytes() == before
+
+
+# -- the compact HiGHS peer --------------------------------------------------------------
+
+#: The SPEC worked example's optimum (docs/spec.md §2).
+EXAMPLE_OPTIMUM = 2_778_598.80
+
+
+def test_the_compact_peer_finds_the_worked_example_optimum() -> None:
+    """On the SPEC worked example HiGHS finds the hand-computed optimum; the plan is
+    `feasible` with no proved bound, HiGHS's bound comes apart from it."""
+    instance = load_instance(EXAMPLE)
+    answer = compact_highs(instance, time_limit_s=10.0)
+    solution = answer.solution
+    assert solution.status == "feasible"
+    assert solution.bound is None
+    assert solution.objective == pytest.approx(EXAMPLE_OPTIMUM, rel=1e-9)
+    assert answer.highs_bound == pytest.approx(EXAMPLE_OPTIMUM, rel=1e-6)
+    assert_valid_plan(instance, solution)
+    assert [(t.job, t.site, t.count) for t in solution.training] == [
+        ("pretrain-a", "us-east", 2048)
+    ]
+    assert [(r.service, r.replicas) for r in solution.inference] == [("chat-70b", 25)]
+
+
+@pytest.mark.parametrize(("family", "seed"), [("S", 0), ("S", 1), ("S", 2), ("facility-M", 0)])
+def test_every_plan_of_the_compact_peer_passes_the_evaluator(family: str, seed: int) -> None:
+    """Generated instances (fixed costs, n+1, limited links, unserved demand, optional jobs):
+    the peer's plan, within a short limit, is one the evaluator accepts at its own cost."""
+    instance = generate(family, seed)
+    solution = compact_highs(instance, time_limit_s=3.0).solution
+    assert solution.status == "feasible", solution.summary()
+    assert_valid_plan(instance, solution)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tiny_cases())
+def test_the_compact_peer_matches_exhaustive_search(case: dict[str, Any]) -> None:
+    """On random tiny instances (fixed costs, n+1, bandwidth, egress, unserved demand,
+    optional jobs) the peer's plan costs the exhaustive optimum and passes the evaluator."""
+    instance = build_tiny(case)
+    expected = oracle(case)
+    solution = compact_highs(instance, time_limit_s=10.0).solution
+    if expected is None:
+        assert solution.status == "infeasible"
+        return
+    assert_valid_plan(instance, solution)
+    assert solution.objective is not None
+    assert math.isclose(solution.objective, expected, rel_tol=1e-6, abs_tol=1e-6)
+
+
+def test_the_mip_method_keeps_highs_bound_apart_from_proved_bounds() -> None:
+    """The harness's mip-highs returns the peer's plan with no proved bound; HiGHS's bound is
+    its `solver_bound`, which the best bound of an instance never counts."""
+    instance = load_instance(EXAMPLE)
+    outcome = run_method("mip-highs", instance, MethodSettings(time_limit_s=5.0))
+    assert outcome.status == "feasible" and outcome.bound is None
+    assert outcome.solver_bound == pytest.approx(EXAMPLE_OPTIMUM, rel=1e-6)
+    assert best_bounds([record("mip-highs", bound=None, solver_bound=1e9)]) == {"gen-S-0": None}

@@ -217,6 +217,7 @@ def _child(task: RunTask, sender: Connection) -> None:
         result: dict[str, Any] = {
             "status": outcome.status,
             "bound": outcome.bound,
+            "solver_bound": outcome.solver_bound,
             "wall_s": round(wall_s, 3),
             "build_s": None if outcome.build_s is None else round(outcome.build_s, 3),
             "peak_rss_mb": round(peak_rss_mb, 1),

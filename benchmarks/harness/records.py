@@ -38,6 +38,9 @@ class RunRecord:
     objective: float | None = None
     #: The method's own proved lower bound.
     bound: float | None = None
+    #: A bound the method's solver reports to its own tolerances (HiGHS's dual bound for
+    #: mip-highs): shown, never counted as a proved bound.
+    solver_bound: float | None = None
     #: Whether `solver.evaluate` accepts the plan (None when there is no plan).
     evaluator_accepts: bool | None = None
     evaluator_objective: float | None = None
