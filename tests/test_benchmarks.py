@@ -218,6 +218,21 @@ def test_instance_spec_parses_family_and_seed() -> None:
         InstanceSpec.parse("Q-1")
 
 
+def test_zoo_families_are_instances_and_families_of_the_harness() -> None:
+    """A zoo family names instances (`penalty-M-100`, the generator's `gen-penalty-M-100`)
+    and goes with --families like S-XL."""
+    spec = InstanceSpec.parse("penalty-M-100")
+    assert spec == InstanceSpec("penalty-M", 100)
+    assert spec.name == generate("penalty-M", 100).name == "gen-penalty-M-100"
+    arguments = parse_arguments(["--families", "grid-L", "sparse-M", "--seeds", "100", "101"])
+    assert [s.name for s in arguments.specs] == [
+        "gen-grid-L-100",
+        "gen-grid-L-101",
+        "gen-sparse-M-100",
+        "gen-sparse-M-101",
+    ]
+
+
 def test_quick_runs_two_small_and_one_medium_instance_briefly() -> None:
     """--quick alone means S-0, S-1 and M-0 at 5 s with every method."""
     arguments = parse_arguments(["--quick"])
