@@ -203,7 +203,7 @@ def test_a_bound_above_a_checked_plan_is_raised_not_clipped(
     def too_high(bound: float | None) -> float | None:
         return None if bound is None else bound + 1.0
 
-    monkeypatch.setattr(solve_module, "_lowered", too_high)
+    monkeypatch.setattr(solve_module, "lowered_bound", too_high)
     with pytest.raises(ClaimContradictionError, match=r"bound 4\.0.* above the cost 3\.0"):
         solve(one_service(1 / 3, 1.0), time_limit_s=10.0, workers=2, seed=0)
 

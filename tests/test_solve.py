@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from typing import TYPE_CHECKING
 
 import orjson
 import pytest
@@ -19,16 +20,29 @@ from ortools.sat.python import cp_model
 from models import CostBreakdown, Solution, load_instance
 from solver import SolveOptions, solve
 from solver.cpsat.model import build_model
+from solver.heuristics import neighbourhood
 from solver.heuristics.greedy import Guide, greedy
 from solver.lagrangian import lagrangian
 from solver.plan import Plan
-from solver.solve import _at_least, _combined, _full_options, _Outcome, _Search
+from solver.search import runner, strategies
+from solver.search.progress import ProgressRelay
+from solver.search.runner import Search, combined, full_options
+from solver.solve import Outcome, at_least
 from tests import builders as b
 from tests.checks import assert_valid_plan
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 TIME_LIMIT_S = 20.0
 #: The module (the package exports its `solve` function under the same name).
 solve_module = importlib.import_module("solver.solve")
+
+
+def patch_greedy(monkeypatch: pytest.MonkeyPatch, planner: Callable[..., Solution]) -> None:
+    """Make `planner` every greedy call of `solve` (its own, and its strategies')."""
+    for module in (solve_module, strategies):
+        monkeypatch.setattr(module, "greedy", planner)
 
 
 def solved(instance, *, expect_plan: bool = True, **kwargs) -> Solution:  # type: ignore[no-untyped-def]
@@ -406,16 +420,16 @@ def test_a_lost_search_plan_falls_back_to_the_greedy_plan() -> None:
     def plan(cost: float) -> Plan:
         return Plan([], [], [], [], [], CostBreakdown(compute=cost))
 
-    lost = _at_least(_Outcome("unknown", 90.0, None, rejected=plan(95.0)), plan(100.0))
+    lost = at_least(Outcome("unknown", 90.0, None, rejected=plan(95.0)), plan(100.0))
     assert (lost.status, lost.bound) == ("feasible", 90.0)
     assert lost.plan is not None and lost.plan.objective == 100.0
-    costlier = _at_least(_Outcome("feasible", 90.0, plan(120.0)), plan(100.0))
+    costlier = at_least(Outcome("feasible", 90.0, plan(120.0)), plan(100.0))
     assert costlier.plan is not None and costlier.plan.objective == 100.0
-    cheaper = _at_least(_Outcome("feasible", 90.0, plan(95.0)), plan(100.0))
+    cheaper = at_least(Outcome("feasible", 90.0, plan(95.0)), plan(100.0))
     assert cheaper.plan is not None and cheaper.plan.objective == 95.0
     # The bound stays with the plan that takes the lost one's place; the status is
     # given once the plan is checked (solve._claimed), not here.
-    proved = _at_least(_Outcome("unknown", 100.0, None), plan(100.0))
+    proved = at_least(Outcome("unknown", 100.0, None), plan(100.0))
     assert (proved.status, proved.bound) == ("feasible", 100.0)
 
 
@@ -449,7 +463,7 @@ def test_large_instance_is_planned_by_neighbourhood_search(
         instance,
         partial=True,
         guide=Guide(capacity_prices=found.prices, placements=found.placements),
-        price_weights=(solve_module.LAGRANGIAN_PRICE_WEIGHT,),
+        price_weights=(strategies.LAGRANGIAN_PRICE_WEIGHT,),
         job_orders=(False,),
     )
     assert priced.objective is not None
@@ -469,9 +483,9 @@ def large_greedy_start_watched(
     list returned fills with the guide of each greedy call (`starve_priced`: the priced
     one is given no time, so its plan is incomplete)."""
     monkeypatch.setattr(solve_module, "MAX_LP_VARIABLES", 0)
-    monkeypatch.setattr(solve_module.neighbourhood, "improve", lambda _i, plan, *_a, **_k: plan)
+    monkeypatch.setattr(neighbourhood, "improve", lambda _i, plan, *_a, **_k: plan)
     guides: list[Guide | None] = []
-    planner = solve_module.greedy
+    planner = greedy
 
     def watched(*args, **kwargs):  # type: ignore[no-untyped-def]
         guides.append(kwargs.get("guide"))
@@ -479,7 +493,7 @@ def large_greedy_start_watched(
             kwargs["time_limit_s"] = 0.0
         return planner(*args, **kwargs)
 
-    monkeypatch.setattr(solve_module, "greedy", watched)
+    patch_greedy(monkeypatch, watched)
     return guides
 
 
@@ -542,12 +556,12 @@ def test_mid_sized_instance_gets_neighbourhood_search_and_a_bound(
     search after it still proves a bound; the plan is valid and no worse than the greedy
     start."""
     monkeypatch.setattr(solve_module, "NEIGHBOURHOOD_MIN_DECISIONS", 0)
-    monkeypatch.setattr(solve_module.neighbourhood, "NEIGHBOURHOOD_DECISIONS", 300)
+    monkeypatch.setattr(neighbourhood, "NEIGHBOURHOOD_DECISIONS", 300)
     searched: list[float] = []
     replanning = [False]  # whether the neighbourhood search is running
     rounded: list[bool] = []  # for each rounding search: whether it is a re-plan's
-    original = solve_module.neighbourhood.improve
-    rounding = solve_module._rounding_search
+    original = neighbourhood.improve
+    rounding = strategies.rounding_search
 
     def improve(*args, **kwargs):  # type: ignore[no-untyped-def]
         replanning[0] = True
@@ -560,8 +574,8 @@ def test_mid_sized_instance_gets_neighbourhood_search_and_a_bound(
         rounded.append(replanning[0])
         return rounding(*args, **kwargs)
 
-    monkeypatch.setattr(solve_module.neighbourhood, "improve", improve)
-    monkeypatch.setattr(solve_module, "_rounding_search", spied)
+    monkeypatch.setattr(neighbourhood, "improve", improve)
+    monkeypatch.setattr(strategies, "rounding_search", spied)
     instance = load_instance("instances/generated/S-1.json")
     plan = solved(instance)
     assert len(searched) == 1
@@ -580,13 +594,13 @@ def test_mid_sized_instance_rounds_an_incomplete_greedy_plan(
     monkeypatch.setattr(solve_module, "NEIGHBOURHOOD_MIN_DECISIONS", 0)
     _starve_greedy(monkeypatch)
     calls: list[float] = []
-    rounding = solve_module._rounding_search
+    rounding = strategies.rounding_search
 
     def spied(*args, **kwargs):  # type: ignore[no-untyped-def]
         calls.append(kwargs["share"])
         return rounding(*args, **kwargs)
 
-    monkeypatch.setattr(solve_module, "_rounding_search", spied)
+    monkeypatch.setattr(strategies, "rounding_search", spied)
     plan = solved(load_instance("instances/generated/S-1.json"))
     assert calls == [solve_module.MID_ROUNDING_SHARE]
     assert plan.has_plan
@@ -623,29 +637,29 @@ def test_full_search_subsolvers_on_models_large_enough(monkeypatch: pytest.Monke
     default portfolio is asked for, and never over the caller's own choice of subsolvers."""
     built = build_model(b.flexible_job_on_latency_bound_site(2.0))
     options = SolveOptions()
-    assert _full_options(built, 2, options) is options  # a small model
-    monkeypatch.setattr(solve_module, "FULL_SUBSOLVERS_MIN_VARIABLES", 1)
-    chosen = _full_options(built, 2, options).parameters["subsolvers"]
-    assert chosen == list(solve_module.FULL_SUBSOLVERS)
-    assert _full_options(built, 1, options) is options
+    assert full_options(built, 2, options) is options  # a small model
+    monkeypatch.setattr(runner, "FULL_SUBSOLVERS_MIN_VARIABLES", 1)
+    chosen = full_options(built, 2, options).parameters["subsolvers"]
+    assert chosen == list(runner.FULL_SUBSOLVERS)
+    assert full_options(built, 1, options) is options
     parallel = SolveOptions(deterministic=False)
-    assert _full_options(built, 2, parallel) is parallel
+    assert full_options(built, 2, parallel) is parallel
     default = SolveOptions(tuned_subsolvers=False)
-    assert _full_options(built, 2, default) is default
+    assert full_options(built, 2, default) is default
     own = SolveOptions(parameters={"subsolvers": ["core"]})
-    assert _full_options(built, 2, own).parameters == {"subsolvers": ["core"]}
+    assert full_options(built, 2, own).parameters == {"subsolvers": ["core"]}
 
 
 def _starve_greedy(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     """Give every greedy call of `solve` no time (its plans leave work out); returns the
     starved planner."""
-    planner = solve_module.greedy
+    planner = greedy
 
     def starved(*args, **kwargs):  # type: ignore[no-untyped-def]
         kwargs["time_limit_s"] = 0.0
         return planner(*args, **kwargs)
 
-    monkeypatch.setattr(solve_module, "greedy", starved)
+    patch_greedy(monkeypatch, starved)
     return starved
 
 
@@ -653,16 +667,16 @@ def _searches(monkeypatch: pytest.MonkeyPatch) -> list[tuple[dict[str, object], 
     """Spy on every CP-SAT search of `solve`: its CP-SAT parameters, the seconds it took,
     and the seconds it had."""
     seen: list[tuple[dict[str, object], float, float]] = []
-    search = solve_module._search
+    search = runner.search
 
     def spied(built, deadline, *args, **kwargs):  # type: ignore[no-untyped-def]
-        began = solve_module.time.perf_counter()
+        began = time.perf_counter()
         found = search(built, deadline, *args, **kwargs)
-        took = solve_module.time.perf_counter() - began
+        took = time.perf_counter() - began
         seen.append((dict(args[2].parameters), took, deadline - began))
         return found
 
-    monkeypatch.setattr(solve_module, "_search", spied)
+    monkeypatch.setattr(runner, "search", spied)
     return seen
 
 
@@ -674,7 +688,7 @@ def test_full_search_improves_a_complete_plan_by_lns_then_proves(
     then the full subsolvers, for the bound; on a tiny model the LNS step's presolve
     proves the optimum (84) and no bound step follows. With CP-SAT's default portfolio
     asked for, the search is one."""
-    monkeypatch.setattr(solve_module, "FULL_SUBSOLVERS_MIN_VARIABLES", 1)
+    monkeypatch.setattr(runner, "FULL_SUBSOLVERS_MIN_VARIABLES", 1)
     seen = _searches(monkeypatch)
     generated = load_instance("instances/generated/S-1.json")
     answer = solve(generated, time_limit_s=10.0, workers=2)
@@ -684,8 +698,8 @@ def test_full_search_improves_a_complete_plan_by_lns_then_proves(
     assert answer.objective <= greedy(generated, partial=True).objective + 1e-6  # type: ignore[operator]
     lns, proof = seen[-2:]
     assert lns[0]["use_lns_only"] is True
-    assert lns[0]["lns_initial_deterministic_limit"] == solve_module.LNS_DTIME
-    assert proof[0]["subsolvers"] == list(solve_module.FULL_SUBSOLVERS)
+    assert lns[0]["lns_initial_deterministic_limit"] == runner.LNS_DTIME
+    assert proof[0]["subsolvers"] == list(runner.FULL_SUBSOLVERS)
     seen.clear()
     instance = b.flexible_job_on_latency_bound_site(2.0)
     tiny = solve(instance, time_limit_s=30.0, workers=2)
@@ -710,7 +724,7 @@ def test_full_search_from_no_complete_plan_looks_for_one_by_local_search_first(
     within FIRST_PLAN_SHARE of the time; the LNS step and the bound step follow from it.
     On a tiny model with no start at all, the local-search step's presolve proves the
     optimum (84) and nothing follows."""
-    monkeypatch.setattr(solve_module, "FULL_SUBSOLVERS_MIN_VARIABLES", 1)
+    monkeypatch.setattr(runner, "FULL_SUBSOLVERS_MIN_VARIABLES", 1)
     starved = _starve_greedy(monkeypatch)
     monkeypatch.setattr(solve_module, "ROUNDING_SHARE", 0.0)
     generated = load_instance("instances/generated/S-1.json")
@@ -722,9 +736,9 @@ def test_full_search_from_no_complete_plan_looks_for_one_by_local_search_first(
     assert answer.bound <= answer.objective
     first, lns, proof = seen[-3:]
     assert first[0]["use_ls_only"] is True and first[0]["stop_after_first_solution"] is True
-    assert first[2] <= solve_module.FIRST_PLAN_SHARE * 10.0
+    assert first[2] <= strategies.FIRST_PLAN_SHARE * 10.0
     assert lns[0]["use_lns_only"] is True and "use_ls_only" not in lns[0]
-    assert proof[0]["subsolvers"] == list(solve_module.FULL_SUBSOLVERS)
+    assert proof[0]["subsolvers"] == list(runner.FULL_SUBSOLVERS)
     seen.clear()
     instance = b.flexible_job_on_latency_bound_site(2.0)
     cold = solve(instance, time_limit_s=30.0, workers=2, options=SolveOptions(greedy_start=False))
@@ -764,7 +778,7 @@ def test_without_a_proof_asked_for_the_lns_step_keeps_the_time(
     S-1, the size threshold lowered) ends with its LNS step, given all the time to the
     search's end; no bound step follows. The answer is a valid plan whose bound (the LP
     relaxation's) is still a bound."""
-    monkeypatch.setattr(solve_module, "FULL_SUBSOLVERS_MIN_VARIABLES", 1)
+    monkeypatch.setattr(runner, "FULL_SUBSOLVERS_MIN_VARIABLES", 1)
     seen = _searches(monkeypatch)
     generated = load_instance("instances/generated/S-1.json")
     answer = solve(generated, time_limit_s=10.0, workers=2, options=SolveOptions(prove=False))
@@ -772,28 +786,25 @@ def test_without_a_proof_asked_for_the_lns_step_keeps_the_time(
     assert answer.bound is not None and answer.objective is not None
     assert answer.bound <= answer.objective
     assert seen[-1][0]["use_lns_only"] is True
-    assert all(p.get("subsolvers") != list(solve_module.FULL_SUBSOLVERS) for p, _, _ in seen)
+    assert all(p.get("subsolvers") != list(runner.FULL_SUBSOLVERS) for p, _, _ in seen)
 
 
 def test_the_neighbourhood_search_replans_without_proving() -> None:
     """The neighbourhood search's re-plans ask for no bound (`prove=False`) and no
     neighbourhood search of their own; the plan it returns is valid and no costlier."""
     instance = load_instance("instances/generated/S-0.json")
-    start = solve_module._greedy_plan(greedy(instance, partial=True))
+    start = strategies.greedy_plan(greedy(instance, partial=True))
     assert start is not None
     asked: list[SolveOptions] = []
-    real = solve_module.solve
 
     def spied(residual, **kwargs):  # type: ignore[no-untyped-def]
         asked.append(kwargs["options"])
-        return real(residual, **kwargs)
+        return solve(residual, **kwargs)
 
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(solve_module, "solve", spied)
-        deadline = time.perf_counter() + 6.0
-        better = solve_module._neighbourhood_search(
-            instance, start, deadline, 1, 0, SolveOptions(), None, step_s=1.0
-        )
+    deadline = time.perf_counter() + 6.0
+    better = strategies.neighbourhood_search(
+        instance, start, deadline, 1, 0, SolveOptions(), None, solve=spied, step_s=1.0
+    )
     assert asked and all(not o.prove and not o.neighbourhood_search for o in asked)
     assert better.objective <= start.objective + 1e-6
     info = greedy(instance).solver
@@ -806,8 +817,8 @@ def test_a_search_that_finds_nothing_better_for_a_while_is_stopped(
     """The LNS step's watch stops its search once no better plan has come for
     LNS_STALL_S (here 0.2 s); before the first plan (presolve still loading the hint) it
     never does."""
-    monkeypatch.setattr(solve_module, "LNS_STALL_S", 0.2)
-    monkeypatch.setattr(solve_module, "STALL_POLL_S", 0.01)
+    monkeypatch.setattr(runner, "LNS_STALL_S", 0.2)
+    monkeypatch.setattr(runner, "STALL_POLL_S", 0.01)
 
     class Search:
         stopped_at: float | None = None
@@ -816,10 +827,10 @@ def test_a_search_that_finds_nothing_better_for_a_while_is_stopped(
             self.stopped_at = time.perf_counter()
 
     search = Search()
-    relay = solve_module._ProgressRelay(None, 1.0)
+    relay = ProgressRelay(None, 1.0)
     done = threading.Event()
     watch = threading.Thread(
-        target=solve_module._stop_when_stalled,
+        target=runner.stop_when_stalled,
         args=(search, relay, time.perf_counter(), done),
     )
     watch.start()
@@ -837,18 +848,18 @@ def test_the_lns_step_and_the_bound_step_combine_to_the_cheaper_plan_and_larger_
     of their bounds; a proof of the bound step stands as it is, and without a plan from
     the LNS step the bound step's answer is the answer."""
     feasible = cp_model.FEASIBLE
-    lns = _Search(feasible, [1.0], 10.0, 100.0)
-    cheaper = _combined(lns, _Search(feasible, [2.0], 90.0, 95.0))
+    lns = Search(feasible, [1.0], 10.0, 100.0)
+    cheaper = combined(lns, Search(feasible, [2.0], 90.0, 95.0))
     assert (cheaper.values, cheaper.bound, cheaper.objective) == ([2.0], 90.0, 95.0)
-    kept = _combined(lns, _Search(feasible, [2.0], 90.0, 120.0))
+    kept = combined(lns, Search(feasible, [2.0], 90.0, 120.0))
     assert (kept.values, kept.bound, kept.objective) == ([1.0], 90.0, 100.0)
-    unbounded = _combined(lns, _Search(cp_model.UNKNOWN, [], None))
+    unbounded = combined(lns, Search(cp_model.UNKNOWN, [], None))
     assert (unbounded.status, unbounded.values, unbounded.bound) == (feasible, [1.0], 10.0)
-    proved = _Search(cp_model.OPTIMAL, [3.0], 99.0, 99.0)
-    assert _combined(lns, proved) is proved
-    nothing = _Search(cp_model.UNKNOWN, [], None)
-    fallback = _Search(feasible, [2.0], 90.0, 95.0)
-    assert _combined(nothing, fallback) is fallback
+    proved = Search(cp_model.OPTIMAL, [3.0], 99.0, 99.0)
+    assert combined(lns, proved) is proved
+    nothing = Search(cp_model.UNKNOWN, [], None)
+    fallback = Search(feasible, [2.0], 90.0, 95.0)
+    assert combined(nothing, fallback) is fallback
 
 
 def test_large_instance_without_a_plan_or_time_for_the_whole_model_answers_unknown(

@@ -1,0 +1,57 @@
+"""What a caller may ask of the search: `SolveOptions`, and the default worker count."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+
+def default_workers() -> int:
+    """CP-SAT workers when not given: the machine's cores, at most 8."""
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    """Solver settings beyond the common keyword arguments of `solve`."""
+
+    #: Search in a reproducible order (CP-SAT `interleave_search` with several workers; one
+    #: worker's single-thread search is reproducible as it is): same instance, seed and
+    #: settings give the same plan whenever the search ends before the wall-time limit.
+    deterministic: bool = True
+    #: Stop once the proved relative gap is at most this.
+    relative_gap: float = 0.0
+    #: Print CP-SAT's search log to stdout.
+    log_search: bool = False
+    #: Extra CP-SAT parameters by name (for experiments; recorded in the solution).
+    parameters: dict[str, float | int | bool | str | list[str]] = field(default_factory=dict)
+    #: Search the elastic model first (required work may be left out at a penalty), which
+    #: always has a plan to improve on, then the strict one if work is still left out. Off
+    #: by default: on the generated M family the strict model started from the greedy plan
+    #: found better plans in the same time (docs/formulation.md).
+    elastic: bool = False
+    #: Without a `hint`, start from the greedy planner's plan (possibly incomplete).
+    greedy_start: bool = True
+    #: Solve the LP relaxation: to guide the greedy start and as a bound when the search
+    #: proves less. Off is faster when only a first plan matters (diagnosis checks).
+    lp: bool = True
+    #: Before the full search, search the model with every replica count limited to the
+    #: integers around its LP value (solver.heuristics.rounding); its best plan, when
+    #: better than the greedy one, is the full search's hint. Needs `lp`.
+    lp_rounding: bool = True
+    #: On an instance too large for the LP, improve a complete greedy plan by re-planning
+    #: neighbourhoods of it (solver.heuristics.neighbourhood) instead of building the
+    #: whole model; no bound is proved then.
+    neighbourhood_search: bool = True
+    #: With several workers searching reproducibly, the whole model's search on a model
+    #: of FULL_SUBSOLVERS_MIN_VARIABLES or more runs CP-SAT's full-problem subsolvers
+    #: FULL_SUBSOLVERS only (solver.search.runner), and from a complete plan (without
+    #: neighbourhood search) after an LNS step (LNS_SHARE, solver.search.strategies);
+    #: off: one search with CP-SAT's default portfolio (as the monolithic peer of the
+    #: benchmarks runs).
+    tuned_subsolvers: bool = True
+    #: Spend search time on the bound: the tuned whole-model search's bound step after
+    #: its LNS step. Off for the neighbourhood search's re-plans, whose bound proves
+    #: nothing about the whole instance: their LNS step keeps the time (the answer's
+    #: bound is then what the LP relaxation and the searches proved on the way).
+    prove: bool = True
