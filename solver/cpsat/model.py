@@ -20,7 +20,7 @@ from solver.cpsat.constraints import ModelNotes, add_constraints
 from solver.cpsat.objective import ObjectiveTerms, cost_estimates, objective_terms, set_objective
 from solver.cpsat.scaling import CostScale, ScalingWarning
 from solver.cpsat.variables import PlanVariables, create_variables
-from solver.plan import Plan as Plan  # also re-exported: solve.py imports it from here
+from solver.plan import Plan
 
 #: Flow values (in rps units) below this are read as zero.
 FLOW_ZERO = 1e-9
