@@ -9,7 +9,7 @@ import contextlib
 import warnings
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TextIO
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
@@ -18,6 +18,7 @@ from rich.console import Console
 from models import InputError, load_instance
 from models.generator.families import FAMILIES, ZOO
 from models.io import instance_json_schema, write_atomic
+from solver.warning_line import one_line_warning
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -39,22 +40,8 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def show_warning(
-    message: Warning | str,
-    category: type[Warning],
-    filename: str,
-    lineno: int,
-    file: TextIO | None = None,
-    line: str | None = None,
-) -> None:
-    """`warnings.showwarning` for users: one line `infraplan: warning: <message>` on stderr,
-    without Python's file, line number and source line."""
-    text = " ".join(part.strip() for part in str(message).splitlines() if part.strip())
-    if file is None:
-        err.print(f"infraplan: warning: {text}", markup=False)
-    else:
-        with contextlib.suppress(OSError):  # as warnings.showwarning: a closed stream is no error
-            file.write(f"infraplan: warning: {text}\n")
+#: The warning hook every command installs (solver.warning_line).
+show_warning = one_line_warning
 
 
 @contextlib.contextmanager

@@ -12,15 +12,15 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import signal
-import sys
 import time
 import warnings
 from collections import deque
 from multiprocessing.connection import wait
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 from solver.executors.base import Executor, Finished, Outcome, Started
 from solver.executors.task import run_task
+from solver.warning_line import one_line_warning
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -35,21 +35,6 @@ POLL_S = 0.2
 EXIT_GRACE_S = 2.0
 #: Time a new worker gets to start up (spawn, imports) before its task's clock runs anyway.
 STARTUP_ALLOWANCE_S = 60.0
-
-
-def one_line_warning(
-    message: Warning | str,
-    category: type[Warning],
-    filename: str,
-    lineno: int,
-    file: TextIO | None = None,
-    line: str | None = None,
-) -> None:
-    """`warnings.showwarning` for workers: `infraplan: warning: <message>` as one line on
-    stderr, as the command line shows warnings (solver.cli.show_warning)."""
-    text = " ".join(part.strip() for part in str(message).splitlines() if part.strip())
-    with contextlib.suppress(OSError):
-        (file or sys.stderr).write(f"infraplan: warning: {text}\n")
 
 
 def _serve(connection: Connection) -> None:
