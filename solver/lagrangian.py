@@ -47,12 +47,12 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from models.tolerance import ABS_TOL, REL_TOL, widened
+from models.tolerance import ABS_TOL, FLOAT_ROOM, REL_TOL
 from solver.costs import accelerator_hour_costs, dataset_egress, traffic_egress_per_rps
 
 if TYPE_CHECKING:
@@ -380,15 +380,14 @@ class _Relaxation:
     infeasible: bool
     #: Cost of work that has no option and is left out (optional jobs, penalised demand).
     left_out: float
+    #: What the absolute tolerance of the serving rows may be worth (`_tolerant`).
+    tolerance_cost: float = 0.0
 
 
-def _relaxation(instance: Instance, *, tolerant: bool = False) -> _Relaxation:
-    """The relaxation's data. With `tolerant`, every limit is widened to the SPEC's
-    tolerance, a replica counts 1e-6 more rps than its rate and the absolute 1e-6 rps of
-    each serving row is paid for at the service's dearest rps: its value at any prices
-    then bounds every plan that meets the rows to the tolerance (the value proved).
-    Without, the figures are the instance's (the steps and the prices run on these: a
-    limit met exactly prices cleanly)."""
+def _relaxation(instance: Instance) -> _Relaxation:
+    """The relaxation's data, with the instance's own figures (the steps and the prices run
+    on these: a limit met exactly prices cleanly); `_tolerant` derives the one whose value
+    is proved."""
     eligibility = instance.eligibility
     pairs = {pair: index for index, pair in enumerate(sorted(instance.inventory_by_pair))}
     count = np.array(
@@ -398,12 +397,9 @@ def _relaxation(instance: Instance, *, tolerant: bool = False) -> _Relaxation:
     rate = {pair: accelerator_hour_costs(instance, *pair).total for pair in pairs}
     infeasible = False
     left_out = 0.0
+    tolerance_cost = 0.0
 
-    def room(limit: float) -> float:
-        return widened(limit) if tolerant else limit
-
-    # Accelerators in use are whole, so the stock's rows keep whole limits.
-    limit = [float(math.floor(room(c))) for c in count]
+    limit = list(count)
     entries: list[tuple[int, int, float]] = [(index, index, 1.0) for index in range(len(count))]
     grid_row: dict[str, int] = {}
     cooling_row: dict[tuple[str, str], int] = {}
@@ -412,14 +408,14 @@ def _relaxation(instance: Instance, *, tolerant: bool = False) -> _Relaxation:
         accelerator = instance.accelerator_by_id[accelerator_id]
         if site_id not in grid_row:
             grid_row[site_id] = len(limit)
-            limit.append(room(site.grid_kw))
+            limit.append(site.grid_kw)
         entries.append((index, grid_row[site_id], accelerator.power_kw * site.pue))
         cooling = site.cooling_limit_kw(accelerator.cooling)
         if cooling is not None:
             key = (site_id, accelerator.cooling)
             if key not in cooling_row:
                 cooling_row[key] = len(limit)
-                limit.append(room(cooling))
+                limit.append(cooling)
             entries.append((index, cooling_row[key], accelerator.power_kw))
 
     fixed_sites = sorted(
@@ -467,22 +463,20 @@ def _relaxation(instance: Instance, *, tolerant: bool = False) -> _Relaxation:
         options = eligibility.replicas[service.id]
         at_site: dict[str, list[tuple[int, float, float]]] = {}
         fastest: dict[str, float] = {}
-        # A replica may carry 1e-6 more than its rate (the SPEC's tolerance on the serving
-        # rows): each rps takes that much less of a replica here. The absolute 1e-6 rps
-        # per row is paid for below, at the service's dearest rps.
-        share = 1.0 - 2.0 * REL_TOL if tolerant else 1.0
         for o in options:
             at_site.setdefault(o.site, []).append(
                 (
                     pairs[o.site, o.accelerator],
-                    share * o.per_replica / o.rps,
-                    share * o.per_replica * hours * rate[o.site, o.accelerator] / o.rps,
+                    o.per_replica / o.rps,
+                    o.per_replica * hours * rate[o.site, o.accelerator] / o.rps,
                 )
             )
             fastest[o.site] = max(fastest.get(o.site, 0.0), o.rps)
-        if at_site and tolerant:
+        if at_site:
+            # The absolute 1e-6 rps of the SPEC's tolerance on each serving row, at the
+            # service's dearest rps (`_tolerant`).
             dearest = max(cost for choices in at_site.values() for _, _, cost in choices)
-            left_out -= ABS_TOL * (len(at_site) + 1) * dearest
+            tolerance_cost += ABS_TOL * (len(at_site) + 1) * dearest
         price = (
             math.inf
             if service.unserved_cost_per_rps_hour is None
@@ -550,6 +544,37 @@ def _relaxation(instance: Instance, *, tolerant: bool = False) -> _Relaxation:
         resilient=resilient.build(),
         infeasible=infeasible,
         left_out=left_out,
+        tolerance_cost=tolerance_cost,
+    )
+
+
+def _tolerant(relaxation: _Relaxation) -> _Relaxation:
+    """The relaxation whose value at any prices bounds every plan that meets the rows to
+    the SPEC's tolerance: every limit widened (the stock's still whole: accelerators in
+    use are whole), each rps taking 2e-6 less of a replica and its cost (a replica may
+    carry 1e-6 more than its rate), and the absolute 1e-6 rps of each serving row paid
+    for at the service's dearest rps."""
+    limit = np.maximum(relaxation.limit + ABS_TOL, relaxation.limit / (1.0 - REL_TOL))
+    limit = limit * (1.0 + FLOAT_ROOM)
+    stock = len(relaxation.count)
+    limit[:stock] = np.floor(limit[:stock])
+    share = 1.0 - 2.0 * REL_TOL
+    serve = relaxation.serve
+    if serve is not None:
+        serve = replace(serve, per_unit=serve.per_unit * share, cost=serve.cost * share)
+    resilient = relaxation.resilient
+    if resilient is not None:
+        resilient = replace(
+            resilient,
+            option_per_unit=resilient.option_per_unit * share,
+            option_cost=resilient.option_cost * share,
+        )
+    return replace(
+        relaxation,
+        limit=limit,
+        serve=serve,
+        resilient=resilient,
+        left_out=relaxation.left_out - relaxation.tolerance_cost,
     )
 
 
@@ -804,7 +829,7 @@ def lagrangian(
     relaxation = _relaxation(instance)
     if relaxation.infeasible:
         return None
-    tolerant = _relaxation(instance, tolerant=True)
+    tolerant = _tolerant(relaxation)
     left = deadline - time.perf_counter()
     quick_deadline = time.perf_counter() + max(QUICK_SHARE * left, min(left, QUICK_LEAST_S))
     shares = _PlacementShares(relaxation)
