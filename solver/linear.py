@@ -397,18 +397,13 @@ def _solve_lp_mathopt(
     return solve_rows(data, time_limit_s, threads)
 
 
-def solve_rows(data: LinearRows, time_limit_s: float | None, threads: int = 1) -> LinearResult:
-    """The LP of `data` solved by HiGHS through MathOpt, with values, row duals and the
-    safe bound of those duals (`safe_bound`)."""
-    started = time.perf_counter()
-    parameters = parameters_pb2.SolveParametersProto(enable_output=False)
-    if time_limit_s is not None:
-        parameters.time_limit.FromTimedelta(datetime.timedelta(seconds=max(time_limit_s, 1e-3)))
-    if threads > 1:
-        parameters.threads = threads
+def run_highs(
+    model: model_pb2.ModelProto, parameters: parameters_pb2.SolveParametersProto
+) -> result_pb2.SolveResultProto:
+    """Solve a MathOpt model with HiGHS, its C++ banner kept off stdout."""
     with _quiet_stdout():
-        result = mathopt_solver.solve(
-            _mathopt_model(data),
+        return mathopt_solver.solve(
+            model,
             parameters_pb2.SOLVER_TYPE_HIGHS,
             parameters_pb2.SolverInitializerProto(),
             parameters,
@@ -418,6 +413,18 @@ def solve_rows(data: LinearRows, time_limit_s: float | None, threads: int = 1) -
             None,
             None,
         )
+
+
+def solve_rows(data: LinearRows, time_limit_s: float | None, threads: int = 1) -> LinearResult:
+    """The LP of `data` solved by HiGHS through MathOpt, with values, row duals and the
+    safe bound of those duals (`safe_bound`)."""
+    started = time.perf_counter()
+    parameters = parameters_pb2.SolveParametersProto(enable_output=False)
+    if time_limit_s is not None:
+        parameters.time_limit.FromTimedelta(datetime.timedelta(seconds=max(time_limit_s, 1e-3)))
+    if threads > 1:
+        parameters.threads = threads
+    result = run_highs(_mathopt_model(data), parameters)
     reason = result.termination.reason
     status = _MATHOPT_STATUS.get(reason, "unknown")
     solution = result.solutions[0] if result.solutions else None

@@ -29,33 +29,26 @@ returned beside the plan, as HiGHS's (to its tolerances: primal feasibility 1e-7
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import math
-import os
-import sys
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from ortools.math_opt import (
-    callback_pb2,
-    model_parameters_pb2,
     model_pb2,
     parameters_pb2,
     result_pb2,
     solution_pb2,
 )
-from ortools.math_opt.core.python import solver as mathopt_solver
 
 from models import Solution, SolverInfo
 from models.network import GBPS_PER_RPS_KB
 from solver.costs import plan_costs, replica_costs, traffic_egress_per_rps, training_costs
+from solver.linear import run_highs
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from models import Instance
     from models.accelerators import CoolingKind
     from models.eligibility import ReplicaOption, RoutePair, TrainingPlacement
@@ -281,18 +274,7 @@ def solve_compact(
     if time_limit_s is not None:
         limit = datetime.timedelta(seconds=max(time_limit_s, 1e-3))
         parameters.time_limit.FromTimedelta(limit)
-    with _quiet_stdout():
-        result = mathopt_solver.solve(
-            proto,
-            parameters_pb2.SOLVER_TYPE_HIGHS,
-            parameters_pb2.SolverInitializerProto(),
-            parameters,
-            model_parameters_pb2.ModelSolveParametersProto(),
-            None,
-            callback_pb2.CallbackRegistrationProto(),
-            None,
-            None,
-        )
+    result = run_highs(proto, parameters)
     reason = result.termination.reason
     wall_s = time.perf_counter() - started
     bound = result.termination.objective_bounds.dual_bound
@@ -343,20 +325,6 @@ def _proto(model: CompactModel, *, integer: bool, fixed: dict[int, float]) -> mo
     proto.objective.linear_coefficients.ids.extend(i for i, _ in objective)
     proto.objective.linear_coefficients.values.extend(c for _, c in objective)
     return proto
-
-
-@contextlib.contextmanager
-def _quiet_stdout() -> Iterator[None]:
-    """HiGHS prints a banner from C++ whatever enable_output says; keep it off stdout."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-        yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
 
 
 @dataclass
