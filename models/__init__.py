@@ -21,8 +21,11 @@ from models.network import Region as Region
 from models.network import TransitNode as TransitNode
 from models.paths import NetworkPaths as NetworkPaths
 from models.paths import Route as Route
+from models.schedule import PeriodSpan as PeriodSpan
+from models.schedule import Schedule as Schedule
 from models.sites import InventoryItem as InventoryItem
 from models.sites import Site as Site
+from models.solution import ChosenExpansion as ChosenExpansion
 from models.solution import CostBreakdown as CostBreakdown
 from models.solution import ReplicaAssignment as ReplicaAssignment
 from models.solution import RouteFlow as RouteFlow
@@ -30,6 +33,15 @@ from models.solution import Solution as Solution
 from models.solution import SolverInfo as SolverInfo
 from models.solution import TrainingAssignment as TrainingAssignment
 from models.solution import UnservedDemand as UnservedDemand
+from models.v2_fields import AcceleratorCount as AcceleratorCount
+from models.v2_fields import CurrentPlan as CurrentPlan
+from models.v2_fields import CurrentReplicas as CurrentReplicas
+from models.v2_fields import CurrentTraining as CurrentTraining
+from models.v2_fields import Expansion as Expansion
+from models.v2_fields import MoveBudgets as MoveBudgets
+from models.v2_fields import Period as Period
+from models.v2_fields import SupplyLimit as SupplyLimit
+from models.v2_fields import TimelineEntry as TimelineEntry
 from models.workloads import Dataset as Dataset
 from models.workloads import InferenceProfile as InferenceProfile
 from models.workloads import InferenceService as InferenceService

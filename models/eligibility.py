@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from models.paths import to_ns
+from models.schedule import largest_capacity
 from models.tolerance import widened
 
 if TYPE_CHECKING:
@@ -68,8 +69,13 @@ class Eligibility:
         paths = instance.paths
         sites = instance.sites
         accelerators = instance.accelerator_by_id
+        # The most each site ever offers (timeline and every expansion, SPEC §9 and §11):
+        # an option that fits then is kept; the model checks each period's limits.
+        capacity = {site.id: largest_capacity(instance, site.id) for site in sites}
         inventory = {
-            (site.id, item.accelerator): item.count for site in sites for item in site.inventory
+            (site_id, accelerator): count
+            for site_id, (_, _, stock) in capacity.items()
+            for accelerator, count in stock.items()
         }
         # Thousands of workloads share a few shapes and site filters: memoise both.
         fits_memo: dict[tuple[str, str, int], bool] = {}
@@ -79,8 +85,14 @@ class Eligibility:
             key = (site.id, accelerator, count)
             fits = fits_memo.get(key)
             if fits is None:
+                grid_kw, cooling_kw, _ = capacity[site.id]
                 fits = _fits_alone(
-                    site, accelerators[accelerator], count, inventory.get(key[:2], 0)
+                    site,
+                    accelerators[accelerator],
+                    count,
+                    inventory.get(key[:2], 0),
+                    grid_kw,
+                    cooling_kw[accelerators[accelerator].cooling],
                 )
                 fits_memo[key] = fits
             return fits
@@ -99,10 +111,23 @@ class Eligibility:
                 allowed_memo[key] = chosen
             return chosen
 
+        running_at = {
+            entry.job: entry.site
+            for entry in (instance.current.training if instance.current else [])
+        }
         for job in instance.training:
             placements: list[TrainingPlacement] = []
+            # A job of `current` that carries a checkpoint can only move where it can reach
+            # (SPEC §10).
+            moves_from = running_at.get(job.id) if job.checkpoint_size_gb > 0 else None
             for site in allowed_sites_of(job.allowed_sites, job.requires_tags):
                 if job.dataset is not None and paths.route(job.dataset.at, site.id) is None:
+                    continue
+                if (
+                    moves_from is not None
+                    and site.id != moves_from
+                    and paths.route(moves_from, site.id) is None
+                ):
                     continue
                 placements.extend(
                     TrainingPlacement(job.id, site.id, option.accelerator, option.count)
@@ -128,9 +153,7 @@ class Eligibility:
             allowed_ids = {site.id for site in allowed_sites}
             slo_ns = to_ns(service.latency_slo_ms)
             within_slo: dict[str, list[str]] = {}
-            for region_id, rps in service.demand_rps.items():
-                if rps <= 0:
-                    continue
+            for region_id in instance.schedule.demand_regions(service.id):
                 # The memoised site lists live as long as the memo, so their ids are stable keys.
                 memo_key = (region_id, slo_ns, id(allowed_sites))
                 cut = within_memo.get(memo_key)
@@ -176,20 +199,27 @@ class Eligibility:
             served = {pair.region for pair in self.routes[service.id]}
             missing.extend(
                 (service.id, region)
-                for region, rps in service.demand_rps.items()
-                if rps > 0 and region not in served
+                for region in instance.schedule.demand_regions(service.id)
+                if region not in served
             )
         return missing
 
 
-def _fits_alone(site: Site, accelerator: Accelerator, count: int, in_stock: int) -> bool:
-    """Whether `count` accelerators alone fit the site's stock, grid power and cooling."""
+def _fits_alone(
+    site: Site,
+    accelerator: Accelerator,
+    count: int,
+    in_stock: int,
+    grid_kw: float,
+    cooling_kw: float | None,
+) -> bool:
+    """Whether `count` accelerators alone fit the site's largest stock, grid power and
+    cooling."""
     # To the SPEC's tolerance: an option that fits only within it is still a SPEC option,
     # and the solver's widened model (whose bound and infeasibility are proofs) needs it.
     if count > widened(in_stock):
         return False
     it_kw = accelerator.power_kw * count
-    if site.pue * it_kw > widened(site.grid_kw):
+    if site.pue * it_kw > widened(grid_kw):
         return False
-    limit = site.cooling_limit_kw(accelerator.cooling)
-    return limit is None or it_kw <= widened(limit)
+    return cooling_kw is None or it_kw <= widened(cooling_kw)

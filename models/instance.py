@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 
 import orjson
 from pydantic import Field, PrivateAttr, model_validator
@@ -15,6 +15,7 @@ from models.base import Annotatable, NonNegFloat, PosFloat
 from models.issues import InputIssue, ReferenceIssues, json_path
 from models.network import Link, Region, TransitNode
 from models.sites import InventoryItem, Site
+from models.v2_fields import CurrentPlan, MoveBudgets, OmitUnsetV2, Period, SupplyLimit
 from models.workloads import InferenceService, TrainingJob
 
 if TYPE_CHECKING:
@@ -22,15 +23,23 @@ if TYPE_CHECKING:
 
     from models.eligibility import Eligibility
     from models.paths import NetworkPaths
+    from models.schedule import Schedule
 
 INSTANCE_SCHEMA = "infraplan/v1"
+INSTANCE_SCHEMA_V2 = "infraplan/v2"
 
 
-class Instance(Annotatable):
-    """A whole planning instance: network, inventory and workloads."""
+class Instance(Annotatable, OmitUnsetV2):
+    """A whole planning instance: network, inventory and workloads; in v2 also periods
+    (SPEC §9), the current plan and move budgets (§10) and supply limits (§11)."""
 
-    schema_: Literal["infraplan/v1"] = Field(alias="schema")
+    V2_FIELDS: ClassVar[frozenset[str]] = frozenset(
+        {"periods", "current", "moves", "supply_limits"}
+    )
+
+    schema_: Literal["infraplan/v1", "infraplan/v2"] = Field(alias="schema")
     name: str = Field(min_length=1, max_length=256)
+    #: May be omitted in a scheduled instance: it is then the periods' total (SPEC §9).
     horizon_hours: PosFloat
     carbon_price_per_tonne: NonNegFloat = 0.0
     accelerators: list[Accelerator]
@@ -40,17 +49,56 @@ class Instance(Annotatable):
     links: list[Link] = Field(default_factory=list)
     training: list[TrainingJob] = Field(default_factory=list)
     inference: list[InferenceService] = Field(default_factory=list)
+    periods: list[Period] | None = None
+    current: CurrentPlan | None = None
+    moves: MoveBudgets | None = None
+    supply_limits: list[SupplyLimit] | None = None
 
     _source_sha256: str | None = PrivateAttr(default=None)
 
     model_config = {"populate_by_name": True}  # noqa: RUF012
 
+    @model_validator(mode="before")
+    @classmethod
+    def _horizon_from_periods(cls, data: Any) -> Any:
+        """A scheduled instance may omit `horizon_hours`: it is the periods' total."""
+        if isinstance(data, dict) and "horizon_hours" not in data:
+            periods = data.get("periods")
+            if isinstance(periods, list) and periods:
+                hours = [p.get("hours") if isinstance(p, dict) else None for p in periods]
+                if all(type(h) is int and h > 0 for h in hours):
+                    return {**data, "horizon_hours": float(sum(hours))}  # type: ignore[arg-type]
+        return data
+
     @model_validator(mode="after")
     def _check_references(self) -> Instance:
         issues = reference_issues(self)
+        if not issues:
+            from models.v2_rules import v2_issues
+
+            issues = v2_issues(self)
         if issues:
             raise ReferenceIssues(issues)
         return self
+
+    # -- version 2 ---------------------------------------------------------------
+
+    @property
+    def is_v2(self) -> bool:
+        """Whether the file declares schema `infraplan/v2` (its solution is v2 too)."""
+        return self.schema_ == INSTANCE_SCHEMA_V2
+
+    @property
+    def is_scheduled(self) -> bool:
+        """Whether the instance has `periods` (SPEC §8: scheduled, not static)."""
+        return self.periods is not None
+
+    @cached_property
+    def schedule(self) -> Schedule:
+        """Periods, and every site's capacities and every service's demand per period."""
+        from models.schedule import Schedule
+
+        return Schedule.build(self)
 
     # -- lookups ---------------------------------------------------------------
 

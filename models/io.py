@@ -233,5 +233,9 @@ def instance_json_schema() -> dict[str, Any]:
     """The JSON Schema of instance files (draft 2020-12)."""
     schema = Instance.model_json_schema(by_alias=True, mode="validation")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = "https://infraplan.dev/schema/infraplan-v1.json"
+    # v2 is a superset of v1 (SPEC §8): one schema validates both.
+    schema["$id"] = "https://infraplan.dev/schema/infraplan-v2.json"
+    # A scheduled instance may omit horizon_hours: its periods give it (SPEC §9).
+    schema["required"] = [name for name in schema["required"] if name != "horizon_hours"]
+    schema["anyOf"] = [{"required": ["horizon_hours"]}, {"required": ["periods"]}]
     return schema

@@ -93,6 +93,9 @@ class NetworkPaths:
         site_ids = [s.id for s in instance.sites]
         sources = {r.id for r in instance.regions}
         sources |= {j.dataset.at for j in instance.training if j.dataset is not None}
+        # Checkpoints of running jobs move from their current site (SPEC §10).
+        if instance.current is not None:
+            sources |= {entry.site for entry in instance.current.training}
         routes: dict[str, dict[str, Route]] = {}
         for source in sorted(sources):
             node_paths = shortest_paths_from(graph, source)

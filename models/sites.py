@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field
 
 from models.accelerators import CoolingKind
 from models.base import Annotatable, Count, Id, NonNegFloat, StrictModel
+from models.v2_fields import Expansion, OmitUnsetV2, TimelineEntry
 
 
 class InventoryItem(StrictModel):
@@ -16,8 +19,11 @@ class InventoryItem(StrictModel):
     hourly_cost: NonNegFloat = 0.0
 
 
-class Site(Annotatable):
-    """A data centre: power, PUE, cooling, prices, carbon, failure domain and inventory."""
+class Site(Annotatable, OmitUnsetV2):
+    """A data centre: power, PUE, cooling, prices, carbon, failure domain and inventory;
+    in v2 also its `timeline` (SPEC §9) and candidate `expansions` (SPEC §11)."""
+
+    V2_FIELDS: ClassVar[frozenset[str]] = frozenset({"timeline", "expansions"})
 
     id: Id
     grid_kw: NonNegFloat
@@ -30,6 +36,8 @@ class Site(Annotatable):
     fixed_cost: NonNegFloat = 0.0
     tags: list[Id] = Field(default_factory=list)
     inventory: list[InventoryItem] = Field(default_factory=list)
+    timeline: list[TimelineEntry] | None = None
+    expansions: list[Expansion] | None = None
 
     @property
     def domain(self) -> str:

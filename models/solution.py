@@ -3,54 +3,100 @@
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import ConfigDict, Field
 
 from models.base import Count, Id, NonNegFloat, StrictModel
+from models.v2_fields import OmitUnsetV2
 
 SOLUTION_SCHEMA = "infraplan-solution/v1"
+SOLUTION_SCHEMA_V2 = "infraplan-solution/v2"
+
+#: The cost parts of SPEC §7, in every solution.
+V1_COST_PARTS: tuple[str, ...] = (
+    "compute",
+    "energy",
+    "carbon",
+    "egress",
+    "site_costs",
+    "fixed",
+    "unserved",
+    "unplaced",
+)
+#: The cost parts SPEC §12 adds in a v2 solution.
+V2_COST_PARTS: tuple[str, ...] = ("lateness", "moves", "replica_starts", "expansions")
 
 Status = Literal["optimal", "feasible", "infeasible", "unknown"]
 
 
-class TrainingAssignment(StrictModel):
-    """Training job `job` runs at `site` on `count` accelerators of type `accelerator`."""
+class TrainingAssignment(OmitUnsetV2):
+    """Training job `job` runs at `site` on `count` accelerators of type `accelerator`,
+    from `start_hour` in a scheduled instance (SPEC §12)."""
+
+    V2_FIELDS: ClassVar[frozenset[str]] = frozenset({"start_hour"})
 
     job: Id
     site: Id
     accelerator: Id
     count: Count
+    start_hour: Count | None = None
 
 
-class ReplicaAssignment(StrictModel):
-    """Service `service` runs `replicas` replicas at `site` on `accelerator`."""
+class ReplicaAssignment(OmitUnsetV2):
+    """Service `service` runs `replicas` replicas at `site` on `accelerator` (in `period`,
+    in a scheduled instance: SPEC §12)."""
+
+    V2_FIELDS: ClassVar[frozenset[str]] = frozenset({"period"})
 
     service: Id
     site: Id
     accelerator: Id
     replicas: Count
+    period: Id | None = None
 
 
-class RouteFlow(StrictModel):
-    """`rps` of `service`'s demand from `region` is served at `site`."""
+class RouteFlow(OmitUnsetV2):
+    """`rps` of `service`'s demand from `region` is served at `site` (in `period`, in a
+    scheduled instance)."""
+
+    V2_FIELDS: ClassVar[frozenset[str]] = frozenset({"period"})
 
     service: Id
     region: Id
     site: Id
     rps: NonNegFloat
+    period: Id | None = None
 
 
-class UnservedDemand(StrictModel):
-    """`rps` of `service`'s demand from `region` is not served."""
+class UnservedDemand(OmitUnsetV2):
+    """`rps` of `service`'s demand from `region` is not served (in `period`, in a
+    scheduled instance)."""
+
+    V2_FIELDS: ClassVar[frozenset[str]] = frozenset({"period"})
 
     service: Id
     region: Id
     rps: NonNegFloat
+    period: Id | None = None
 
 
-class CostBreakdown(StrictModel):
-    """The objective split into its parts (SPEC section 7); the parts sum to the objective."""
+class ChosenExpansion(StrictModel):
+    """Expansion `expansion` of `site` is built (SPEC §12)."""
+
+    site: Id
+    expansion: Id
+
+
+class CostBreakdown(OmitUnsetV2):
+    """The objective split into its parts (SPEC §7 and §12); the parts sum to the objective.
+
+    The v2 parts are None (left out) in a v1 solution and numbers, 0 when unused, in a
+    v2 one."""
+
+    V2_FIELDS: ClassVar[frozenset[str]] = frozenset(
+        {"lateness", "moves", "replica_starts", "expansions"}
+    )
 
     compute: float = 0.0
     energy: float = 0.0
@@ -60,6 +106,18 @@ class CostBreakdown(StrictModel):
     fixed: float = 0.0
     unserved: float = 0.0
     unplaced: float = 0.0
+    lateness: float | None = None
+    moves: float | None = None
+    replica_starts: float | None = None
+    expansions: float | None = None
+
+    def parts(self) -> dict[str, float]:
+        """The parts this breakdown holds (a v1 one has no v2 parts), in field order."""
+        return {
+            name: value
+            for name in type(self).model_fields
+            if (value := getattr(self, name)) is not None
+        }
 
     @property
     def total(self) -> float:
@@ -73,6 +131,10 @@ class CostBreakdown(StrictModel):
             + self.fixed
             + self.unserved
             + self.unplaced
+            + (self.lateness or 0.0)
+            + (self.moves or 0.0)
+            + (self.replica_starts or 0.0)
+            + (self.expansions or 0.0)
         )
 
 
@@ -90,10 +152,13 @@ class SolverInfo(StrictModel):
     build_s: float | None = None
 
 
-class Solution(StrictModel):
-    """A plan for one instance, with its status, objective, proved bound and cost breakdown."""
+class Solution(OmitUnsetV2):
+    """A plan for one instance, with its status, objective, proved bound and cost breakdown
+    (schema v2 for a v2 instance: SPEC §12)."""
 
-    schema_: Literal["infraplan-solution/v1"] = Field(
+    V2_FIELDS: ClassVar[frozenset[str]] = frozenset({"expansions"})
+
+    schema_: Literal["infraplan-solution/v1", "infraplan-solution/v2"] = Field(
         default="infraplan-solution/v1", alias="schema"
     )
     instance: str
@@ -106,6 +171,7 @@ class Solution(StrictModel):
     inference: list[ReplicaAssignment] = Field(default_factory=list)
     routes: list[RouteFlow] = Field(default_factory=list)
     unserved: list[UnservedDemand] = Field(default_factory=list)
+    expansions: list[ChosenExpansion] | None = None
     costs: CostBreakdown = Field(default_factory=CostBreakdown)
     solver: SolverInfo
 

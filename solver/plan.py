@@ -38,7 +38,7 @@ class Plan:
     @property
     def objective(self) -> float:
         """The plan's cost, summed in float64."""
-        return math.fsum(getattr(self.costs, part) for part in CostBreakdown.model_fields)
+        return math.fsum(self.costs.parts().values())
 
     @classmethod
     def of(cls, solution: Solution, costs: CostBreakdown | None = None) -> Plan:

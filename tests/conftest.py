@@ -13,6 +13,8 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_PATH = REPO_ROOT / "instances" / "example.json"
+#: The worked example of SPEC §9 (scheduled, schema infraplan/v2).
+EXAMPLE_V2_PATH = REPO_ROOT / "instances" / "v2" / "example-v2.json"
 
 
 def tiny_instance_dict() -> dict[str, Any]:

@@ -13,7 +13,13 @@ import pytest
 from typer.testing import CliRunner
 
 from solver.cli import app
-from tests.conftest import EXAMPLE_PATH, REPO_ROOT, rich_instance_dict, tiny_instance_dict
+from tests.conftest import (
+    EXAMPLE_PATH,
+    EXAMPLE_V2_PATH,
+    REPO_ROOT,
+    rich_instance_dict,
+    tiny_instance_dict,
+)
 
 runner = CliRunner()
 
@@ -315,8 +321,9 @@ def test_schema_structure(tmp_path: Path) -> None:
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert schema["type"] == "object"
     assert schema["additionalProperties"] is False
-    assert set(schema["required"]) == {"schema", "name", "horizon_hours", "accelerators", "sites"}
-    assert schema["properties"]["schema"]["const"] == "infraplan/v1"
+    assert set(schema["required"]) == {"schema", "name", "accelerators", "sites"}
+    assert schema["anyOf"] == [{"required": ["horizon_hours"]}, {"required": ["periods"]}]
+    assert schema["properties"]["schema"]["enum"] == ["infraplan/v1", "infraplan/v2"]
     site = schema["$defs"]["Site"]
     assert set(site["required"]) == {"id", "grid_kw", "pue", "energy_price_per_kwh"}
     assert site["properties"]["pue"]["minimum"] == 1
@@ -328,6 +335,7 @@ def test_schema_accepts_valid_instances(tmp_path: Path, document: dict[str, Any]
     """The example, the tiny and the rich instance all satisfy the exported schema."""
     schema = exported_schema(tmp_path)
     assert schema_errors(orjson.loads(EXAMPLE_PATH.read_bytes()), schema, schema) == []
+    assert schema_errors(orjson.loads(EXAMPLE_V2_PATH.read_bytes()), schema, schema) == []
     assert schema_errors(document, schema, schema) == []
 
 
@@ -342,7 +350,8 @@ def test_schema_accepts_valid_instances(tmp_path: Path, document: dict[str, Any]
         (lambda d: d["accelerators"][0].update(cooling="oil"), "$.accelerators[0].cooling: not in"),
         (lambda d: d["inference"][0].update(demand_rps={}), "$.inference[0].demand_rps: too few"),
         (lambda d: d["regions"][0].update(id=""), "$.regions[0].id: too short"),
-        (lambda d: d.update(schema="v2"), "$.schema: not 'infraplan/v1'"),
+        (lambda d: d.update(schema="v2"), "$.schema: not in ['infraplan/v1', 'infraplan/v2']"),
+        (lambda d: d.pop("horizon_hours"), "$: matches no option"),
     ],
 )
 def test_schema_rejects_broken_instances(tmp_path: Path, change: Any, error: str) -> None:

@@ -495,9 +495,9 @@ def test_missing_required_field(where: tuple[str | int, ...], path: str) -> None
 
 
 def test_wrong_schema_string() -> None:
-    """Only infraplan/v1 is understood."""
-    assert broken(lambda d: d.update(schema="infraplan/v2")) == [
-        "schema: Input should be 'infraplan/v1' (got 'infraplan/v2')"
+    """Only infraplan/v1 and infraplan/v2 are understood."""
+    assert broken(lambda d: d.update(schema="infraplan/v3")) == [
+        "schema: Input should be 'infraplan/v1' or 'infraplan/v2' (got 'infraplan/v3')"
     ]
 
 

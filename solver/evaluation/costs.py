@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from models import CostBreakdown
+from models.solution import V1_COST_PARTS
 from solver.evaluation.tolerance import excess, mismatch
 from solver.evaluation.violations import Violation, fmt
 
@@ -27,7 +28,7 @@ GRAMS_PER_TONNE = 1e6
 #: Seconds per hour times GB per KB: turns rps x KB x hours into GB.
 GB_PER_RPS_KB_HOUR = 3600 / 1e6
 
-COST_PARTS: tuple[str, ...] = tuple(CostBreakdown.model_fields)
+COST_PARTS: tuple[str, ...] = V1_COST_PARTS
 
 
 @dataclass

@@ -11,7 +11,6 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from models import (
-    CostBreakdown,
     ReplicaAssignment,
     RouteFlow,
     Solution,
@@ -296,7 +295,7 @@ def _solution(
     routes.sort(key=lambda f: (f.service, f.region, f.site))
     unserved.sort(key=lambda w: (w.service, w.region))
     breakdown = plan_costs(instance, training, sorted(unplaced), replicas, routes, unserved)
-    objective = math.fsum(getattr(breakdown, part) for part in CostBreakdown.model_fields)
+    objective = math.fsum(breakdown.parts().values())
     return Solution(
         instance=instance.name,
         instance_sha256=instance.sha256,
