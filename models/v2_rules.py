@@ -329,3 +329,22 @@ def _ineligible(inst: Instance, job_id: str, site_id: str, accelerator: str) -> 
     if job.dataset is not None and inst.paths.route(job.dataset.at, site_id) is None:
         return "the dataset cannot reach the site"
     return ""
+
+
+def current_training_issue(inst: Instance, job_id: str, site_id: str, accelerator: str) -> str:
+    """Why a placement cannot be a `current` training entry of `inst` (SPEC §10), or ''."""
+    job = inst.training_by_id.get(job_id)
+    if job is None:
+        return f"no training job {job_id!r} any more"
+    if site_id not in inst.site_by_id:
+        return f"no site {site_id!r} any more"
+    if accelerator not in inst.accelerator_by_id:
+        return f"no accelerator {accelerator!r} any more"
+    reason = _ineligible(inst, job_id, site_id, accelerator)
+    if reason:
+        return f"no longer eligible there: {reason}"
+    if job.release > 0:
+        return f"the job now has release_hour {job.release}"
+    if job.predecessors:
+        return "the job now has an 'after' list"
+    return ""
