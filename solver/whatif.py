@@ -6,7 +6,8 @@ its JSON path. Edits:
 
 * `SetValue("sites[fra-1].grid_kw", 30000)`: set a field. Paths name list entries by id
   (`sites[fra-1]`, `training[pretrain-a]`); entries without an id by their accelerator
-  (`sites[fra-1].inventory[h100].count`, `inference[chat].profiles[h100].rps`); links by
+  (`sites[fra-1].inventory[h100].count`, `inference[chat].profiles[h100].rps`), timeline
+  entries by their period (`sites[fra-1].timeline[2027-q1].grid_kw`); links by
   their two ends in either order (`links[nyc,us-east].bandwidth_gbps`); object keys by
   `.key` or `[key]` (`inference[chat].demand_rps.eu-west`). A selector holding `.`, `[`,
   `]`, `,` or `=` is written as a JSON string: `sites["fra.1"]`.
@@ -14,7 +15,11 @@ its JSON path. Edits:
   node (links through it and datasets stored there keep working), and it leaves every
   `allowed_sites` list and `site_costs` map.
 * `DropJob`, `DropService`: remove a training job or an inference service.
-* `ScaleDemand(1.2)` or `ScaleDemand(1.2, "chat")`: multiply demand of every service or one.
+* `ScaleDemand(1.2)` or `ScaleDemand(1.2, "chat")`: multiply demand of every service or one
+  (in every period of a scheduled instance).
+
+Drops also forget what they remove in `current` (SPEC §10) and in other jobs' `after`
+lists (the remaining jobs no longer wait for a dropped one).
 
 `whatif(instance, edits)` applies the edits, solves the edited instance warm-started from
 the base plan, and compares the two plans (`solver.report.compare`).
@@ -226,7 +231,9 @@ def _entry_index(entries: list[Any], selector: Selector, where: str, edit: str) 
                 return index
         elif len(selector.names) == 1:
             name = selector.names[0]
-            if entry.get("id", entry.get("accelerator")) == name:
+            # Entries are named by id; inventory, options and profiles by accelerator;
+            # timeline entries by period (SPEC §9).
+            if entry.get("id", entry.get("accelerator", entry.get("period"))) == name:
                 return index
     listed = where.lstrip(".")
     raise EditError(f"{edit}: no entry {selector} in {listed}")
@@ -253,6 +260,9 @@ class DropSite:
             costs = workload.get("site_costs")
             if costs:
                 costs.pop(self.site, None)
+        # What ran there is gone with it (SPEC §10: current entries name existing sites).
+        _forget_current(document, "training", "site", self.site)
+        _forget_current(document, "inference", "site", self.site)
 
     def __str__(self) -> str:
         return f"--drop-site {self.site}"
@@ -265,8 +275,14 @@ class DropJob:
     job: str
 
     def apply(self, document: dict[str, Any]) -> None:
-        """Remove the job from the training list."""
+        """Remove the job from the training list, from other jobs' `after` lists (they no
+        longer wait for it) and from `current`."""
         _remove(document, "training", self.job, str(self))
+        for job in document.get("training", []):
+            after = job.get("after")
+            if isinstance(after, list):
+                job["after"] = [k for k in after if k != self.job]
+        _forget_current(document, "training", "job", self.job)
 
     def __str__(self) -> str:
         return f"--drop-job {self.job}"
@@ -279,11 +295,19 @@ class DropService:
     service: str
 
     def apply(self, document: dict[str, Any]) -> None:
-        """Remove the service from the inference list."""
+        """Remove the service from the inference list and from `current`."""
         _remove(document, "inference", self.service, str(self))
+        _forget_current(document, "inference", "service", self.service)
 
     def __str__(self) -> str:
         return f"--drop-service {self.service}"
+
+
+def _forget_current(document: dict[str, Any], list_name: str, key: str, value: str) -> None:
+    """Drop the entries of `current.<list_name>` whose `key` is `value`."""
+    current = document.get("current")
+    if isinstance(current, dict) and isinstance(current.get(list_name), list):
+        current[list_name] = [e for e in current[list_name] if e.get(key) != value]
 
 
 def _remove(document: dict[str, Any], list_name: str, entity_id: str, edit: str) -> None:
@@ -319,10 +343,11 @@ class ScaleDemand:
             if not services:
                 raise EditError(f"{self}: no service {self.service!r}")
         for service in services:
-            demand = service.get("demand_rps", {})
-            for region, rps in demand.items():
-                if isinstance(rps, int | float) and not isinstance(rps, bool):
-                    demand[region] = round(rps * self.factor, DEMAND_DECIMALS)
+            by_period = service.get("demand_by_period") or {}
+            for demand in [service.get("demand_rps", {}), *by_period.values()]:
+                for region, rps in demand.items():
+                    if isinstance(rps, int | float) and not isinstance(rps, bool):
+                        demand[region] = round(rps * self.factor, DEMAND_DECIMALS)
 
     def __str__(self) -> str:
         target = "" if self.service is None else f"{self.service}="

@@ -9,7 +9,7 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-from models import InputError, load_instance, load_solution, save_solution
+from models import InputError, load_instance, load_solution, parse_instance, save_solution
 from solver import solve
 from solver.cli import app
 from solver.whatif import (
@@ -198,3 +198,43 @@ def test_cli_whatif_bad_edit_is_one_line(tmp_path: Path, args: list[str], expect
     assert len(lines) == 1 and lines[0].startswith("error: ")
     assert expected in lines[0].replace(str(tmp_path) + "/", "")
     assert "Traceback" not in result.output
+
+
+def scheduled_network() -> Instance:
+    """network() as a scheduled v2 instance: periods p1, p2 of 50 h; j2 runs after j1; s has
+    10 rps in p1 and 20 in p2; A's grid grows to 8 kW in p2; j1 runs at A now."""
+    document = network().model_dump(mode="json", by_alias=True, exclude_unset=True)
+    document["schema"] = "infraplan/v2"
+    document["periods"] = [{"id": "p1", "hours": 50}, {"id": "p2", "hours": 50}]
+    document["horizon_hours"] = 100
+    document["sites"][0]["timeline"] = [{"period": "p2", "grid_kw": 8.0}]
+    j1 = document["training"][0]
+    document["training"].append({**j1, "id": "j2", "after": ["j1"]})
+    document["inference"][0]["demand_by_period"] = {"p2": {"u": 20}}
+    document["current"] = {"training": [{"job": "j1", "site": "A", "accelerator": "gpu"}]}
+    return parse_instance(document)
+
+
+def test_v2_fields_can_be_edited_and_dropped() -> None:
+    """Timeline entries are named by period; demand scales in every period; a dropped job
+    leaves `after` lists and `current`."""
+    edited = apply_edits(
+        scheduled_network(),
+        [
+            SetValue.parse("sites[A].timeline[p2].grid_kw=12"),
+            ScaleDemand.parse("s=1.5"),
+            DropJob("j1"),
+        ],
+    )
+    timeline = edited.sites[0].timeline
+    assert timeline is not None
+    assert timeline[0].grid_kw == 12.0
+    service = edited.inference[0]
+    assert service.demand_rps == {"u": 15.0}
+    assert service.demand_by_period == {"p2": {"u": 30.0}}
+    assert [(j.id, j.after) for j in edited.training] == [("j2", [])]
+    assert edited.current is not None
+    assert edited.current.training == []
+    dropped_site = apply_edits(scheduled_network(), [DropSite("A")])
+    assert dropped_site.current is not None
+    assert dropped_site.current.training == []
