@@ -109,3 +109,97 @@ def with_current(
         "moves": None if budgets == MoveBudgets() else budgets.model_dump(),
     }
     return instance.model_copy(update=update)
+
+
+@dataclass(frozen=True)
+class Replan:
+    """A re-plan: the instance with `current` set, the plan read as current (and what of
+    it was dropped), and the new plan."""
+
+    instance: Instance
+    current: Solution
+    dropped: list[str]
+    solution: Solution
+    #: Whether the new plan is the current plan kept as it is (it was no worse than what
+    #: the search found in its time).
+    kept_current: bool
+
+
+def replan(
+    instance: Instance,
+    current: Solution,
+    *,
+    max_training_moves: int | None = None,
+    max_replica_changes: int | None = None,
+    time_limit_s: float = 60.0,
+    workers: int | None = None,
+    seed: int = 0,
+) -> Replan:
+    """Solve `instance` from the plan `current` runs now (SPEC §10), with move budgets.
+
+    The current plan is the search's first hint; when it is itself a feasible plan of the
+    re-plan instance and the search found nothing cheaper, it is what is returned, so a
+    re-plan is never worse than keeping the current plan."""
+    from solver.solve import solve
+
+    projection = current_from_solution(instance, current)
+    edited = with_current(
+        instance,
+        projection.current,
+        max_training_moves=max_training_moves,
+        max_replica_changes=max_replica_changes,
+    )
+    found = solve(
+        edited,
+        time_limit_s=time_limit_s,
+        workers=workers,
+        seed=seed,
+        hint=current if current.has_plan else None,
+    )
+    kept = kept_plan(edited, current, found)
+    solution = kept if kept is not None else found
+    return Replan(edited, current, projection.dropped, solution, kept is not None)
+
+
+#: Evaluator families about a solution's claims rather than its plan.
+_CLAIM_FAMILIES = frozenset({"objective", "cost_breakdown", "bound", "status"})
+
+
+def kept_plan(instance: Instance, current: Solution, found: Solution) -> Solution | None:
+    """The current plan as a plan of `instance`, when it is feasible there and cheaper than
+    `found` (or `found` has no plan); else None. Its figures are the evaluator's; the
+    bound `found` proved carries over (it bounds every plan of the instance)."""
+    from solver.evaluate import evaluate
+    from solver.solve import PROOF_TOLERANCE
+
+    if not current.has_plan:
+        return None
+    candidate = current.model_copy(
+        update={
+            "schema_": found.schema_,
+            "instance": instance.name,
+            "instance_sha256": instance.sha256,
+            "status": "feasible",
+            "bound": None,
+        }
+    )
+    checked = evaluate(instance, candidate)
+    if any(v.constraint not in _CLAIM_FAMILIES for v in checked.violations):
+        return None
+    objective = checked.objective
+    if found.has_plan and found.objective is not None and found.objective <= objective:
+        return None
+    bound = found.bound
+    proved = bound is not None and objective - bound <= PROOF_TOLERANCE * max(1.0, abs(objective))
+    kept = candidate.model_copy(
+        update={
+            "objective": objective,
+            "costs": checked.costs,
+            "bound": bound,
+            "status": "optimal" if proved else "feasible",
+            "solver": found.solver,
+        }
+    )
+    if not evaluate(instance, kept).feasible:
+        return None
+    return kept
