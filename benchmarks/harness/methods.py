@@ -1,7 +1,8 @@
 """The methods the benchmark compares, each run on one instance.
 
 infraplan, CP-SAT monolithic and the LP bound use infraplan's SPEC model; mip-highs its own
-compact MIP written from the SPEC (`benchmarks.harness.compact_mip`); greedy no model.
+compact MIP written from the SPEC (`benchmarks.harness.compact_mip`; on scheduled instances the
+start-indexed MIP of `benchmarks.harness.scheduled_mip`); greedy no model.
 Every method takes the instance, the shared settings and a progress callback, and
 returns a `MethodOutcome`: a SPEC Solution (with or without a plan) for the plan
 makers, only a proved bound for the LP relaxation. Time zero is the call itself
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from benchmarks.harness.compact_mip import compact_highs
+from benchmarks.harness.scheduled_mip import scheduled_highs
 from solver.cpsat.model import build_model
 from solver.heuristics.greedy import greedy
 from solver.linear import solve_linear
@@ -117,8 +119,11 @@ def run_mip_highs(
     its own presolve and heuristics, one thread, the time limit (model build included). Its
     plan has status `feasible`; HiGHS's dual bound is kept apart as `solver_bound` (to
     HiGHS's tolerances), never counted as a proved bound. MathOpt gives HiGHS no progress
-    callbacks: only the final answer is seen."""
-    answer = compact_highs(instance, time_limit_s=settings.time_limit_s, seed=settings.seed)
+    callbacks: only the final answer is seen. A scheduled instance (SPEC §9) gets the
+    start-indexed MIP of `benchmarks.harness.scheduled_mip` instead, whose HiGHS bound is kept
+    only when its start grid is exact (else the bound is the restriction's, not the SPEC's)."""
+    peer = scheduled_highs if instance.is_scheduled else compact_highs
+    answer = peer(instance, time_limit_s=settings.time_limit_s, seed=settings.seed)
     solution = answer.solution
     return MethodOutcome(
         solution.status, solution, None, answer.build_s, solver_bound=answer.highs_bound

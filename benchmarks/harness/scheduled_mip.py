@@ -1,0 +1,435 @@
+"""The harness's HiGHS peer on scheduled instances (SPEC §9): a start-indexed MIP written from
+the SPEC, not from any CP-SAT model.
+
+Columns (over the instance's own eligible options, `Instance.eligibility`, and the candidate
+start hours of `benchmarks.harness.scheduled_starts`):
+
+* `b[j,s,a,t]` binary: job j runs at site s on accelerator a from hour t, for every eligible
+  placement and every candidate start t of j (its window cut by release, deadline and `after`
+  chains). Its cost is SPEC §6's training cost plus lateness late_cost · max(0, t + run − due).
+  `u[j]` in [0, 1] for an optional job left unplaced (Σ b + u = 1; Σ b = 1 when required).
+* `r[i,s,a,p]` integer replicas, `x[i,u,s,p]` rps routed, `w[i,u,p]` rps unserved where
+  priced: SPEC §4's per period, costed with hours_p.
+* `v[i,s,a,p]` ≥ r[i,s,a,p] − r[i,s,a,p−1] (r before the first period = 0): replicas started,
+  at §10's `replica_start_cost`.
+* `z[s]` binary for each site with a fixed cost; `c[j,k]` continuous cumulative starts of the
+  jobs in `after` relations (c[j,k] = jobs j started at its k-th candidate or earlier).
+
+Rows. Usage is piecewise constant in time and rises only at a period start (replicas and limits
+change there) or at a job's start, so every limit is checked at those *checkpoints*: for each
+site, each period p and each checkpoint τ in p (p's first hour and every candidate start in p of
+a job placeable at the site), with the columns b running at τ (t ≤ τ < t + run_j):
+inventory Σ n·b + Σ k·r[·,p] ≤ count[s,a,p], grid pue·Σ kW ≤ grid_kw[s,p], and cooling per
+limited kind (each `≤ limit · z[s]` at a site with a fixed cost); identical rows are kept once.
+Each link with a limit gets, per period and checkpoint, p's traffic plus the read_gbps of the
+remote-dataset columns running then. Demand, serving capacity and n+1 per (service, period);
+one placement per job (Σ_{s,a,t} b ≤ z[s] per site with a fixed cost); `after` in the strong
+time-indexed form: for each candidate t of j and each k it lists, "j started by t" ≤ "k
+started by t − run_k", which also makes j placed only if k is.
+
+Exact or restriction. If the candidate starts are the full closure of {0, period starts,
+releases} under job ends (`StartGrid.exact`), a left-shift argument (see `scheduled_starts`)
+shows an optimal SPEC plan uses only them, and the checkpoints make the limit rows exact, so
+this MIP has the SPEC optimum: HiGHS's dual bound is then reported beside the plan as
+`solver_bound` (to HiGHS's tolerances, never as a proof). Otherwise the starts are a restricted
+grid: every plan is still a SPEC plan, but HiGHS's bound bounds only the restriction, so no
+`solver_bound` is reported (it is kept in the solver info as `restricted_model_bound`).
+
+Not supported (refused with `NotSupportedError`): `current`, `moves`, site `expansions` and
+`supply_limits` (SPEC §10-§11 beyond `replica_start_cost`).
+
+Like the compact peer: HiGHS with its own presolve, cuts and heuristics, one thread, the time
+limit (build included); the incumbent's integers rounded, the continuous columns re-solved as an
+LP with them fixed, and the plan costed from the plan itself (`scheduled_plan`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from benchmarks.harness.compact_mip import (
+    POLISH_LIMIT_S,
+    POLISH_MAX_S,
+    POLISH_SHARE,
+    CompactModel,
+    PeerAnswer,
+    Status,
+    _limit_row,
+    _n_plus_one,
+    solve_compact,
+)
+from benchmarks.harness.scheduled_plan import StartColumn, scheduled_solution
+from benchmarks.harness.scheduled_starts import StartGrid, start_grid
+from models import Solution, SolverInfo
+from models.network import GBPS_PER_RPS_KB
+from models.solution import SOLUTION_SCHEMA_V2
+from solver.costs import KB_PER_GB, SECONDS_PER_HOUR, accelerator_hour_costs, training_costs
+
+if TYPE_CHECKING:
+    from models import Instance
+    from models.accelerators import CoolingKind
+    from models.eligibility import ReplicaOption, RoutePair
+
+_INFINITY = math.inf
+
+
+class NotSupportedError(ValueError):
+    """The instance uses a SPEC field the scheduled peer does not model."""
+
+
+@dataclass
+class _Running:
+    """A training column's use of a resource from `start` to `end` (hours)."""
+
+    column: int
+    amount: float
+    start: int
+    end: int
+    accelerator: str = ""
+
+
+@dataclass
+class ScheduledModel(CompactModel):
+    """The columns and rows of the scheduled MIP of one instance (the inherited v1 maps of
+    `CompactModel` stay empty)."""
+
+    grid: StartGrid | None = None
+    starts: dict[int, StartColumn] = field(default_factory=dict)
+    #: Replica columns: (option, period position).
+    period_replicas: dict[int, tuple[ReplicaOption, int]] = field(default_factory=dict)
+    #: Route columns: (pair, period position).
+    period_routes: dict[int, tuple[RoutePair, int]] = field(default_factory=dict)
+    #: Unserved columns: (service, region, period position).
+    period_unserved: dict[int, tuple[str, str, int]] = field(default_factory=dict)
+
+
+def unsupported_fields(instance: Instance) -> list[str]:
+    """The SPEC fields of `instance` the scheduled peer does not model."""
+    found: list[str] = []
+    if instance.current is not None:
+        found.append("current (SPEC §10)")
+    if instance.moves is not None:
+        found.append("moves (SPEC §10)")
+    if any(site.expansions for site in instance.sites):
+        found.append("site expansions (SPEC §11)")
+    if instance.supply_limits:
+        found.append("supply_limits (SPEC §11)")
+    return found
+
+
+def build_scheduled(instance: Instance, *, grid: StartGrid | None = None) -> ScheduledModel:
+    """The start-indexed MIP of a scheduled instance (module docstring)."""
+    started = time.perf_counter()
+    if not instance.is_scheduled:
+        raise ValueError("the scheduled peer needs an instance with periods (SPEC §9)")
+    refused = unsupported_fields(instance)
+    if refused:
+        raise NotSupportedError(f"the scheduled MIP peer does not support {', '.join(refused)}")
+    model = ScheduledModel(instance, grid=grid or start_grid(instance))
+    z_of: dict[str, int] = {}
+    for site in instance.sites:
+        if site.fixed_cost > 0:
+            z_of[site.id] = model.column(site.fixed_cost, 1.0, integer=True)
+            model.opened[z_of[site.id]] = site.id
+    running, reads = _training(model, z_of)
+    # used[s,a,p]: replica columns and accelerators per replica; traffic[link][p].
+    replicas: dict[tuple[str, str, int], dict[int, float]] = defaultdict(dict)
+    traffic: dict[int, dict[int, dict[int, float]]] = defaultdict(lambda: defaultdict(dict))
+    for service in instance.inference:
+        _service(model, service.id, replicas, traffic)
+    _site_limits(model, running, replicas, z_of)
+    _bandwidth(model, reads, traffic)
+    model.build_s = time.perf_counter() - started
+    return model
+
+
+def _training(
+    model: ScheduledModel, z_of: dict[str, int]
+) -> tuple[dict[str, list[_Running]], dict[int, list[_Running]]]:
+    """Start columns, the one-placement rows and the `after` rows; each column's accelerators
+    by site and its dataset reads by link."""
+    instance = model.instance
+    assert model.grid is not None
+    candidates = model.grid.starts
+    running: dict[str, list[_Running]] = defaultdict(list)
+    reads: dict[int, list[_Running]] = defaultdict(list)
+    # Columns of each job by start hour, for `after`.
+    by_start: dict[str, dict[int, list[int]]] = {}
+    for job in instance.training:
+        run = round(job.run_hours)
+        choice: dict[int, float] = {}
+        at_site: dict[str, dict[int, float]] = defaultdict(dict)
+        by_start[job.id] = defaultdict(list)
+        for placement in instance.eligibility.training[job.id]:
+            base = training_costs(instance, placement).total
+            route = None
+            dataset = job.dataset
+            if dataset is not None and dataset.read_gbps > 0 and dataset.at != placement.site:
+                route = instance.paths.route(dataset.at, placement.site)
+                assert route is not None, "eligible placements are reachable from their dataset"
+            for t in candidates[job.id]:
+                late = 0.0
+                if job.due_hour is not None:
+                    late = job.late_cost * max(0, t + run - job.due_hour)
+                b = model.column(base + late, 1.0, integer=True)
+                model.starts[b] = StartColumn(placement, t, late)
+                choice[b] = 1.0
+                at_site[placement.site][b] = 1.0
+                by_start[job.id][t].append(b)
+                running[placement.site].append(
+                    _Running(b, float(placement.count), t, t + run, placement.accelerator)
+                )
+                if route is not None and dataset is not None:
+                    for link_index in route.links:
+                        reads[link_index].append(_Running(b, dataset.read_gbps, t, t + run))
+        for site_id, columns in at_site.items():
+            if site_id in z_of:
+                model.row({**columns, z_of[site_id]: -1.0}, -_INFINITY, 0.0)
+        if not job.required:
+            u = model.column(job.unplaced_cost, 1.0, integer=False)
+            model.unplaced[u] = job.id
+            choice[u] = 1.0
+        model.row(choice, 1.0, 1.0)
+    _after(model, by_start)
+    return running, reads
+
+
+def _after(model: ScheduledModel, by_start: dict[str, dict[int, list[int]]]) -> None:
+    """SPEC §9 `after`, time-indexed: j started by t only if each listed k started by
+    t − run_k (at t = j's last candidate: j placed only if k is)."""
+    instance = model.instance
+    linked = {job.id for job in instance.training if job.predecessors}
+    linked |= {k for job in instance.training for k in job.predecessors}
+    cumulative: dict[str, list[tuple[int, int]]] = {}
+    for job_id in sorted(linked):
+        chain: list[tuple[int, int]] = []
+        previous: int | None = None
+        for t in sorted(by_start[job_id]):
+            c = model.column(0.0, 1.0, integer=False)
+            terms = {b: -1.0 for b in by_start[job_id][t]}
+            terms[c] = 1.0
+            if previous is not None:
+                terms[previous] = -1.0
+            model.row(terms, 0.0, 0.0)
+            chain.append((t, c))
+            previous = c
+        cumulative[job_id] = chain
+    for job in instance.training:
+        for k in job.predecessors:
+            run_k = round(instance.training_by_id[k].run_hours)
+            for t, c in cumulative[job.id]:
+                done = [ck for tk, ck in cumulative[k] if tk + run_k <= t]
+                terms = {c: 1.0}
+                if done:
+                    terms[done[-1]] = -1.0
+                model.row(terms, -_INFINITY, 0.0)
+
+
+def _service(
+    model: ScheduledModel,
+    service_id: str,
+    replicas: dict[tuple[str, str, int], dict[int, float]],
+    traffic: dict[int, dict[int, dict[int, float]]],
+) -> None:
+    """Replicas, routes, unserved demand and replica starts of one service, per period."""
+    instance = model.instance
+    schedule = instance.schedule
+    service = instance.inference_by_id[service_id]
+    options = instance.eligibility.replicas[service_id]
+    pairs = instance.eligibility.routes[service_id]
+    price = service.unserved_cost_per_rps_hour
+    kb = service.kb_per_request
+    previous: dict[ReplicaOption, int] = {}
+    for p, span in enumerate(schedule.periods):
+        hours = span.hours
+        capacity: dict[str, dict[int, float]] = defaultdict(dict)
+        for option in options:
+            stock = schedule.count[option.site, option.accelerator][p]
+            rate = accelerator_hour_costs(instance, option.site, option.accelerator).total
+            r = model.column(
+                option.per_replica * hours * rate, float(stock // option.per_replica), integer=True
+            )
+            model.period_replicas[r] = (option, p)
+            replicas[option.site, option.accelerator, p][r] = float(option.per_replica)
+            capacity[option.site][r] = option.rps
+            if service.start_cost > 0:
+                v = model.column(service.start_cost, _INFINITY, integer=False)
+                terms = {v: 1.0, r: -1.0}
+                if option in previous:
+                    terms[previous[option]] = 1.0
+                model.row(terms, 0.0, _INFINITY)
+            previous[option] = r
+        demand = schedule.demand[service_id][p]
+        served_at: dict[str, dict[int, float]] = defaultdict(dict)
+        demand_terms: dict[str, dict[int, float]] = defaultdict(dict)
+        for pair in pairs:
+            rps = demand.get(pair.region, 0.0)
+            if rps <= 0:
+                continue
+            route = instance.paths.route(pair.region, pair.site)
+            assert route is not None, "route pairs are reachable"
+            egress = kb * SECONDS_PER_HOUR * hours / KB_PER_GB * route.egress_per_gb
+            x = model.column(egress, rps, integer=False)
+            model.period_routes[x] = (pair, p)
+            served_at[pair.site][x] = 1.0
+            demand_terms[pair.region][x] = 1.0
+            if kb > 0:
+                for link_index in route.links:
+                    traffic[link_index][p][x] = kb * GBPS_PER_RPS_KB
+        for region, rps in demand.items():
+            if rps <= 0:
+                continue
+            terms = demand_terms[region]
+            if price is not None:
+                w = model.column(price * hours, rps, integer=False)
+                model.period_unserved[w] = (service_id, region, p)
+                terms[w] = 1.0
+            model.row(terms, rps, rps)
+        for site_id, flows in served_at.items():
+            row = dict(flows)
+            for r, rps in capacity[site_id].items():
+                row[r] = -rps
+            model.row(row, -_INFINITY, 0.0)
+        if service.resilience == "n+1":
+            _n_plus_one(model, instance, capacity, served_at)
+
+
+def _checkpoints(period_start: int, period_end: int, columns: list[_Running]) -> list[int]:
+    """The hours in [period_start, period_end) where usage may rise: the period's first hour
+    and the starts of `columns` within it."""
+    hours = {period_start}
+    hours.update(c.start for c in columns if period_start <= c.start < period_end)
+    return sorted(hours)
+
+
+def _active_sets(
+    model: ScheduledModel, columns: list[_Running]
+) -> list[tuple[int, list[_Running]]]:
+    """Per period and checkpoint, the columns running then; identical sets in one period kept
+    once (period position, running columns)."""
+    found: list[tuple[int, list[_Running]]] = []
+    for p, span in enumerate(model.instance.schedule.periods):
+        start, end = round(span.start), round(span.end)
+        inside = [c for c in columns if c.start < end and c.end > start]
+        seen: set[frozenset[int]] = set()
+        for tau in _checkpoints(start, end, inside):
+            active = [c for c in inside if c.start <= tau < c.end]
+            key = frozenset(c.column for c in active)
+            if key in seen:
+                continue
+            seen.add(key)
+            found.append((p, active))
+    return found
+
+
+def _site_limits(
+    model: ScheduledModel,
+    running: dict[str, list[_Running]],
+    replicas: dict[tuple[str, str, int], dict[int, float]],
+    z_of: dict[str, int],
+) -> None:
+    """Inventory, grid power and cooling per site, period and checkpoint (SPEC §9.1-3)."""
+    instance = model.instance
+    schedule = instance.schedule
+    for site in instance.sites:
+        z = z_of.get(site.id)
+        for p, active in _active_sets(model, running.get(site.id, [])):
+            used: dict[str, dict[int, float]] = defaultdict(dict)
+            for c in active:
+                used[c.accelerator][c.column] = c.amount
+            for item in site.inventory:
+                for r, per_replica in replicas.get((site.id, item.accelerator, p), {}).items():
+                    used[item.accelerator][r] = per_replica
+            heat: dict[CoolingKind, dict[int, float]] = defaultdict(dict)
+            power: dict[int, float] = {}
+            for accelerator_id, terms in used.items():
+                if not terms:
+                    continue
+                accelerator = instance.accelerator_by_id[accelerator_id]
+                stock = schedule.count[site.id, accelerator_id][p]
+                _limit_row(model, terms, float(stock), z)
+                for column, count in terms.items():
+                    kw = accelerator.power_kw * count
+                    heat[accelerator.cooling][column] = kw
+                    power[column] = site.pue * kw
+            if power:
+                _limit_row(model, power, schedule.grid_kw[site.id][p], z)
+            for kind, terms in heat.items():
+                limit = schedule.cooling_kw[site.id, kind][p]
+                if limit is not None:
+                    _limit_row(model, terms, limit, z)
+
+
+def _bandwidth(
+    model: ScheduledModel,
+    reads: dict[int, list[_Running]],
+    traffic: dict[int, dict[int, dict[int, float]]],
+) -> None:
+    """Per limited link, period and checkpoint: traffic plus running dataset reads (§9.7)."""
+    for index, link in enumerate(model.instance.links):
+        if link.bandwidth_gbps is None:
+            continue
+        for p, active in _active_sets(model, reads.get(index, [])):
+            terms = dict(traffic.get(index, {}).get(p, {}))
+            for c in active:
+                terms[c.column] = c.amount
+            if terms:
+                model.row(terms, -_INFINITY, link.bandwidth_gbps)
+
+
+def scheduled_highs(instance: Instance, *, time_limit_s: float, seed: int = 0) -> PeerAnswer:
+    """Build the scheduled MIP, solve it with HiGHS within `time_limit_s` (the build counts)
+    and return its plan costed from the plan itself, with HiGHS's bound only when the start
+    grid is exact (module docstring)."""
+    started = time.perf_counter()
+    model = build_scheduled(instance)
+    assert model.grid is not None
+    remaining = max(1.0, time_limit_s - (time.perf_counter() - started))
+    reserve_s = min(POLISH_MAX_S, POLISH_SHARE * time_limit_s)
+    result = solve_compact(model, time_limit_s=max(1.0, remaining - reserve_s), seed=seed)
+    values = result.values
+    if values is not None:
+        fixed = {i: float(round(values[i])) for i in model.integer_columns}
+        polished = solve_compact(
+            model, time_limit_s=POLISH_LIMIT_S, integer=False, fixed=fixed, seed=seed
+        )
+        if polished.status == "optimal" and polished.values is not None:
+            values = polished.values
+        values = [*values]
+        for index, value in fixed.items():
+            values[index] = value
+    exact = model.grid.exact
+    info = SolverInfo(
+        name="highs-scheduled-mip",
+        version="ortools-mathopt",
+        seed=seed,
+        time_limit_s=time_limit_s,
+        wall_s=round(time.perf_counter() - started, 3),
+        workers=1,
+        build_s=round(model.build_s, 3),
+        start_grid="exact" if exact else "restricted",
+        columns=len(model.cost),
+        integer_columns=len(model.integer_columns),
+        rows=len(model.rows),
+        nonzeros=sum(len(columns) for columns, _, _, _ in model.rows),
+        restricted_model_bound=None if exact else result.bound,
+    )
+    highs_bound = result.bound if exact else None
+    if values is None:
+        status: Status = "infeasible" if result.status == "infeasible" and exact else "unknown"
+        solution = Solution.model_validate(
+            {
+                "schema": SOLUTION_SCHEMA_V2,
+                "instance": instance.name,
+                "instance_sha256": instance.sha256,
+                "status": status,
+                "solver": info,
+                "expansions": [],
+            }
+        )
+        return PeerAnswer(solution, highs_bound, model.build_s)
+    return PeerAnswer(scheduled_solution(model, values, info), highs_bound, model.build_s)
