@@ -132,6 +132,19 @@ def solve(
     The search starts from the greedy plan (possibly incomplete) unless a hint is
     given; with `SolveOptions.elastic` it runs on the elastic model first.
     """
+    if instance.is_v2:
+        # Schema infraplan/v2 (SPEC §8-§12): its own model and claims (solver.scheduled).
+        from solver.scheduled.solve import solve_v2
+
+        return solve_v2(
+            instance,
+            time_limit_s=time_limit_s,
+            workers=workers,
+            seed=seed,
+            hint=hint,
+            on_progress=on_progress,
+            options=options,
+        )
     started = time.perf_counter()
     deadline = started + time_limit_s
     options = options or SolveOptions()

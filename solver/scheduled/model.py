@@ -1,0 +1,221 @@
+"""Build the CP-SAT model of a v2 instance, hint it from a plan, and read plans back."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ortools.sat.python import cp_model
+
+from models import (
+    ChosenExpansion,
+    ReplicaAssignment,
+    RouteFlow,
+    TrainingAssignment,
+    UnservedDemand,
+)
+from solver.scheduled.constraints import add_constraints
+from solver.scheduled.costs import late_hours
+from solver.scheduled.objective import cost_scale, objective_terms
+from solver.scheduled.plan import ScheduledPlan
+from solver.scheduled.units import period_units
+from solver.scheduled.variables import create_variables, current_replicas
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from models import Instance
+    from solver.cpsat.constraints import ModelNotes
+    from solver.cpsat.objective import ObjectiveTerms
+    from solver.cpsat.scaling import CostScale
+    from solver.scheduled.variables import ScheduledVariables
+
+#: Intervals per job (True) or per placement (False): see docs/formulation.md,
+#: "Scheduled instances", for the measurement that chose it.
+JOB_INTERVALS = False
+
+
+@dataclass
+class ScheduledModel:
+    """A CP-SAT model of a v2 instance with its variables, float objective and scale."""
+
+    instance: Instance
+    model: cp_model.CpModel
+    variables: ScheduledVariables
+    objective: ObjectiveTerms
+    scale: CostScale
+    notes: ModelNotes
+    build_s: float
+
+    @property
+    def proves(self) -> bool:
+        """Whether this is the relaxation (its bound and infeasibility are proofs)."""
+        return self.notes.widened
+
+
+def build_model(
+    instance: Instance,
+    *,
+    widened: bool,
+    job_intervals: bool = JOB_INTERVALS,
+    energetic: bool = True,
+) -> ScheduledModel:
+    """The relaxation (`widened`: every SPEC plan, to its tolerance, is a plan of it) or
+    the restriction (every plan of it is a SPEC plan) of a v2 instance."""
+    started = time.perf_counter()
+    model = cp_model.CpModel()
+    model.name = instance.name
+    units = period_units(instance, widened=widened)
+    variables = create_variables(
+        model, instance, units, widened=widened, job_intervals=job_intervals
+    )
+    notes = add_constraints(model, instance, variables, widened=widened, energetic=energetic)
+    objective = objective_terms(instance, variables)
+    scale = cost_scale(instance, variables, objective)
+    totals = objective.per_variable()
+    ordered = [totals[index] for index in sorted(totals)]
+    model.minimize(
+        cp_model.LinearExpr.weighted_sum(
+            [var for var, _ in ordered], [scale.down(cost) for _, cost in ordered]
+        )
+    )
+    return ScheduledModel(
+        instance, model, variables, objective, scale, notes, time.perf_counter() - started
+    )
+
+
+def extract_plan(built: ScheduledModel, values: Sequence[float]) -> ScheduledPlan:
+    """The plan held by a CP-SAT solution's values (indexed by variable index)."""
+    instance, variables = built.instance, built.variables
+    spans = instance.schedule.periods
+    scheduled = variables.scheduled
+
+    def value(var: cp_model.IntVar) -> int:
+        return round(values[var.index])
+
+    training = [
+        TrainingAssignment(
+            job=p.job,
+            site=p.site,
+            accelerator=p.accelerator,
+            count=p.count,
+            start_hour=value(variables.start[p.job]) if scheduled else None,
+        )
+        for p, var in variables.placement.items()
+        if value(var)
+    ]
+    unplaced = [job_id for job_id, var in variables.unplaced.items() if value(var)]
+    inference: list[ReplicaAssignment] = []
+    routes: list[RouteFlow] = []
+    unserved: list[UnservedDemand] = []
+    for position, view in enumerate(variables.periods):
+        period = spans[position].id if scheduled else None
+        inference.extend(
+            ReplicaAssignment(
+                service=o.service,
+                site=o.site,
+                accelerator=o.accelerator,
+                replicas=value(var),
+                period=period,
+            )
+            for o, var in view.replicas.items()
+            if value(var)
+        )
+        routes.extend(
+            RouteFlow(
+                service=p.service,
+                region=p.region,
+                site=p.site,
+                rps=view.units[p.service].rps(value(var)),
+                period=period,
+            )
+            for p, var in view.flow.items()
+            if value(var)
+        )
+        unserved.extend(
+            UnservedDemand(service=s, region=u, rps=view.units[s].rps(value(var)), period=period)
+            for (s, u), var in view.unserved.items()
+            if value(var)
+        )
+    expansions = [
+        ChosenExpansion(site=site, expansion=x)
+        for (site, x), var in variables.expansion.items()
+        if value(var)
+    ]
+    return ScheduledPlan.build(
+        instance, training, unplaced, inference, routes, unserved, expansions
+    )
+
+
+def plan_values(built: ScheduledModel, plan: ScheduledPlan) -> dict[int, int]:
+    """Every variable's value that states `plan` (by variable index; decisions the model
+    has no variable for are skipped, auxiliary variables follow from the rest)."""
+    instance, variables = built.instance, built.variables
+    spans = instance.schedule.periods
+    position_of = {span.id: i for i, span in enumerate(spans)}
+    values: dict[int, int] = {}
+    placed = {t.job: t for t in plan.training}
+    for placement, var in variables.placement.items():
+        entry = placed.get(placement.job)
+        on = entry is not None and (entry.site, entry.accelerator) == (
+            placement.site,
+            placement.accelerator,
+        )
+        values[var.index] = int(on)
+    for job_id, var in variables.unplaced.items():
+        values[var.index] = int(job_id not in placed)
+    for job_id, start in variables.start.items():
+        entry = placed.get(job_id)
+        low, high = start.proto.domain[0], start.proto.domain[-1]
+        hour = entry.start_hour if entry is not None and entry.start_hour is not None else low
+        values[start.index] = min(max(hour, low), high)
+        late = variables.late.get(job_id)
+        if late is not None:
+            hours = late_hours(instance, job_id, hour) if entry is not None else 0.0
+            values[late.index] = min(round(hours), late.proto.domain[-1])
+
+    def position(period: str | None) -> int:
+        return 0 if period is None else position_of[period]
+
+    replicas = {
+        (r.service, r.site, r.accelerator, position(r.period)): r.replicas for r in plan.inference
+    }
+    flows = {(f.service, f.region, f.site, position(f.period)): f.rps for f in plan.routes}
+    short = {(w.service, w.region, position(w.period)): w.rps for w in plan.unserved}
+    for p, view in enumerate(variables.periods):
+        for option, var in view.replicas.items():
+            count = replicas.get((option.service, option.site, option.accelerator, p), 0)
+            values[var.index] = min(count, view.replica_bound[option])
+        for pair, var in view.flow.items():
+            rps = flows.get((pair.service, pair.region, pair.site, p), 0.0)
+            values[var.index] = round(rps / view.units[pair.service].unit)
+        for (service_id, region), var in view.unserved.items():
+            rps = short.get((service_id, region, p), 0.0)
+            values[var.index] = round(rps / view.units[service_id].unit)
+    current = current_replicas(instance)
+    for (option, p), var in variables.starts.items():
+        group = (option.service, option.site, option.accelerator)
+        now = replicas.get((*group, p), 0)
+        before = current.get(group, 0) if p == 0 else replicas.get((*group, p - 1), 0)
+        values[var.index] = max(0, now - before)
+    for option, var in variables.changes.items():
+        group = (option.service, option.site, option.accelerator)
+        values[var.index] = abs(replicas.get((*group, 0), 0) - current.get(group, 0))
+    active = {t.site for t in plan.training} | {r.site for r in plan.inference if r.replicas}
+    for site_id, var in variables.site_active.items():
+        values[var.index] = int(site_id in active)
+    chosen = {(x.site, x.expansion) for x in plan.expansions}
+    for key, var in variables.expansion.items():
+        values[var.index] = int(key in chosen)
+    for total, terms, constant in variables.totals:
+        values[total.index] = constant + sum(c * values.get(v.index, 0) for v, c in terms)
+    return values
+
+
+def add_hint(built: ScheduledModel, plan: ScheduledPlan) -> None:
+    """Hint every decision of `plan` (and the auxiliary variables that follow)."""
+    built.model.proto.solution_hint.Clear()
+    for index, value in sorted(plan_values(built, plan).items()):
+        built.model.proto.solution_hint.vars.append(index)
+        built.model.proto.solution_hint.values.append(value)

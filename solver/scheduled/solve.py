@@ -1,0 +1,234 @@
+"""`solve_v2`: a v2 instance to a checked plan and proved claims (SPEC §7, §12).
+
+The claims follow docs/formulation.md ("Two models"): the bound and `infeasible` come
+only from the relaxation (`build_model(widened=True)`); a plan counts once `accepted`
+(solver.scheduled.check) says it is a SPEC plan: the relaxation's plan, or else the
+restricted model's (every plan of which is a SPEC plan) searched from it; the
+list-scheduling plan (solver.scheduled.greedy) is the first hint and the fallback.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ortools.sat.python import cp_model
+
+from models import CostBreakdown, SolverInfo
+from models import Solution as SolutionModel
+from solver.scheduled.check import accepted
+from solver.scheduled.greedy import first_plan
+from solver.scheduled.model import add_hint, build_model, extract_plan
+from solver.scheduled.plan import ScheduledPlan
+from solver.search.options import SolveOptions, default_workers
+from solver.search.runner import ModelInvalidError
+
+if TYPE_CHECKING:
+    from models import Instance
+    from models.solution import Status
+    from solver.scheduled.model import ScheduledModel
+    from solver.search.progress import ProgressCallback
+
+#: Share of the time limit kept for the repair search (the restricted model).
+REPAIR_SHARE = 0.3
+#: Least seconds any CP-SAT run gets.
+MIN_RUN_S = 0.05
+
+
+@dataclass
+class Run:
+    """One CP-SAT run: its status, values (when it has a plan) and bound in currency."""
+
+    status: int
+    values: list[float]
+    bound: float | None
+
+    @property
+    def has_plan(self) -> bool:
+        """Whether the run found a plan of its model."""
+        return self.status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+
+
+def run(
+    built: ScheduledModel, deadline: float, workers: int, seed: int, options: SolveOptions
+) -> Run:
+    """CP-SAT on a built model until `deadline` (perf_counter), reproducibly when asked
+    (interleaved search with several workers, as v1's runner)."""
+    solver = cp_model.CpSolver()
+    params = solver.parameters
+    params.max_time_in_seconds = max(MIN_RUN_S, deadline - time.perf_counter())
+    params.num_workers = workers
+    params.random_seed = seed
+    params.relative_gap_limit = options.relative_gap
+    params.log_search_progress = options.log_search
+    if options.deterministic and workers > 1:
+        params.interleave_search = True
+    for name, value in sorted(options.parameters.items()):
+        if isinstance(value, list | tuple):
+            field = getattr(params, name)
+            field.clear()
+            field.extend(value)
+        else:
+            setattr(params, name, value)
+    status = solver.solve(built.model)
+    if status == cp_model.MODEL_INVALID:
+        raise ModelInvalidError(f"CP-SAT rejected the model: {built.model.validate()}")
+    has_plan = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    raw = solver.best_objective_bound
+    bound = (
+        raw / built.scale.factor if math.isfinite(raw) and status != cp_model.INFEASIBLE else None
+    )
+    values = [float(v) for v in solver.response_proto.solution] if has_plan else []
+    return Run(int(status), values, bound)
+
+
+def solve_v2(
+    instance: Instance,
+    *,
+    time_limit_s: float = 60.0,
+    workers: int | None = None,
+    seed: int = 0,
+    hint: SolutionModel | None = None,
+    on_progress: ProgressCallback | None = None,
+    options: SolveOptions | None = None,
+) -> SolutionModel:
+    """The cheapest plan of a v2 instance within `time_limit_s` (build included), with a
+    proved bound and the status those proofs support (see `solver.solve.solve`)."""
+    from solver.solve import ClaimContradictionError, lowered_bound
+
+    started = time.perf_counter()
+    deadline = started + time_limit_s
+    options = options or SolveOptions()
+    workers = workers or default_workers()
+    relaxation = build_model(instance, widened=True)
+    start: ScheduledPlan | None = None
+    if hint is not None and hint.has_plan:
+        start = ScheduledPlan.of(instance, hint)
+    elif options.greedy_start:
+        start = first_plan(instance)
+    fallback = accepted(instance, start) if start is not None else None
+    if start is not None:
+        add_hint(relaxation, start)
+    if on_progress is not None and fallback is not None:
+        on_progress(time.perf_counter() - started, fallback.objective, None)
+    end = deadline - REPAIR_SHARE * max(0.0, deadline - time.perf_counter())
+    found = run(relaxation, end, workers, seed, options)
+    if found.status == cp_model.INFEASIBLE:
+        if fallback is not None:
+            raise ClaimContradictionError(
+                f"internal error: the relaxation has no plan, but a plan of cost "
+                f"{fallback.objective!r} passes the check; please report this instance"
+            )
+        return _answer(
+            instance,
+            None,
+            "infeasible",
+            None,
+            _info(relaxation, seed, time_limit_s, started, workers, options),
+        )
+    bound = lowered_bound(found.bound)
+    plan: ScheduledPlan | None = None
+    if found.has_plan:
+        candidate = extract_plan(relaxation, found.values)
+        plan = accepted(instance, candidate)
+        if plan is None:
+            plan = _repaired(instance, candidate, deadline, workers, seed, options)
+    if fallback is not None and (plan is None or fallback.objective < plan.objective):
+        plan = fallback
+    status: Status = "unknown"
+    if plan is not None:
+        if bound is not None and bound > plan.objective + 1e-12 * max(1.0, abs(plan.objective)):
+            raise ClaimContradictionError(
+                f"internal error: the proved bound {bound!r} is above the cost "
+                f"{plan.objective!r} of a checked plan; please report this instance"
+            )
+        status = "optimal" if _proved(plan.objective, bound) else "feasible"
+    if on_progress is not None and plan is not None:
+        on_progress(time.perf_counter() - started, plan.objective, bound)
+    info = _info(relaxation, seed, time_limit_s, started, workers, options)
+    return _answer(instance, plan, status, bound, info)
+
+
+def _repaired(
+    instance: Instance,
+    candidate: ScheduledPlan,
+    deadline: float,
+    workers: int,
+    seed: int,
+    options: SolveOptions,
+) -> ScheduledPlan | None:
+    """A SPEC plan from the restricted model, hinted with the relaxation's plan the check
+    refused, searched for the time left; None when it finds none. Its plans are SPEC
+    plans: one the check refuses is a bug (ClaimContradictionError)."""
+    from solver.solve import ClaimContradictionError
+
+    restricted = build_model(instance, widened=False)
+    add_hint(restricted, candidate)
+    found = run(restricted, deadline, workers, seed, options)
+    if not found.has_plan:
+        return None
+    plan = extract_plan(restricted, found.values)
+    checked = accepted(instance, plan)
+    if checked is None:
+        raise ClaimContradictionError(
+            "internal error: a plan of the restricted model fails the check; "
+            "please report this instance"
+        )
+    return checked
+
+
+def _proved(objective: float, bound: float | None) -> bool:
+    from solver.solve import PROOF_TOLERANCE
+
+    return bound is not None and objective - bound <= PROOF_TOLERANCE * max(1.0, abs(objective))
+
+
+def _info(
+    built: ScheduledModel,
+    seed: int,
+    time_limit_s: float,
+    started: float,
+    workers: int,
+    options: SolveOptions,
+) -> SolverInfo:
+    from solver.solve import SOLVER_NAME, solver_version
+
+    return SolverInfo(
+        name=SOLVER_NAME,
+        version=solver_version(),
+        seed=seed,
+        time_limit_s=time_limit_s,
+        wall_s=round(time.perf_counter() - started, 3),
+        workers=workers,
+        build_s=round(built.build_s, 3),
+        deterministic=options.deterministic,
+        model_exact=not built.notes.inexact,
+        model_notes=sorted(set(built.notes.inexact)),
+    )
+
+
+def _answer(
+    instance: Instance,
+    plan: ScheduledPlan | None,
+    status: Status,
+    bound: float | None,
+    info: SolverInfo,
+) -> SolutionModel:
+    if plan is None:
+        return SolutionModel(
+            schema_="infraplan-solution/v2",
+            instance=instance.name,
+            instance_sha256=instance.sha256,
+            status=status,
+            bound=bound,
+            expansions=[],
+            costs=_zero_costs(),
+            solver=info,
+        )
+    return plan.solution(instance, status, bound, info)
+
+
+def _zero_costs() -> CostBreakdown:
+    return CostBreakdown(lateness=0.0, moves=0.0, replica_starts=0.0, expansions=0.0)
