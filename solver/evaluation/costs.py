@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from models import CostBreakdown
-from models.solution import V1_COST_PARTS
+from models.solution import V1_COST_PARTS, V2_COST_PARTS
 from solver.evaluation.tolerance import excess, mismatch
 from solver.evaluation.violations import Violation, fmt
 
@@ -21,14 +21,37 @@ if TYPE_CHECKING:
     from models import Accelerator, Instance, Site, Solution
     from solver.evaluation.eligibility import IndexedPlan
     from solver.evaluation.lookup import InstanceLookup
-    from solver.evaluation.usage import PlanUsage
 
 #: Grams per tonne: carbon intensity is in g/kWh, its price per tonne.
 GRAMS_PER_TONNE = 1e6
 #: Seconds per hour times GB per KB: turns rps x KB x hours into GB.
 GB_PER_RPS_KB_HOUR = 3600 / 1e6
 
+#: The cost parts of a v1 solution (SPEC §7), in order: what reports of v1 plans list.
 COST_PARTS: tuple[str, ...] = V1_COST_PARTS
+#: The cost parts of a v2 solution (SPEC §7 and §12), in order.
+ALL_COST_PARTS: tuple[str, ...] = V1_COST_PARTS + V2_COST_PARTS
+
+
+def cost_parts(costs: CostBreakdown) -> tuple[str, ...]:
+    """The parts a breakdown holds: v1's, or v1's and v2's when it has v2 parts."""
+    return COST_PARTS if costs.lateness is None else ALL_COST_PARTS
+
+
+def instance_cost_parts(instance: Instance) -> tuple[str, ...]:
+    """The parts a solution of this instance reports (SPEC §12: v2 for a v2 instance)."""
+    return ALL_COST_PARTS if instance.is_v2 else COST_PARTS
+
+
+@dataclass(frozen=True, slots=True)
+class ReplanTerms:
+    """The terms of SPEC §9-§11's cost parts (lateness, moves, replica starts and
+    expansions), each computed by its own module."""
+
+    lateness: list[float]
+    moves: list[float]
+    replica_starts: list[float]
+    expansions: list[float]
 
 
 @dataclass
@@ -43,6 +66,10 @@ class _Terms:
     fixed: list[float] = field(default_factory=list)
     unserved: list[float] = field(default_factory=list)
     unplaced: list[float] = field(default_factory=list)
+    lateness: list[float] = field(default_factory=list)
+    moves: list[float] = field(default_factory=list)
+    replica_starts: list[float] = field(default_factory=list)
+    expansions: list[float] = field(default_factory=list)
 
     def accelerator_hours(
         self,
@@ -62,13 +89,13 @@ class _Terms:
             facility_kwh * site.carbon_g_per_kwh * instance.carbon_price_per_tonne / GRAMS_PER_TONNE
         )
 
-    def breakdown(self) -> CostBreakdown:
-        """Each part as the exact-rounded sum of its terms."""
-        return CostBreakdown(**{part: math.fsum(getattr(self, part)) for part in COST_PARTS})
+    def breakdown(self, parts: tuple[str, ...]) -> CostBreakdown:
+        """Each of the parts as the exact-rounded sum of its terms."""
+        return CostBreakdown(**{part: math.fsum(getattr(self, part)) for part in parts})
 
-    def objective(self) -> float:
-        """All terms of all parts, summed once."""
-        return math.fsum(term for part in COST_PARTS for term in getattr(self, part))
+    def objective(self, parts: tuple[str, ...]) -> float:
+        """All terms of the parts, summed once."""
+        return math.fsum(term for part in parts for term in getattr(self, part))
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,11 +107,16 @@ class RecomputedCosts:
 
 
 def recompute_costs(
-    instance: Instance, lookup: InstanceLookup, plan: IndexedPlan, usage: PlanUsage
+    instance: Instance,
+    lookup: InstanceLookup,
+    plan: IndexedPlan,
+    active: set[str],
+    replan: ReplanTerms | None = None,
 ) -> RecomputedCosts:
-    """SPEC section 6 over the plan's entries; entries of unknown size cost nothing."""
+    """SPEC section 6 over the plan's entries (for a v2 plan §9's per-period hours, plus
+    the `replan` terms); entries of unknown size cost nothing; `active` sites pay their
+    fixed cost."""
     terms = _Terms()
-    horizon = instance.horizon_hours
     for placement in plan.placements:
         job = placement.job
         terms.accelerator_hours(
@@ -97,22 +129,35 @@ def recompute_costs(
         terms.site_costs.append(job.site_costs.get(placement.site.id, 0.0))
         if job.dataset is not None and placement.dataset_route is not None:
             terms.egress.append(job.dataset.size_gb * placement.dataset_route.egress_per_gb)
+    period_hours = {period.id: period.hours for period in lookup.horizon.periods}
     for group in plan.replica_groups:
         terms.accelerator_hours(
-            instance, lookup, group.site, group.accelerator, group.accelerators * horizon
+            instance,
+            lookup,
+            group.site,
+            group.accelerator,
+            group.accelerators * period_hours[group.period],
         )
     for flow in plan.flows:
         if flow.route is None:
             continue
-        gigabytes = flow.rps * flow.service.kb_per_request * GB_PER_RPS_KB_HOUR * horizon
+        gigabytes = (
+            flow.rps * flow.service.kb_per_request * GB_PER_RPS_KB_HOUR * period_hours[flow.period]
+        )
         terms.egress.append(gigabytes * flow.route.egress_per_gb)
-    for (service_id, _region), rps in plan.unserved.items():
+    for (service_id, _region, period), rps in plan.unserved.items():
         price = lookup.services[service_id].unserved_cost_per_rps_hour
         if price is not None:
-            terms.unserved.append(rps * horizon * price)
+            terms.unserved.append(rps * period_hours[period] * price)
     terms.unplaced.extend(job.unplaced_cost for job in plan.unplaced_jobs)
-    terms.fixed.extend(site.fixed_cost for site in instance.sites if usage.sites[site.id].active)
-    return RecomputedCosts(objective=terms.objective(), costs=terms.breakdown())
+    terms.fixed.extend(site.fixed_cost for site in instance.sites if site.id in active)
+    if replan is not None:
+        terms.lateness.extend(replan.lateness)
+        terms.moves.extend(replan.moves)
+        terms.replica_starts.extend(replan.replica_starts)
+        terms.expansions.extend(replan.expansions)
+    parts = instance_cost_parts(instance)
+    return RecomputedCosts(objective=terms.objective(parts), costs=terms.breakdown(parts))
 
 
 def check_claims(
@@ -143,9 +188,20 @@ def check_claims(
                     f"(off by {fmt(off)})",
                 )
             )
-    for part in COST_PARTS:
-        claimed: float = getattr(solution.costs, part)
+    for part in cost_parts(recomputed.costs):
+        claimed: float | None = getattr(solution.costs, part)
         actual: float = getattr(recomputed.costs, part)
+        if claimed is None:
+            violations.append(
+                Violation(
+                    "cost_breakdown",
+                    f"cost {part}",
+                    abs(actual),
+                    f"not reported (a v2 solution reports it, 0 when unused); recomputed "
+                    f"{actual:,.6f}",
+                )
+            )
+            continue
         off = mismatch(claimed, actual)
         if off > 0:
             violations.append(

@@ -20,6 +20,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from solver.evaluation.periods import WHOLE_HORIZON, demand_in
 from solver.evaluation.violations import Violation, fmt
 
 if TYPE_CHECKING:
@@ -45,6 +46,8 @@ class JobPlacement:
     count: int
     #: Path from the dataset's node to the site; None without a dataset or when unreachable.
     dataset_route: Route | None
+    #: S_j in a scheduled instance (None elsewhere, or when the plan leaves it out)
+    start_hour: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +60,8 @@ class ReplicaGroup:
     replicas: int
     per_replica: int
     rps_per_replica: float
+    #: the period the replicas run in ("all" unless the instance is scheduled)
+    period: str = WHOLE_HORIZON
 
     @property
     def accelerators(self) -> int:
@@ -80,6 +85,8 @@ class Flow:
     rps: float
     route: Route | None
     site_known: bool
+    #: the period of the flow ("all" unless the instance is scheduled)
+    period: str = WHOLE_HORIZON
 
 
 @dataclass
@@ -89,8 +96,8 @@ class IndexedPlan:
     placements: list[JobPlacement] = field(default_factory=list)
     replica_groups: list[ReplicaGroup] = field(default_factory=list)
     flows: list[Flow] = field(default_factory=list)
-    #: (service, region) -> unserved rps, for known services
-    unserved: dict[tuple[str, str], float] = field(default_factory=dict)
+    #: (service, region, period) -> unserved rps, for known services
+    unserved: dict[tuple[str, str, str], float] = field(default_factory=dict)
     #: non-required jobs that are not placed (they pay unplaced_cost)
     unplaced_jobs: list[TrainingJob] = field(default_factory=list)
     violations: list[Violation] = field(default_factory=list)
@@ -145,6 +152,47 @@ def _known_ids(
     return site, accelerator
 
 
+def _entry_period(
+    plan: IndexedPlan, lookup: InstanceLookup, entity: str, period: str | None
+) -> str | None:
+    """The period an inference, route or unserved entry is for, flagging a period that is
+    missing or unknown in a scheduled instance (None: the entry cannot be placed in time)
+    and a period given where the instance has none (the entry then counts for "all")."""
+    if not lookup.horizon.scheduled:
+        if period is not None:
+            plan.flag(entity, 1, f"names period '{period}', but the instance is not scheduled")
+        return WHOLE_HORIZON
+    if period is None:
+        plan.flag(entity, 1, "names no period (the instance is scheduled)")
+        return None
+    if lookup.horizon.get(period) is None:
+        plan.flag(entity, 1, f"unknown period '{period}'")
+        return None
+    return period
+
+
+def _in_period(entity: str, period: str | None) -> str:
+    """An entity named with its period, when it has one."""
+    return entity if period is None else f"{entity} in period {period}"
+
+
+def _start_hour(
+    plan: IndexedPlan, lookup: InstanceLookup, entity: str, start_hour: int | None
+) -> int | None:
+    """A training entry's start: required in a scheduled instance, absent elsewhere."""
+    if not lookup.horizon.scheduled:
+        if start_hour is not None:
+            plan.flag(
+                entity, 1, f"start_hour {start_hour} given, but the instance is not scheduled"
+            )
+        return None
+    if start_hour is None:
+        plan.flag(entity, 1, "no start_hour (the instance is scheduled)")
+    elif not float(start_hour).is_integer():
+        plan.flag(entity, 1, f"start_hour {start_hour} is not a whole hour")
+    return start_hour
+
+
 def _index_training(lookup: InstanceLookup, solution: Solution, plan: IndexedPlan) -> None:
     for entry in solution.training:
         entity = f"job {entry.job} / site {entry.site} / {entry.accelerator}"
@@ -175,7 +223,10 @@ def _index_training(lookup: InstanceLookup, solution: Solution, plan: IndexedPla
             dataset_route = lookup.routes.route(job.dataset.at, site.id)
             if dataset_route is None:
                 plan.flag(entity, 1, f"site {site.id} cannot reach the dataset at {job.dataset.at}")
-        plan.placements.append(JobPlacement(job, site, accelerator, entry.count, dataset_route))
+        start_hour = _start_hour(plan, lookup, entity, entry.start_hour)
+        plan.placements.append(
+            JobPlacement(job, site, accelerator, entry.count, dataset_route, start_hour)
+        )
 
 
 def _check_job_coverage(instance: Instance, solution: Solution, plan: IndexedPlan) -> None:
@@ -207,13 +258,18 @@ def _check_job_coverage(instance: Instance, solution: Solution, plan: IndexedPla
 
 
 def _index_replicas(lookup: InstanceLookup, solution: Solution, plan: IndexedPlan) -> None:
-    seen: set[tuple[str, str, str]] = set()
+    seen: set[tuple[str, str, str, str | None]] = set()
     for entry in solution.inference:
-        entity = f"service {entry.service} / site {entry.site} / {entry.accelerator}"
-        key = (entry.service, entry.site, entry.accelerator)
+        entity = _in_period(
+            f"service {entry.service} / site {entry.site} / {entry.accelerator}", entry.period
+        )
+        key = (entry.service, entry.site, entry.accelerator, entry.period)
         if key in seen:
             plan.flag(entity, 1, "listed twice in inference")
         seen.add(key)
+        period = _entry_period(plan, lookup, entity, entry.period)
+        if period is None:
+            continue
         service = lookup.services.get(entry.service)
         if service is None:
             plan.flag(entity, 1, f"unknown inference service '{entry.service}'")
@@ -240,19 +296,30 @@ def _index_replicas(lookup: InstanceLookup, solution: Solution, plan: IndexedPla
             )
         plan.replica_groups.append(
             ReplicaGroup(
-                service, site, accelerator, entry.replicas, profile.per_replica, profile.rps
+                service,
+                site,
+                accelerator,
+                entry.replicas,
+                profile.per_replica,
+                profile.rps,
+                period,
             )
         )
 
 
 def _index_routes(lookup: InstanceLookup, solution: Solution, plan: IndexedPlan) -> None:
-    seen: set[tuple[str, str, str]] = set()
+    seen: set[tuple[str, str, str, str | None]] = set()
     for entry in solution.routes:
-        entity = f"service {entry.service} / region {entry.region} / site {entry.site}"
-        key = (entry.service, entry.region, entry.site)
+        entity = _in_period(
+            f"service {entry.service} / region {entry.region} / site {entry.site}", entry.period
+        )
+        key = (entry.service, entry.region, entry.site, entry.period)
         if key in seen:
             plan.flag(entity, 1, "listed twice in routes")
         seen.add(key)
+        period = _entry_period(plan, lookup, entity, entry.period)
+        if period is None:
+            continue
         service = lookup.services.get(entry.service)
         if service is None:
             plan.flag(entity, 1, f"unknown inference service '{entry.service}'")
@@ -267,7 +334,7 @@ def _index_routes(lookup: InstanceLookup, solution: Solution, plan: IndexedPlan)
             plan.flag(entity, -entry.rps, f"negative rps {fmt(entry.rps)}")
         route = lookup.routes.route(entry.region, entry.site) if site_known else None
         if entry.rps > 0:
-            if entry.region not in service.demand_rps:
+            if entry.region not in demand_in(service, period):
                 plan.flag(entity, entry.rps, f"region {entry.region} has no demand for the service")
             if site_known and route is None:
                 plan.flag(entity, entry.rps, f"site {entry.site} is unreachable from the region")
@@ -280,13 +347,18 @@ def _index_routes(lookup: InstanceLookup, solution: Solution, plan: IndexedPlan)
                     f"latency {fmt(route.latency_ms)} ms exceeds the SLO of "
                     f"{fmt(service.latency_slo_ms)} ms",
                 )
-        plan.flows.append(Flow(service, entry.region, entry.site, entry.rps, route, site_known))
+        plan.flows.append(
+            Flow(service, entry.region, entry.site, entry.rps, route, site_known, period)
+        )
 
 
 def _index_unserved(lookup: InstanceLookup, solution: Solution, plan: IndexedPlan) -> None:
     for entry in solution.unserved:
-        entity = f"service {entry.service} / region {entry.region}"
-        key = (entry.service, entry.region)
+        entity = _in_period(f"service {entry.service} / region {entry.region}", entry.period)
+        period = _entry_period(plan, lookup, entity, entry.period)
+        if period is None:
+            continue
+        key = (entry.service, entry.region, period)
         service = lookup.services.get(entry.service)
         if service is None:
             plan.flag(entity, 1, f"unknown inference service '{entry.service}'")
@@ -298,6 +370,6 @@ def _index_unserved(lookup: InstanceLookup, solution: Solution, plan: IndexedPla
             plan.flag(entity, 1, "listed twice in unserved")
         if entry.rps < 0:
             plan.flag(entity, -entry.rps, f"negative rps {fmt(entry.rps)}")
-        if entry.rps > 0 and entry.region not in service.demand_rps:
+        if entry.rps > 0 and entry.region not in demand_in(service, period):
             plan.flag(entity, entry.rps, f"region {entry.region} has no demand for the service")
         plan.unserved[key] = plan.unserved.get(key, 0.0) + entry.rps

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from solver.evaluation.paths import RouteTable
+from solver.evaluation.periods import Horizon, resolve_horizon
 
 if TYPE_CHECKING:
     from models import (
@@ -39,6 +40,8 @@ class InstanceLookup:
     site_tags: dict[str, frozenset[str]]
     #: SPEC section 3 paths, computed by the evaluator itself
     routes: RouteTable
+    #: the instance's periods (one, "all", unless it is scheduled)
+    horizon: Horizon
 
     @classmethod
     def build(cls, instance: Instance) -> InstanceLookup:
@@ -66,6 +69,7 @@ class InstanceLookup:
             },
             site_tags={site.id: frozenset(site.tags) for site in instance.sites},
             routes=RouteTable(instance),
+            horizon=resolve_horizon(instance),
         )
 
     def missing_tags(self, site_id: str, required: list[str]) -> list[str]:

@@ -6,11 +6,16 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from solver.evaluation.costs import COST_PARTS
+from solver.evaluation.costs import cost_parts
 
 if TYPE_CHECKING:
     from models import CostBreakdown
     from models.solution import Status
+    from solver.evaluation.expansions import BuiltExpansion
+    from solver.evaluation.replanning import ReplanFigures
+    from solver.evaluation.steps import LinkStep, SiteStep
+    from solver.evaluation.timed_usage import PeriodUsage
+    from solver.evaluation.timing import JobTiming
     from solver.evaluation.usage import LinkUsage, RouteUsage, ServiceUsage, SiteUsage
     from solver.evaluation.violations import Constraint, Violation
 
@@ -23,6 +28,12 @@ class Evaluation:
     `costs` are recomputed from the plan even when it breaks constraints (so a
     report can show what the plan would cost); a solution without a plan
     (status infeasible or unknown) has objective inf, zero costs and no figures.
+
+    For a v2 plan (SPEC §8-§12), `costs` holds the v2 parts too (`cost_parts` lists them),
+    `sites`, `links` and `services` are a peak snapshot (each site at its highest facility
+    power, each link at its busiest moment, each service in its period of highest
+    demand), `routes` carry their period, and the fields from `periods` on hold the
+    figures over time; for a v1 plan those fields are empty.
     """
 
     instance: str
@@ -39,6 +50,23 @@ class Evaluation:
     services: dict[str, ServiceUsage] = field(default_factory=dict)
     #: observations that do not make the plan infeasible (e.g. a different instance name)
     notes: list[str] = field(default_factory=list)
+    #: v2: each period's site peaks, busiest links and serving, in period order
+    periods: list[PeriodUsage] = field(default_factory=list)
+    #: v2: each site's use over time, one step per stretch of constant use
+    site_steps: dict[str, list[SiteStep]] = field(default_factory=dict)
+    #: v2: each limited or used link's load over time, by link name (`a-b`)
+    link_steps: dict[str, list[LinkStep]] = field(default_factory=dict)
+    #: v2 scheduled: when each placed job runs and how late it ends
+    jobs: list[JobTiming] = field(default_factory=list)
+    #: v2: moves, continuing jobs, replica changes and starts against `current`
+    replan: ReplanFigures | None = None
+    #: v2: the chosen expansions that name real ones, with the period they come online
+    expansions: list[BuiltExpansion] = field(default_factory=list)
+
+    @property
+    def cost_parts(self) -> tuple[str, ...]:
+        """The cost parts of this evaluation: SPEC §7's, and §12's for a v2 plan."""
+        return cost_parts(self.costs)
 
     def violations_of(self, constraint: Constraint) -> list[Violation]:
         """The violations of one constraint family."""
@@ -58,10 +86,9 @@ class Evaluation:
             f"{self.instance}: {verdict} plan (status {self.status}), "
             f"objective {self.objective:,.2f}{reported}"
         ]
-        width = max(len(part) for part in COST_PARTS)
-        lines.extend(
-            f"  {part:<{width}}  {getattr(self.costs, part):>18,.2f}" for part in COST_PARTS
-        )
+        parts = self.cost_parts
+        width = max(len(part) for part in parts)
+        lines.extend(f"  {part:<{width}}  {getattr(self.costs, part):>18,.2f}" for part in parts)
         lines.extend(f"note: {note}" for note in self.notes)
         if self.violations:
             lines.append(f"{len(self.violations)} violation(s):")

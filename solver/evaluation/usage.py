@@ -15,10 +15,12 @@ from typing import TYPE_CHECKING
 from models.accelerators import COOLING_KINDS
 
 if TYPE_CHECKING:
-    from models import Instance
+    from collections.abc import Callable, Iterable, Mapping
+
+    from models import InferenceService, Instance
     from models.accelerators import CoolingKind
     from models.workloads import Resilience
-    from solver.evaluation.eligibility import Flow, IndexedPlan, ReplicaGroup
+    from solver.evaluation.eligibility import Flow, IndexedPlan, JobPlacement, ReplicaGroup
     from solver.evaluation.lookup import InstanceLookup
     from solver.evaluation.paths import Route
 
@@ -127,6 +129,8 @@ class RouteUsage:
     rps: float
     latency_ms: float | None
     latency_slo_ms: float
+    #: the route's period in a scheduled instance (None elsewhere)
+    period: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,90 +170,135 @@ def measure(instance: Instance, lookup: InstanceLookup, plan: IndexedPlan) -> Pl
     return PlanUsage(
         sites=_site_usage(instance, lookup, plan),
         links=_link_usage(instance, plan),
-        routes=[
-            RouteUsage(
-                flow.service.id,
-                flow.region,
-                flow.site,
-                flow.rps,
-                None if flow.route is None else flow.route.latency_ms,
-                flow.service.latency_slo_ms,
-            )
-            for flow in plan.flows
-        ],
+        routes=route_usage(plan.flows, scheduled=False),
         services=_service_usage(instance, plan),
     )
+
+
+def route_usage(flows: Iterable[Flow], *, scheduled: bool) -> list[RouteUsage]:
+    """One figure per route entry, in plan order (with its period when `scheduled`)."""
+    return [
+        RouteUsage(
+            flow.service.id,
+            flow.region,
+            flow.site,
+            flow.rps,
+            None if flow.route is None else flow.route.latency_ms,
+            flow.service.latency_slo_ms,
+            flow.period if scheduled else None,
+        )
+        for flow in flows
+    ]
 
 
 def _site_usage(
     instance: Instance, lookup: InstanceLookup, plan: IndexedPlan
 ) -> dict[str, SiteUsage]:
     used: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    active: set[str] = set()
     for placement in plan.placements:
         used[placement.site.id][placement.accelerator.id] += placement.count
-        active.add(placement.site.id)
     for group in plan.replica_groups:
         used[group.site.id][group.accelerator.id] += group.accelerators
-        if group.replicas > 0:
-            active.add(group.site.id)
+    active = active_sites(plan)
     sites: dict[str, SiteUsage] = {}
     for site in instance.sites:
-        used_here = used.get(site.id, {})
-        counts = {item.accelerator: item.count for item in site.inventory}
-        accelerators = {
-            accelerator: AcceleratorUsage(accelerator, used_here.get(accelerator, 0), count)
-            for accelerator, count in counts.items()
-        }
-        for accelerator, number in used_here.items():
-            if accelerator not in accelerators:
-                accelerators[accelerator] = AcceleratorUsage(
-                    accelerator, number, 0, in_inventory=False
-                )
-        heat_kw: dict[CoolingKind, float] = defaultdict(float)
-        for accelerator, number in used_here.items():
-            spec = lookup.accelerators[accelerator]
-            heat_kw[spec.cooling] += spec.power_kw * number
-        it_kw = math.fsum(heat_kw.values())
-        heat = {
-            kind: HeatUsage(kind, heat_kw.get(kind, 0.0), site.cooling_limit_kw(kind))
-            for kind in COOLING_KINDS
-            if kind in heat_kw or site.cooling_limit_kw(kind) is not None
-        }
-        sites[site.id] = SiteUsage(
-            site=site.id,
+        sites[site.id] = site_usage(
+            lookup,
+            site.id,
             active=site.id in active,
-            it_kw=it_kw,
-            facility_kw=site.pue * it_kw,
+            used_here=used.get(site.id, {}),
             grid_kw=site.grid_kw,
-            heat=heat,
-            accelerators=accelerators,
+            cooling_kw={kind: site.cooling_limit_kw(kind) for kind in COOLING_KINDS},
+            counts={item.accelerator: item.count for item in site.inventory},
+            pue=site.pue,
         )
     return sites
 
 
-def _link_usage(instance: Instance, plan: IndexedPlan) -> list[LinkUsage]:
+def active_sites(plan: IndexedPlan) -> set[str]:
+    """Sites that host a training job or a positive replica entry in any period (z[s] = 1:
+    SPEC §5.8 and §9; a chosen expansion alone does not count)."""
+    active = {placement.site.id for placement in plan.placements}
+    active.update(group.site.id for group in plan.replica_groups if group.replicas > 0)
+    return active
+
+
+def site_usage(
+    lookup: InstanceLookup,
+    site_id: str,
+    *,
+    active: bool,
+    used_here: Mapping[str, int],
+    grid_kw: float,
+    cooling_kw: Mapping[CoolingKind, float | None],
+    counts: Mapping[str, int],
+    pue: float,
+) -> SiteUsage:
+    """A site's figures from the accelerators it uses and the limits it has (cooling None
+    is unlimited; `counts` holds the inventory's types)."""
+    accelerators = {
+        accelerator: AcceleratorUsage(accelerator, used_here.get(accelerator, 0), count)
+        for accelerator, count in counts.items()
+    }
+    for accelerator, number in used_here.items():
+        if accelerator not in accelerators:
+            accelerators[accelerator] = AcceleratorUsage(accelerator, number, 0, in_inventory=False)
+    heat_kw: dict[CoolingKind, float] = defaultdict(float)
+    for accelerator, number in used_here.items():
+        spec = lookup.accelerators[accelerator]
+        heat_kw[spec.cooling] += spec.power_kw * number
+    it_kw = math.fsum(heat_kw.values())
+    heat = {
+        kind: HeatUsage(kind, heat_kw.get(kind, 0.0), cooling_kw.get(kind))
+        for kind in COOLING_KINDS
+        if kind in heat_kw or cooling_kw.get(kind) is not None
+    }
+    return SiteUsage(
+        site=site_id,
+        active=active,
+        it_kw=it_kw,
+        facility_kw=pue * it_kw,
+        grid_kw=grid_kw,
+        heat=heat,
+        accelerators=accelerators,
+    )
+
+
+def traffic_gbps_by_link(link_count: int, flows: Iterable[Flow]) -> list[float]:
+    """Inference traffic on each link (indexed as `instance.links`) from these flows."""
     # Traffic is summed per (region, site) path first, so each path is walked once.
     pair_gbps: dict[tuple[str, str], float] = defaultdict(float)
     pair_route: dict[tuple[str, str], Route] = {}
-    for flow in plan.flows:
+    for flow in flows:
         if flow.route is None or flow.rps <= 0:
             continue
         key = (flow.region, flow.site)
         pair_gbps[key] += flow.rps * flow.service.kb_per_request * GBPS_PER_RPS_KB
         pair_route[key] = flow.route
-    traffic = [0.0] * len(instance.links)
+    traffic = [0.0] * link_count
     for key, gbps in pair_gbps.items():
         for link_index in pair_route[key].links:
             traffic[link_index] += gbps
+    return traffic
+
+
+def remote_reads(placement: JobPlacement) -> tuple[float, tuple[int, ...]]:
+    """A placed job's remote dataset reads: Gbps and the links they cross (0 and none for
+    a local dataset, or without one)."""
+    route = placement.dataset_route
+    data = placement.job.dataset
+    if route is None or data is None or data.at == placement.site.id:
+        return 0.0, ()
+    return data.read_gbps, route.links
+
+
+def _link_usage(instance: Instance, plan: IndexedPlan) -> list[LinkUsage]:
+    traffic = traffic_gbps_by_link(len(instance.links), plan.flows)
     dataset = [0.0] * len(instance.links)
     for placement in plan.placements:
-        route = placement.dataset_route
-        data = placement.job.dataset
-        if route is None or data is None or data.at == placement.site.id:
-            continue
-        for link_index in route.links:
-            dataset[link_index] += data.read_gbps
+        read_gbps, links = remote_reads(placement)
+        for link_index in links:
+            dataset[link_index] += read_gbps
     return [
         LinkUsage(index, link.a, link.b, traffic[index], dataset[index], link.bandwidth_gbps)
         for index, link in enumerate(instance.links)
@@ -258,14 +307,32 @@ def _link_usage(instance: Instance, plan: IndexedPlan) -> list[LinkUsage]:
 
 
 def _service_usage(instance: Instance, plan: IndexedPlan) -> dict[str, ServiceUsage]:
+    return service_usage(
+        instance,
+        plan.flows,
+        plan.replica_groups,
+        plan.unserved,
+        lambda service: service.demand_rps,
+    )
+
+
+def service_usage(
+    instance: Instance,
+    flows_in: Iterable[Flow],
+    groups_in: Iterable[ReplicaGroup],
+    unserved_in: Mapping[tuple[str, str, str], float],
+    demand_of: Callable[[InferenceService], Mapping[str, float]],
+) -> dict[str, ServiceUsage]:
+    """Every service's demand (from `demand_of`), service and capacity over these
+    entries (one period's, or the whole plan's)."""
     flows_by_service: dict[str, list[Flow]] = defaultdict(list)
-    for flow in plan.flows:
+    for flow in flows_in:
         flows_by_service[flow.service.id].append(flow)
     groups_by_service: dict[str, list[ReplicaGroup]] = defaultdict(list)
-    for group in plan.replica_groups:
+    for group in groups_in:
         groups_by_service[group.service.id].append(group)
     unserved_by_service: dict[str, dict[str, float]] = defaultdict(dict)
-    for (service_id, region), rps in plan.unserved.items():
+    for (service_id, region, _period), rps in unserved_in.items():
         unserved_by_service[service_id][region] = rps
 
     services: dict[str, ServiceUsage] = {}
@@ -299,7 +366,7 @@ def _service_usage(instance: Instance, plan: IndexedPlan) -> dict[str, ServiceUs
             service=service.id,
             resilience=service.resilience,
             latency_slo_ms=service.latency_slo_ms,
-            demand_rps=math.fsum(service.demand_rps.values()),
+            demand_rps=math.fsum(demand_of(service).values()),
             served_rps=served_rps,
             unserved_rps=math.fsum(unserved_by_region.values()),
             served_by_region=dict(served_by_region),

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-#: Constraint families of SPEC sections 4-7, in the order the evaluator reports them.
+#: Constraint families of SPEC sections 4-7 and 9-11, in the order the evaluator reports
+#: them (timing: release, deadline, `after` and continuing jobs; move_budget: SPEC §10's
+#: `moves`; supply: SPEC §11's `supply_limits`).
 Constraint = Literal[
     "status",
     "eligibility",
@@ -16,6 +18,9 @@ Constraint = Literal[
     "serving_capacity",
     "resilience",
     "bandwidth",
+    "timing",
+    "move_budget",
+    "supply",
     "site_use",
     "objective",
     "cost_breakdown",
