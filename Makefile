@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck check clean
+.PHONY: demo test lint typecheck check clean instances
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	bash scripts/test-deps.sh
 	$(BIN)/python -m pytest -q -n 2
+
+# Rewrite the committed generated instances (instances/generated, instances/scheduled).
+instances: $(STAMP)
+	$(BIN)/python -m models.generator.committed
 
 lint: $(STAMP)
 	$(BIN)/ruff check models solver tests benchmarks

@@ -17,6 +17,7 @@ from rich.console import Console
 
 from models import InputError, load_instance
 from models.generator.families import FAMILIES, ZOO
+from models.generator.scheduled_families import SCHEDULED_FAMILIES
 from models.io import instance_json_schema, write_atomic
 from solver.warning_line import one_line_warning
 
@@ -316,9 +317,10 @@ def import_command(
 
 
 def _family_name(name: str) -> str:
-    """`--family` checked against the family table (models.generator.FAMILIES)."""
-    if name not in FAMILIES:
-        known = ", ".join(FAMILIES)
+    """`--family` checked against the family tables (models.generator.FAMILIES and
+    SCHEDULED_FAMILIES)."""
+    if name not in FAMILIES and name not in SCHEDULED_FAMILIES:
+        known = ", ".join([*FAMILIES, *SCHEDULED_FAMILIES])
         raise typer.BadParameter(f"{name!r} is not one of {known}")
     return name
 
@@ -330,7 +332,8 @@ def generate(
         typer.Option(
             "--family",
             callback=_family_name,
-            help=f"Instance family: S, M, L, XL, or a zoo family ({', '.join(ZOO)}).",
+            help=f"Instance family: S, M, L, XL, a zoo family ({', '.join(ZOO)}), or a "
+            f"scheduled one ({', '.join(SCHEDULED_FAMILIES)}).",
         ),
     ],
     seed: Annotated[int, typer.Option("--seed", min=0, help="Seed; the same seed, the same file.")],
@@ -341,10 +344,17 @@ def generate(
     ] = None,
 ) -> None:
     """Write a seeded, realistic instance that is feasible by construction."""
-    from models.generator import generate_with_witness, save_generated
+    from models.generator import (
+        generate_scheduled_with_witness,
+        generate_with_witness,
+        save_generated,
+    )
     from solver.evaluate import evaluate
 
-    instance, plan = generate_with_witness(family, seed)
+    if family in SCHEDULED_FAMILIES:
+        instance, plan = generate_scheduled_with_witness(family, seed)
+    else:
+        instance, plan = generate_with_witness(family, seed)
     if witness is not None:
         # The generator leaves pricing to the evaluator, so the written plan checks as feasible.
         priced = evaluate(instance, plan)

@@ -40,6 +40,15 @@ Construction, in order:
 Every constraint of SPEC §5 therefore holds for the witness; `tests/test_generator.py`
 checks it independently. Demand and replica rps are whole numbers, prices and latencies are
 rounded to a few decimals, counts are integers.
+
+Scheduled instances (schema `infraplan/v2`, SPEC §9): `generate_scheduled(family, seed)` and
+`generate_scheduled_with_witness(family, seed)` for the families of `SCHEDULED_FAMILIES`
+(`scheduled_families.py`): `sched-S` (3 sites, 3 periods of 24-48 h, 3 jobs, 2 services),
+`sched-M` and `sched-L` (the M and L sizes over the 8 quarters of 2026-2027). They reuse the
+steps above and add pipelines, windows, due dates, growing demand, new campuses powered later
+and late accelerator deliveries, all sized around a witness with start hours and replicas per
+period (`scheduled.py`). `python -m models.generator.committed` rewrites every committed
+generated file (instances/generated, instances/scheduled).
 """
 
 from __future__ import annotations
@@ -52,21 +61,29 @@ from models.generator.families import HELD_OUT_SEEDS as HELD_OUT_SEEDS
 from models.generator.families import TUNING_SEEDS as TUNING_SEEDS
 from models.generator.families import ZOO as ZOO
 from models.generator.families import Family as Family
+from models.generator.scheduled_families import SCHEDULED_FAMILIES as SCHEDULED_FAMILIES
 
 if TYPE_CHECKING:
     from models.generator.build import GENERATOR_VERSION as GENERATOR_VERSION
     from models.generator.build import generate as generate
     from models.generator.build import generate_with_witness as generate_with_witness
     from models.generator.build import save_generated as save_generated
+    from models.generator.scheduled import generate_scheduled as generate_scheduled
+    from models.generator.scheduled import (
+        generate_scheduled_with_witness as generate_scheduled_with_witness,
+    )
 
 #: Loaded on first use, so that reading the family table (the CLI's --family) does not
 #: import numpy and the generator.
 _FROM_BUILD = frozenset(
     {"GENERATOR_VERSION", "generate", "generate_with_witness", "save_generated"}
 )
+_FROM_SCHEDULED = frozenset({"generate_scheduled", "generate_scheduled_with_witness"})
 
 
 def __getattr__(name: str) -> Any:
     if name in _FROM_BUILD:
         return getattr(importlib.import_module("models.generator.build"), name)
+    if name in _FROM_SCHEDULED:
+        return getattr(importlib.import_module("models.generator.scheduled"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

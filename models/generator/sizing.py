@@ -39,7 +39,7 @@ def ceil_whole(value: float) -> float:
     return float(math.ceil(value))
 
 
-def _servers(count: float) -> int:
+def whole_servers(count: float) -> int:
     """`count` rounded up to whole 8-GPU servers."""
     return 8 * math.ceil(count / 8)
 
@@ -76,7 +76,7 @@ def _size_site(
         entry = accelerator(acc)
         in_use = used.get((site.id, acc), 0)
         spare = (
-            _servers(in_use * uniform(rng, *knobs.spare_share))
+            whole_servers(in_use * uniform(rng, *knobs.spare_share))
             if in_use
             else 8 * int(rng.integers(*knobs.idle_servers))
         )
@@ -116,7 +116,7 @@ def _size_site(
         "energy_price_per_kwh": site.energy_price_per_kwh,
         "carbon_g_per_kwh": site.carbon_g_per_kwh,
     }
-    cooling = _cooling(rng, site, used_kw, stocked_kw) if knobs.cooling_limits else None
+    cooling = cooling_limits(rng, site, used_kw, stocked_kw) if knobs.cooling_limits else None
     if cooling is not None:
         fields["cooling_kw"] = cooling
     if site.domain != site.id:
@@ -139,7 +139,7 @@ def _size_site(
     return fields
 
 
-def _cooling(
+def cooling_limits(
     rng: np.random.Generator,
     site: SiteDraft,
     used_kw: dict[str, float],
@@ -177,20 +177,27 @@ def size_links(
     rng: np.random.Generator, network: NetworkDraft, witness: Witness
 ) -> list[dict[str, Any]]:
     """Link entries (instance JSON): some unlimited, the rest with room for the witness."""
-    loads = link_loads(network, witness)
+    return links_with_room(rng, network, link_loads(network, witness))
+
+
+def links_with_room(
+    rng: np.random.Generator, network: NetworkDraft, loads: list[float]
+) -> list[dict[str, Any]]:
+    """Link entries (instance JSON) for the network's links, each limited one with room for
+    `loads` (the Gbps a witness sends over each link at its busiest)."""
     knobs = network.knobs
     entries: list[dict[str, Any]] = []
     for link, load in zip(network.links, loads, strict=True):
         entry: dict[str, Any] = {"a": link.a, "b": link.b, "latency_ms": link.latency_ms}
         if chance(rng, knobs.limited_p[link.kind]):
-            entry["bandwidth_gbps"] = _bandwidth(rng, knobs, load)
+            entry["bandwidth_gbps"] = link_bandwidth(rng, knobs, load)
         if link.egress_cost_per_gb:
             entry["egress_cost_per_gb"] = link.egress_cost_per_gb
         entries.append(entry)
     return entries
 
 
-def _bandwidth(rng: np.random.Generator, knobs: Knobs, load_gbps: float) -> float:
+def link_bandwidth(rng: np.random.Generator, knobs: Knobs, load_gbps: float) -> float:
     """A tight limit (0.1 Gbps steps, 5 % headroom unless the knobs say otherwise) or the next
     standard circuit with room."""
     if load_gbps > 0 and chance(rng, knobs.tight_link_share):
