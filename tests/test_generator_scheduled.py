@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from models import Instance, Solution, load_instance, save_instance
+from models import Instance, Solution, load_instance, load_solution, save_instance
 from models.generator import SCHEDULED_FAMILIES, generate_scheduled, generate_scheduled_with_witness
 from models.generator.committed import (
     SCHEDULED_COMMITTED,
@@ -18,10 +18,13 @@ from models.generator.committed import (
 )
 from models.io import dump_model
 from solver.cli import app
+from solver.evaluate import evaluate
 from tests.scheduled_plan_check import per_period_capacity, scheduled_violations
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED = sorted((ROOT / "instances" / "scheduled").glob("*.json"))
+#: The witness carries no objective, so these two claim checks are the only ones it fails.
+CLAIMS = ("objective", "cost_breakdown")
 WITNESSED = [("sched-S", seed) for seed in range(5)] + [("sched-M", 0), ("sched-M", 100)]
 
 
@@ -119,6 +122,19 @@ def test_witness_meets_every_rule_of_section_9(family: str, seed: int) -> None:
     assert witness.status == "feasible" and witness.solver.name == "generator-witness"
     assert {t.job for t in witness.training} == {j.id for j in instance.training}
     assert scheduled_violations(instance, witness) == []
+
+
+@pytest.mark.parametrize(("family", "seed"), WITNESSED)
+def test_witness_passes_the_evaluator(family: str, seed: int) -> None:
+    """The independent evaluator (solver.evaluate, SPEC §7 and §9-§12) finds no broken
+    constraint in the witness, and accepts it once its objective and costs are filled in."""
+    instance, witness = generate_scheduled_with_witness(family, seed)
+    evaluation = evaluate(instance, witness)
+    assert [str(v) for v in evaluation.violations if v.constraint not in CLAIMS] == []
+    priced = witness.model_copy(
+        update={"objective": evaluation.objective, "costs": evaluation.costs}
+    )
+    assert evaluate(instance, priced).feasible
 
 
 def test_the_check_catches_broken_witnesses(medium: tuple[Instance, Solution]) -> None:
@@ -248,10 +264,12 @@ def test_power_binds_at_some_sites(medium: tuple[Instance, Solution]) -> None:
 
 
 def test_cli_generates_a_scheduled_family(tmp_path: Path) -> None:
-    """`infraplan generate --family sched-S` writes the generator's instance."""
-    target = tmp_path / "S-1.json"
-    result = CliRunner().invoke(
-        app, ["generate", "--family", "sched-S", "--seed", "1", "-o", str(target)]
-    )
+    """`infraplan generate --family sched-S` writes the generator's instance and a witness
+    the evaluator accepts."""
+    target, plan = tmp_path / "S-1.json", tmp_path / "S-1.witness.json"
+    args = ["generate", "--family", "sched-S", "--seed", "1", "-o", str(target)]
+    result = CliRunner().invoke(app, [*args, "--witness", str(plan)])
     assert result.exit_code == 0, result.output
     assert target.read_bytes() == dump_model(generate_scheduled("sched-S", 1), exclude_unset=True)
+    instance = load_instance(target)
+    assert evaluate(instance, load_solution(plan)).feasible
