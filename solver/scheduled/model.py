@@ -60,13 +60,16 @@ def build_model(
     widened: bool,
     job_intervals: bool = JOB_INTERVALS,
     energetic: bool = True,
+    fine_units: bool = False,
 ) -> ScheduledModel:
     """The relaxation (`widened`: every SPEC plan, to its tolerance, is a plan of it) or
-    the restriction (every plan of it is a SPEC plan) of a v2 instance."""
+    the restriction (every plan of it is a SPEC plan) of a v2 instance; with
+    `fine_units`, the relaxation counts every service's rps on a unit finer than its
+    tolerance (v1's fine units), which makes the link rows' grid allowance negligible."""
     started = time.perf_counter()
     model = cp_model.CpModel()
     model.name = instance.name
-    units = period_units(instance, widened=widened)
+    units = period_units(instance, widened=widened, fine=widened and fine_units)
     variables = create_variables(
         model, instance, units, widened=widened, job_intervals=job_intervals
     )
@@ -215,7 +218,7 @@ def plan_values(built: ScheduledModel, plan: ScheduledPlan) -> dict[int, int]:
 
 def add_hint(built: ScheduledModel, plan: ScheduledPlan) -> None:
     """Hint every decision of `plan` (and the auxiliary variables that follow)."""
-    built.model.proto.solution_hint.Clear()
+    built.model.clear_hints()  # type: ignore[no-untyped-call]
     for index, value in sorted(plan_values(built, plan).items()):
         built.model.proto.solution_hint.vars.append(index)
         built.model.proto.solution_hint.values.append(value)

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 #: Share of the time limit kept for the repair search (the restricted model).
 REPAIR_SHARE = 0.3
+#: Largest model given the fine-unit proof search (as v1's MAX_FINE_PROOF_DECISIONS).
+MAX_FINE_PROOF_VARIABLES = 5_000
 #: Least seconds any CP-SAT run gets.
 MIN_RUN_S = 0.05
 
@@ -137,6 +139,29 @@ def solve_v2(
             plan = _repaired(instance, candidate, deadline, workers, seed, options)
     if fallback is not None and (plan is None or fallback.objective < plan.objective):
         plan = fallback
+    if (
+        plan is not None
+        and not _proved(plan.objective, bound)
+        and _traffic_on_limited_links(instance)
+    ):
+        # The relaxation's link rows allow two rps units per flow: on fine units the
+        # allowance is negligible, and its bound may close the gap (as v1's fine proof).
+        fine = build_model(instance, widened=True, fine_units=True)
+        if len(fine.model.proto.variables) <= MAX_FINE_PROOF_VARIABLES:
+            add_hint(fine, plan)
+            tight = run(fine, deadline, workers, seed, options)
+            if tight.status == cp_model.INFEASIBLE:
+                raise ClaimContradictionError(
+                    "internal error: the fine-unit relaxation has no plan, but a plan of "
+                    f"cost {plan.objective!r} passes the check; please report this instance"
+                )
+            tighter = lowered_bound(tight.bound)
+            if tighter is not None and (bound is None or tighter > bound):
+                bound = tighter
+            if tight.has_plan:
+                better = accepted(instance, extract_plan(fine, tight.values))
+                if better is not None and better.objective < plan.objective:
+                    plan = better
     status: Status = "unknown"
     if plan is not None:
         if bound is not None and bound > plan.objective + 1e-12 * max(1.0, abs(plan.objective)):
@@ -177,6 +202,12 @@ def _repaired(
             "please report this instance"
         )
     return checked
+
+
+def _traffic_on_limited_links(instance: Instance) -> bool:
+    """Whether some link with a bandwidth limit may carry routed traffic."""
+    limited = any(link.bandwidth_gbps is not None for link in instance.links)
+    return limited and any(service.kb_per_request > 0 for service in instance.inference)
 
 
 def _proved(objective: float, bound: float | None) -> bool:

@@ -29,8 +29,11 @@ class _PeriodDemand:
     eligibility: Eligibility
 
 
-def period_units(instance: Instance, *, widened: bool) -> list[dict[str, ServiceUnits]]:
-    """Per period position, each service's units (v1's choice on that period's demand)."""
+def period_units(
+    instance: Instance, *, widened: bool, fine: bool = False
+) -> list[dict[str, ServiceUnits]]:
+    """Per period position, each service's units (v1's choice on that period's demand;
+    `fine`: v1's fine units of the relaxation)."""
     schedule = instance.schedule
     result: list[dict[str, ServiceUnits]] = []
     for position in range(len(schedule.periods)):
@@ -39,5 +42,5 @@ def period_units(instance: Instance, *, widened: bool) -> list[dict[str, Service
             for service in instance.inference
         ]
         view = _PeriodDemand(services, instance.eligibility)
-        result.append(service_units(cast("Instance", view), widened=widened))
+        result.append(service_units(cast("Instance", view), widened=widened, fine=fine))
     return result
