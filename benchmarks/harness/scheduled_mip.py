@@ -4,28 +4,33 @@ the SPEC, not from any CP-SAT model.
 Columns (over the instance's own eligible options, `Instance.eligibility`, and the candidate
 start hours of `benchmarks.harness.scheduled_starts`):
 
-* `b[j,s,a,t]` binary: job j runs at site s on accelerator a from hour t, for every eligible
-  placement and every candidate start t of j (its window cut by release, deadline and `after`
-  chains). Its cost is SPEC §6's training cost plus lateness late_cost · max(0, t + run − due).
-  `u[j]` in [0, 1] for an optional job left unplaced (Σ b + u = 1; Σ b = 1 when required).
+* `X[j,s,a,k]` binary, the step ("started by") form of a time-indexed start: X[j,s,a,k] = 1
+  when job j has started at site s on accelerator a by its k-th candidate start t_k, for every
+  eligible placement and every candidate start of j (its window cut by release, deadline and
+  `after` chains); X[·,k−1] ≤ X[·,k], so j starts at t_k exactly when X[k] − X[k−1] = 1 and is
+  placed there when X[last] = 1. Starting at t_k costs SPEC §6's training cost plus lateness
+  late_cost · max(0, t_k + run − due); X[k] carries cost_k − cost_{k+1}. `u[j]` in [0, 1] for
+  an optional job left unplaced (Σ_{s,a} X[last] + u = 1; Σ X[last] = 1 when required).
 * `r[i,s,a,p]` integer replicas, `x[i,u,s,p]` rps routed, `w[i,u,p]` rps unserved where
   priced: SPEC §4's per period, costed with hours_p.
 * `v[i,s,a,p]` ≥ r[i,s,a,p] − r[i,s,a,p−1] (r before the first period = 0): replicas started,
   at §10's `replica_start_cost`.
-* `z[s]` binary for each site with a fixed cost; `c[j,k]` continuous cumulative starts of the
-  jobs in `after` relations (c[j,k] = jobs j started at its k-th candidate or earlier).
+* `z[s]` binary for each site with a fixed cost; continuous helpers: `c[j,k]` = Σ_{s,a}
+  X[j,s,a,k] for the jobs in `after` relations, and, in a period with several checkpoints, the
+  accelerators its replicas take per (site, type), Σ k·r.
 
 Rows. Usage is piecewise constant in time and rises only at a period start (replicas and limits
 change there) or at a job's start, so every limit is checked at those *checkpoints*: for each
 site, each period p and each checkpoint τ in p (p's first hour and every candidate start in p of
-a job placeable at the site), with the columns b running at τ (t ≤ τ < t + run_j):
-inventory Σ n·b + Σ k·r[·,p] ≤ count[s,a,p], grid pue·Σ kW ≤ grid_kw[s,p], and cooling per
-limited kind (each `≤ limit · z[s]` at a site with a fixed cost); identical rows are kept once.
-Each link with a limit gets, per period and checkpoint, p's traffic plus the read_gbps of the
-remote-dataset columns running then. Demand, serving capacity and n+1 per (service, period);
-one placement per job (Σ_{s,a,t} b ≤ z[s] per site with a fixed cost); `after` in the strong
-time-indexed form: for each candidate t of j and each k it lists, "j started by t" ≤ "k
-started by t − run_k", which also makes j placed only if k is.
+a job placeable at the site), with j running at τ = X[last t_k ≤ τ] − X[last t_k ≤ τ − run_j]
+(two terms per placement): inventory Σ n·running + Σ k·r[·,p] ≤ count[s,a,p], grid
+pue·Σ kW ≤ grid_kw[s,p], and cooling per limited kind (each `≤ limit · z[s]` at a site with a
+fixed cost); identical rows are kept once. Each link with a limit gets, per period and
+checkpoint, p's traffic plus the read_gbps of the remote-dataset placements running then.
+Demand, serving capacity and n+1 per (service, period); Σ_a X[j,s,a,last] ≤ z[s] at sites with
+a fixed cost; `after` in the strong time-indexed form: for each candidate t of j and each k it
+lists, c[j, t] ≤ c[k, last t' ≤ t − run_k] ("j started by t" only if "k ended by t"), which at
+j's last candidate also makes j placed only if k is.
 
 Exact or restriction. If the candidate starts are the full closure of {0, period starts,
 releases} under job ends (`StartGrid.exact`), a left-shift argument (see `scheduled_starts`)
@@ -45,6 +50,7 @@ LP with them fixed, and the plan costed from the plan itself (`scheduled_plan`).
 
 from __future__ import annotations
 
+import bisect
 import math
 import time
 from collections import defaultdict
@@ -82,14 +88,28 @@ class NotSupportedError(ValueError):
 
 
 @dataclass
-class _Running:
-    """A training column's use of a resource from `start` to `end` (hours)."""
+class _Steps:
+    """One placement's step columns: X[k] = 1 when the job has started there by its k-th
+    candidate start; it uses `amount` of a resource (accelerators, Gbps) while it runs."""
 
-    column: int
+    columns: list[int]
+    starts: list[int]
+    run: int
     amount: float
-    start: int
-    end: int
     accelerator: str = ""
+
+    def running_at(self, hour: int) -> dict[int, float]:
+        """Terms of `amount` x (running at `hour`): started by `hour` minus ended by it."""
+        started = bisect.bisect_right(self.starts, hour) - 1
+        if started < 0:
+            return {}
+        ended = bisect.bisect_right(self.starts, hour - self.run) - 1
+        if ended == started:
+            return {}
+        terms = {self.columns[started]: self.amount}
+        if ended >= 0:
+            terms[self.columns[ended]] = -self.amount
+        return terms
 
 
 @dataclass
@@ -98,7 +118,8 @@ class ScheduledModel(CompactModel):
     `CompactModel` stay empty)."""
 
     grid: StartGrid | None = None
-    starts: dict[int, StartColumn] = field(default_factory=dict)
+    #: Each placement's step columns with the start each stands for (started by then).
+    steps: list[list[tuple[int, StartColumn]]] = field(default_factory=list)
     #: Replica columns: (option, period position).
     period_replicas: dict[int, tuple[ReplicaOption, int]] = field(default_factory=dict)
     #: Route columns: (pair, period position).
@@ -149,83 +170,93 @@ def build_scheduled(instance: Instance, *, grid: StartGrid | None = None) -> Sch
 
 def _training(
     model: ScheduledModel, z_of: dict[str, int]
-) -> tuple[dict[str, list[_Running]], dict[int, list[_Running]]]:
-    """Start columns, the one-placement rows and the `after` rows; each column's accelerators
-    by site and its dataset reads by link."""
+) -> tuple[dict[str, list[_Steps]], dict[int, list[_Steps]]]:
+    """Step columns, the one-placement rows and the `after` rows; each placement's steps by
+    site (accelerators) and by link (dataset reads)."""
     instance = model.instance
     assert model.grid is not None
     candidates = model.grid.starts
-    running: dict[str, list[_Running]] = defaultdict(list)
-    reads: dict[int, list[_Running]] = defaultdict(list)
-    # Columns of each job by start hour, for `after`.
-    by_start: dict[str, dict[int, list[int]]] = {}
+    running: dict[str, list[_Steps]] = defaultdict(list)
+    reads: dict[int, list[_Steps]] = defaultdict(list)
+    # Per job, each placement's step columns (aligned with the job's candidates), for `after`.
+    steps_of: dict[str, list[list[int]]] = {}
     for job in instance.training:
         run = round(job.run_hours)
+        starts = candidates[job.id]
         choice: dict[int, float] = {}
         at_site: dict[str, dict[int, float]] = defaultdict(dict)
-        by_start[job.id] = defaultdict(list)
-        for placement in instance.eligibility.training[job.id]:
+        steps_of[job.id] = []
+        lateness = [
+            0.0 if job.due_hour is None else job.late_cost * max(0, t + run - job.due_hour)
+            for t in starts
+        ]
+        for placement in instance.eligibility.training[job.id] if starts else []:
             base = training_costs(instance, placement).total
-            route = None
+            # Starting at t_k costs cost_k = base + lateness_k; with X[k] = started by t_k,
+            # the start indicator is X[k] - X[k-1], so X[k] carries cost_k - cost_{k+1}.
+            columns: list[int] = []
+            for k in range(len(starts)):
+                following = base + lateness[k + 1] if k + 1 < len(starts) else 0.0
+                x = model.column(base + lateness[k] - following, 1.0, integer=True)
+                if columns:
+                    model.row({columns[-1]: 1.0, x: -1.0}, -_INFINITY, 0.0)
+                columns.append(x)
+            model.steps.append(
+                [
+                    (x, StartColumn(placement, t, late))
+                    for x, t, late in zip(columns, starts, lateness, strict=True)
+                ]
+            )
+            steps_of[job.id].append(columns)
+            choice[columns[-1]] = 1.0
+            at_site[placement.site][columns[-1]] = 1.0
+            running[placement.site].append(
+                _Steps(columns, starts, run, float(placement.count), placement.accelerator)
+            )
             dataset = job.dataset
             if dataset is not None and dataset.read_gbps > 0 and dataset.at != placement.site:
                 route = instance.paths.route(dataset.at, placement.site)
                 assert route is not None, "eligible placements are reachable from their dataset"
-            for t in candidates[job.id]:
-                late = 0.0
-                if job.due_hour is not None:
-                    late = job.late_cost * max(0, t + run - job.due_hour)
-                b = model.column(base + late, 1.0, integer=True)
-                model.starts[b] = StartColumn(placement, t, late)
-                choice[b] = 1.0
-                at_site[placement.site][b] = 1.0
-                by_start[job.id][t].append(b)
-                running[placement.site].append(
-                    _Running(b, float(placement.count), t, t + run, placement.accelerator)
-                )
-                if route is not None and dataset is not None:
-                    for link_index in route.links:
-                        reads[link_index].append(_Running(b, dataset.read_gbps, t, t + run))
-        for site_id, columns in at_site.items():
+                for link_index in route.links:
+                    reads[link_index].append(_Steps(columns, starts, run, dataset.read_gbps))
+        for site_id, columns_at in at_site.items():
             if site_id in z_of:
-                model.row({**columns, z_of[site_id]: -1.0}, -_INFINITY, 0.0)
+                model.row({**columns_at, z_of[site_id]: -1.0}, -_INFINITY, 0.0)
         if not job.required:
             u = model.column(job.unplaced_cost, 1.0, integer=False)
             model.unplaced[u] = job.id
             choice[u] = 1.0
         model.row(choice, 1.0, 1.0)
-    _after(model, by_start)
+    _after(model, steps_of)
     return running, reads
 
 
-def _after(model: ScheduledModel, by_start: dict[str, dict[int, list[int]]]) -> None:
+def _after(model: ScheduledModel, steps_of: dict[str, list[list[int]]]) -> None:
     """SPEC §9 `after`, time-indexed: j started by t only if each listed k started by
     t − run_k (at t = j's last candidate: j placed only if k is)."""
     instance = model.instance
+    assert model.grid is not None
+    candidates = model.grid.starts
     linked = {job.id for job in instance.training if job.predecessors}
     linked |= {k for job in instance.training for k in job.predecessors}
-    cumulative: dict[str, list[tuple[int, int]]] = {}
+    # started[j][i] = Σ over j's placements of X[i]: j started by its i-th candidate.
+    started: dict[str, list[int]] = {}
     for job_id in sorted(linked):
-        chain: list[tuple[int, int]] = []
-        previous: int | None = None
-        for t in sorted(by_start[job_id]):
+        started[job_id] = []
+        for i in range(len(candidates[job_id])):
             c = model.column(0.0, 1.0, integer=False)
-            terms = {b: -1.0 for b in by_start[job_id][t]}
+            terms = {columns[i]: -1.0 for columns in steps_of[job_id]}
             terms[c] = 1.0
-            if previous is not None:
-                terms[previous] = -1.0
             model.row(terms, 0.0, 0.0)
-            chain.append((t, c))
-            previous = c
-        cumulative[job_id] = chain
+            started[job_id].append(c)
     for job in instance.training:
         for k in job.predecessors:
             run_k = round(instance.training_by_id[k].run_hours)
-            for t, c in cumulative[job.id]:
-                done = [ck for tk, ck in cumulative[k] if tk + run_k <= t]
+            for t, c in zip(candidates[job.id], started[job.id], strict=True):
+                done = bisect.bisect_right(candidates[k], t - run_k) - 1
                 terms = {c: 1.0}
-                if done:
-                    terms[done[-1]] = -1.0
+                if done >= 0:
+                    terms[started[k][done]] = -1.0
                 model.row(terms, -_INFINITY, 0.0)
 
 
@@ -298,27 +329,28 @@ def _service(
             _n_plus_one(model, instance, capacity, served_at)
 
 
-def _checkpoints(period_start: int, period_end: int, columns: list[_Running]) -> list[int]:
+def _checkpoints(period_start: int, period_end: int, placements: list[_Steps]) -> list[int]:
     """The hours in [period_start, period_end) where usage may rise: the period's first hour
-    and the starts of `columns` within it."""
+    and the candidate starts of `placements` within it."""
     hours = {period_start}
-    hours.update(c.start for c in columns if period_start <= c.start < period_end)
+    for steps in placements:
+        hours.update(t for t in steps.starts if period_start <= t < period_end)
     return sorted(hours)
 
 
-def _active_sets(
-    model: ScheduledModel, columns: list[_Running]
-) -> list[tuple[int, list[_Running]]]:
-    """Per period and checkpoint, the columns running then; identical sets in one period kept
-    once (period position, running columns)."""
-    found: list[tuple[int, list[_Running]]] = []
+def _running_terms(
+    model: ScheduledModel, placements: list[_Steps]
+) -> list[tuple[int, list[tuple[_Steps, dict[int, float]]]]]:
+    """Per period and checkpoint, each placement's running terms then; identical term sets
+    in one period kept once (period position, [(placement, terms)])."""
+    found: list[tuple[int, list[tuple[_Steps, dict[int, float]]]]] = []
     for p, span in enumerate(model.instance.schedule.periods):
         start, end = round(span.start), round(span.end)
-        inside = [c for c in columns if c.start < end and c.end > start]
-        seen: set[frozenset[int]] = set()
+        inside = [s for s in placements if s.starts[0] < end and s.starts[-1] + s.run > start]
+        seen: set[frozenset[tuple[int, float]]] = set()
         for tau in _checkpoints(start, end, inside):
-            active = [c for c in inside if c.start <= tau < c.end]
-            key = frozenset(c.column for c in active)
+            active = [(s, terms) for s in inside if (terms := s.running_at(tau))]
+            key = frozenset(item for _, terms in active for item in terms.items())
             if key in seen:
                 continue
             seen.add(key)
@@ -328,22 +360,37 @@ def _active_sets(
 
 def _site_limits(
     model: ScheduledModel,
-    running: dict[str, list[_Running]],
+    running: dict[str, list[_Steps]],
     replicas: dict[tuple[str, str, int], dict[int, float]],
     z_of: dict[str, int],
 ) -> None:
-    """Inventory, grid power and cooling per site, period and checkpoint (SPEC §9.1-3)."""
+    """Inventory, grid power and cooling per site, period and checkpoint (SPEC §9.1-3).
+
+    Where a period has several checkpoints, its replicas' accelerators per (site, type) are
+    one continuous column (= Σ k·r) in those rows, instead of every replica column in each."""
     instance = model.instance
     schedule = instance.schedule
     for site in instance.sites:
         z = z_of.get(site.id)
-        for p, active in _active_sets(model, running.get(site.id, [])):
+        checkpoints = _running_terms(model, running.get(site.id, []))
+        per_period: dict[int, int] = defaultdict(int)
+        for p, _ in checkpoints:
+            per_period[p] += 1
+        serving: dict[tuple[str, int], dict[int, float]] = {}
+        for item in site.inventory:
+            for p in per_period:
+                terms = replicas.get((site.id, item.accelerator, p), {})
+                if per_period[p] > 1 and len(terms) > 1:
+                    total = model.column(0.0, _INFINITY, integer=False)
+                    model.row({total: 1.0, **{r: -k for r, k in terms.items()}}, 0.0, 0.0)
+                    terms = {total: 1.0}
+                serving[item.accelerator, p] = terms
+        for p, active in checkpoints:
             used: dict[str, dict[int, float]] = defaultdict(dict)
-            for c in active:
-                used[c.accelerator][c.column] = c.amount
+            for steps, terms in active:
+                used[steps.accelerator].update(terms)
             for item in site.inventory:
-                for r, per_replica in replicas.get((site.id, item.accelerator, p), {}).items():
-                    used[item.accelerator][r] = per_replica
+                used[item.accelerator].update(serving[item.accelerator, p])
             heat: dict[CoolingKind, dict[int, float]] = defaultdict(dict)
             power: dict[int, float] = {}
             for accelerator_id, terms in used.items():
@@ -366,17 +413,18 @@ def _site_limits(
 
 def _bandwidth(
     model: ScheduledModel,
-    reads: dict[int, list[_Running]],
+    reads: dict[int, list[_Steps]],
     traffic: dict[int, dict[int, dict[int, float]]],
 ) -> None:
     """Per limited link, period and checkpoint: traffic plus running dataset reads (§9.7)."""
     for index, link in enumerate(model.instance.links):
         if link.bandwidth_gbps is None:
             continue
-        for p, active in _active_sets(model, reads.get(index, [])):
+        for p, active in _running_terms(model, reads.get(index, [])):
             terms = dict(traffic.get(index, {}).get(p, {}))
-            for c in active:
-                terms[c.column] = c.amount
+            for _, running in active:
+                for column, amount in running.items():
+                    terms[column] = terms.get(column, 0.0) + amount
             if terms:
                 model.row(terms, -_INFINITY, link.bandwidth_gbps)
 

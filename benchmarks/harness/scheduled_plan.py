@@ -43,7 +43,12 @@ def scheduled_solution(model: ScheduledModel, values: list[float], info: SolverI
     """The plan of rounded integer columns and cleaned flows, status `feasible`, no bound."""
     instance = model.instance
     periods = instance.schedule.periods
-    chosen = [column for b, column in model.starts.items() if round(values[b]) == 1]
+    # A placement starts at its first candidate whose step column is 1.
+    chosen = [
+        next(column for x, column in steps if round(values[x]) == 1)
+        for steps in model.steps
+        if round(values[steps[-1][0]]) == 1
+    ]
     training = [
         {
             "job": c.placement.job,

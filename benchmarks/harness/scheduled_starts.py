@@ -13,11 +13,13 @@ end of another job's start. So the *closure* of {0, period starts, release hours
 starts of an optimal plan: with it the peer's MIP is exact.
 
 The closure can grow like subset sums of the run hours. When it passes `max_points`, the peer
-falls back to a *restricted grid*: the base points, each job's earliest start (its release and
-its predecessors' chains), latest start, due hour − run hours, and one step of "base point +
-another job's run hours"; a job with more than `max_per_job` candidates keeps an evenly thinned
-subset (its earliest, latest and on-time starts always kept). Plans on a restricted grid are
-SPEC plans; the MIP's bound is then no bound on the SPEC optimum.
+falls back to a *restricted grid*, one set of hours shared by all jobs (every start is a
+checkpoint of the limit rows, so a shared grid keeps the rows few): the period starts and each
+job's earliest start (its release and its predecessors' chains) always, then latest starts,
+on-time starts (due hour − run hours) and one step of "kept point + a job's run hours", thinned
+evenly to `max_global` points; a job keeps at most `max_per_job` of the grid's points in its
+window, evenly thinned, its earliest start always. Plans on a restricted grid are SPEC plans;
+the MIP's bound is then no bound on the SPEC optimum.
 """
 
 from __future__ import annotations
@@ -30,8 +32,10 @@ if TYPE_CHECKING:
 
 #: The most distinct start hours the exact closure may reach before the restricted grid.
 MAX_POINTS = 600
+#: The most points of the restricted grid (period starts and earliest starts always kept).
+MAX_GLOBAL = 96
 #: The most candidate starts one job keeps on the restricted grid.
-MAX_PER_JOB = 48
+MAX_PER_JOB = 24
 
 
 @dataclass(frozen=True)
@@ -99,7 +103,11 @@ def _topological(instance: Instance) -> list[str]:
 
 
 def start_grid(
-    instance: Instance, *, max_points: int = MAX_POINTS, max_per_job: int = MAX_PER_JOB
+    instance: Instance,
+    *,
+    max_points: int = MAX_POINTS,
+    max_per_job: int = MAX_PER_JOB,
+    max_global: int = MAX_GLOBAL,
 ) -> StartGrid:
     """The exact closure of candidate starts if it stays within `max_points`, else the
     restricted grid (module docstring)."""
@@ -109,7 +117,7 @@ def start_grid(
     closure = _closure(instance, base, earliest, latest, max_points)
     if closure is not None:
         return StartGrid(closure, True, earliest, latest)
-    restricted = _restricted(instance, base, earliest, latest, max_per_job)
+    restricted = _restricted(instance, earliest, latest, max_per_job, max_global)
     return StartGrid(restricted, False, earliest, latest)
 
 
@@ -140,34 +148,43 @@ def _closure(
 
 def _restricted(
     instance: Instance,
-    base: set[int],
     earliest: dict[str, int],
     latest: dict[str, int],
     max_per_job: int,
+    max_global: int,
 ) -> dict[str, list[int]]:
-    """Base points, windows' ends, on-time starts and one step of job ends, thinned."""
+    """Starts on one shared grid (so that the checkpoints stay few): period starts and every
+    job's earliest start, then latest starts, on-time starts and one step of job ends, thinned
+    evenly to `max_global` points; each job keeps at most `max_per_job` of those in its
+    window (its earliest start always)."""
     horizon = round(instance.schedule.horizon_hours)
     runs = {job.id: round(job.run_hours) for job in instance.training}
-    seeds = base | set(earliest.values())
-    points = set(seeds)
-    for t in seeds:
-        points |= {t + run for run in set(runs.values()) if t + run < horizon}
+    placeable = [job for job in instance.training if earliest[job.id] <= latest[job.id]]
+    must = {round(span.start) for span in instance.schedule.periods}
+    must |= {earliest[job.id] for job in placeable}
+    extra = {latest[job.id] for job in placeable}
+    for job in placeable:
+        if job.due_hour is not None:
+            extra.add(job.due_hour - runs[job.id])
+    extra |= {t + run for t in must for run in set(runs.values()) if t + run < horizon}
+    grid = must | set(_thin(sorted(extra - must), max_global - len(must)))
     starts: dict[str, list[int]] = {}
     for job in instance.training:
         low, high = earliest[job.id], latest[job.id]
-        if low > high:
-            starts[job.id] = []
-            continue
-        keep = {low, high}
-        if job.due_hour is not None:
-            on_time = job.due_hour - runs[job.id]
-            if low <= on_time <= high:
-                keep.add(on_time)
-        ordered = _within(points | keep, low, high)
-        spread = max(2, max_per_job - len(keep))
-        if len(ordered) > max_per_job:
-            step = (len(ordered) - 1) / (spread - 1)
-            thinned = {ordered[round(k * step)] for k in range(spread)}
-            ordered = sorted(thinned | keep)
-        starts[job.id] = ordered
+        inside = _within(grid, low, high) if low <= high else []
+        if len(inside) > max_per_job:
+            inside = sorted({low, *_thin(inside[1:], max_per_job - 1)})
+        starts[job.id] = inside
     return starts
+
+
+def _thin(ordered: list[int], keep: int) -> list[int]:
+    """At most `keep` of `ordered`, evenly spread, first and last kept when keep >= 2."""
+    if len(ordered) <= keep:
+        return ordered
+    if keep <= 0:
+        return []
+    if keep == 1:
+        return [ordered[0]]
+    step = (len(ordered) - 1) / (keep - 1)
+    return sorted({ordered[round(k * step)] for k in range(keep)})
