@@ -12,7 +12,6 @@ from benchmarks.harness.methods import MethodSettings, run_method
 from benchmarks.harness.scheduled_mip import NotSupportedError, build_scheduled, scheduled_highs
 from benchmarks.harness.scheduled_starts import StartGrid, job_windows, start_grid
 from models import Solution, load_instance
-from solver.evaluate import evaluate
 from tests.builders import instance, job, link, service, site
 from tests.checks import assert_valid_plan
 
@@ -106,18 +105,6 @@ def starts(solution: Solution) -> dict[str, int | None]:
     return {t.job: t.start_hour for t in solution.training}
 
 
-def evaluator_reads_v2() -> bool:
-    """Whether the evaluator accepts SPEC §9's own plan of the worked example (it is being
-    extended to v2; until it reads periods, or while it is half-way and raises, evaluator
-    checks are skipped)."""
-    example = load_instance(EXAMPLE_V2)
-    answer = scheduled_highs(example, time_limit_s=10)
-    try:
-        return evaluate(example, answer.solution).feasible
-    except Exception:
-        return False
-
-
 def test_the_worked_example_comes_out_at_the_spec_optimum() -> None:
     example = load_instance(EXAMPLE_V2)
     answer = scheduled_highs(example, time_limit_s=10)
@@ -196,8 +183,7 @@ def test_a_restricted_grid_keeps_spec_plans_and_drops_highs_bound(
     info = answer.solution.solver.model_dump()
     assert info["start_grid"] == "restricted"
     assert info["restricted_model_bound"] is not None
-    if evaluator_reads_v2():
-        assert_valid_plan(problem, answer.solution)
+    assert_valid_plan(problem, answer.solution)
 
 
 def test_unsupported_fields_are_refused_by_name() -> None:
@@ -235,8 +221,6 @@ def test_plans_are_sorted_by_id_then_period() -> None:
     "make", [grid_grows, chain, deadline, remote_reads, lambda: load_instance(EXAMPLE_V2)]
 )
 def test_the_peer_plans_pass_the_evaluator(make: Any) -> None:
-    if not evaluator_reads_v2():
-        pytest.skip("the evaluator does not read scheduled (v2) plans yet")
     problem = make()
     assert_valid_plan(problem, scheduled_highs(problem, time_limit_s=10).solution)
 
@@ -253,3 +237,23 @@ def test_a_service_gets_replicas_per_period() -> None:
     solution = scheduled_highs(problem, time_limit_s=10).solution
     assert [(r.period, r.replicas) for r in solution.inference] == [("q1", 3)]
     assert solution.objective == pytest.approx(30.0)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_peer_matches_the_exhaustive_oracle(seed: int) -> None:
+    """On the scheduled solver's 40 seeded tiny cases (tests/test_scheduled_oracle.py: every
+    placement, start hour and replica count enumerated), the peer's grid is the exact closure
+    and its plan costs the oracle's optimum, or it finds the case infeasible."""
+    from tests.test_scheduled_oracle import build as build_case
+    from tests.test_scheduled_oracle import draw, oracle
+
+    case = draw(seed)
+    problem = build_case(case)
+    expected = oracle(case)
+    answer = scheduled_highs(problem, time_limit_s=10)
+    assert start_grid(problem).exact
+    if expected is None:
+        assert answer.solution.status == "infeasible"
+        return
+    assert answer.solution.objective == pytest.approx(expected, rel=1e-6, abs=1e-6)
+    assert_valid_plan(problem, answer.solution)
