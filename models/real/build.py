@@ -3,7 +3,9 @@
 `build_real_instances()` is what `infraplan build-real` runs: it reads the reference
 data folder (`models/data/reference/`, see `sources.data_dir`), builds every
 scenario, validates it, proves it feasible with a greedy plan, writes the JSON files
-and regenerates instances/real/README.md. Building twice from the same data gives
+and regenerates instances/real/README.md. It also writes the scheduled instance
+roadmap-2026-2027 (`roadmap.py`, proved feasible by a witness built quarter by
+quarter), which it does not return. Building twice from the same data gives
 byte-identical files.
 """
 
@@ -18,6 +20,7 @@ from models.io import parse_instance as validate_instance
 from models.real.feasibility import greedy_plan
 from models.real.hardware import accelerator_kinds
 from models.real.readme import render_readme
+from models.real.roadmap import ROADMAP_NAME, build_roadmap
 from models.real.scenarios import SCENARIO_BY_NAME, SCENARIOS, build_document
 from models.real.sources import load_reference_data, repo_root
 from models.real.topology import fit_access_model
@@ -67,7 +70,7 @@ def build_real_instances(
 ) -> list[BuiltInstance]:
     """Build, validate, prove feasible and write the named scenarios (all by default)."""
     target = out_dir if out_dir is not None else default_out_dir()
-    unknown = sorted(set(names or []) - set(SCENARIO_BY_NAME))
+    unknown = sorted(set(names or []) - set(SCENARIO_BY_NAME) - {ROADMAP_NAME})
     if unknown:
         raise ValueError(f"unknown real instance(s): {', '.join(unknown)}")
     data = load_reference_data(shared)
@@ -86,6 +89,10 @@ def build_real_instances(
         path = target / f"{scenario.name}.json"
         write_atomic(path, payload)
         built.append(BuiltInstance(instance, path, len(payload), plan))
+    roadmap = None
+    if not names or ROADMAP_NAME in names:
+        roadmap = build_roadmap(target, data, kinds, access, MAX_FILE_BYTES)
     if write_readme and not names:
-        write_atomic(target / "README.md", render_readme(data, access, built).encode())
+        extra = roadmap.readme_lines() if roadmap is not None else []
+        write_atomic(target / "README.md", render_readme(data, access, built, extra).encode())
     return built

@@ -272,8 +272,13 @@ def _assumption_list(built: list[BuiltInstance]) -> list[str]:
     return [*lines, ""]
 
 
-def render_readme(data: ReferenceData, access: AccessModel, built: list[BuiltInstance]) -> str:
-    """The whole README as text."""
+def render_readme(
+    data: ReferenceData,
+    access: AccessModel,
+    built: list[BuiltInstance],
+    extra: list[str] | None = None,
+) -> str:
+    """The whole README as text; `extra` (the roadmap's section) goes before the gaps."""
     access_lines = [
         "## Access latency fitted from the AWS matrix",
         "",
@@ -292,6 +297,7 @@ def render_readme(data: ReferenceData, access: AccessModel, built: list[BuiltIns
         *_metro_table(built),
         *_site_table(built),
         *_assumption_list(built),
+        *(extra or []),
         GAPS,
         SOLVING,
     ]
