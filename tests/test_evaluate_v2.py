@@ -627,3 +627,38 @@ def test_v1_plan_keeps_v1_parts_and_refuses_v2_fields() -> None:
     violation = only(evaluate(inst, parse_solution(document)))
     assert violation.message == "start_hour 0 given, but the instance is not scheduled"
     assert ALL_COST_PARTS == V1_COST_PARTS + V2_COST_PARTS
+
+
+def test_traffic_egress_and_unserved_use_each_period_hours() -> None:
+    """p1 10 h, p2 30 h; s needs 5 rps in p1 and 10 in p2 (1,000 KB a request, link r-A at
+    0.01 per GB, unserved at 2 per rps-hour). Serving 5 rps in each period and leaving 5
+    unserved in p2: egress 5 x 1,000 x 3,600 / 1e6 GB-per-hour x (10 + 30) h x 0.01 = 7.2;
+    unserved 5 x 30 x 2 = 300."""
+    inst = v2_instance(
+        {"p1": 10, "p2": 30},
+        sites=[site("A", {"gpu": (4, 0.0)})],
+        regions=["r"],
+        links=[link("r", "A", 5.0, egress_cost_per_gb=0.01)],
+        inference=[
+            service(
+                "s",
+                {"gpu": (1, 10.0)},
+                {"r": 10.0},
+                request_kb=1_000.0,
+                demand_by_period={"p1": {"r": 5.0}},
+                unserved_cost_per_rps_hour=2.0,
+            )
+        ],
+    )
+    document = plan_doc(
+        inst,
+        inference=[replicas("s", "A", 1, "p1"), replicas("s", "A", 1, "p2")],
+        routes=[route("s", "r", "A", 5.0, "p1"), route("s", "r", "A", 5.0, "p2")],
+        unserved=[{"service": "s", "region": "r", "rps": 5.0, "period": "p2"}],
+    )
+    evaluation = feasible(
+        evaluate(inst, claimed(inst, document, {"egress": 7.2, "unserved": 300.0}))
+    )
+    assert evaluation.costs.egress == pytest.approx(7.2, rel=1e-12)
+    assert evaluation.costs.unserved == pytest.approx(300.0, rel=1e-12)
+    assert evaluation.periods[1].services["s"].unserved_rps == 5.0
