@@ -36,3 +36,53 @@ def assert_checked(instance: Instance, solution: Solution) -> None:
         return
     if evaluation.costs.lateness is not None:
         assert_valid_plan(instance, solution)
+
+
+def scheduled_copy(document: dict[str, Any], seed: int = 0, periods: int = 4) -> Instance:
+    """A scheduled v2 instance from a v1 document (for measurements such as generated M):
+    `periods` equal periods, each job released in the first half (no deadline), due at
+    1.2 times its run after release (late cost 1% of its GPU-hours
+    per hour), demand scaled by period, and a fifth of the sites' grids 20% larger from the
+    third period."""
+    import math
+    import random
+
+    from models.io import parse_instance
+
+    rng = random.Random(seed)
+    data = dict(document)
+    horizon = int(data["horizon_hours"])
+    base = horizon // periods
+    lengths = [base] * (periods - 1) + [horizon - base * (periods - 1)]
+    ids = [f"q{i + 1}" for i in range(periods)]
+    data["schema"] = "infraplan/v2"
+    data["periods"] = [{"id": pid, "hours": h} for pid, h in zip(ids, lengths, strict=True)]
+    jobs = []
+    for job in data.get("training", []):
+        job = dict(job)
+        run = int(job["run_hours"])
+        release = rng.randint(0, max(0, horizon // 2 - run))
+        job["release_hour"] = release
+        job["due_hour"] = release + math.ceil(1.2 * run)
+        count = min(option["count"] for option in job["options"])
+        job["late_cost_per_hour"] = round(0.01 * count * run, 2)
+        jobs.append(job)
+    data["training"] = jobs
+    factors = [0.7, 0.85, 1.0, 0.9][:periods]
+    services = []
+    for service in data.get("inference", []):
+        service = dict(service)
+        service["demand_by_period"] = {
+            pid: {u: round(rps * f, 3) for u, rps in service["demand_rps"].items()}
+            for pid, f in zip(ids, factors, strict=False)
+        }
+        services.append(service)
+    data["inference"] = services
+    sites = []
+    for index, site in enumerate(data["sites"]):
+        site = dict(site)
+        if index % 5 == 0 and periods >= 3:
+            site["timeline"] = [{"period": ids[2], "grid_kw": round(site["grid_kw"] * 1.2, 3)}]
+        sites.append(site)
+    data["sites"] = sites
+    return parse_instance(data)

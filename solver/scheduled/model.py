@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,7 @@ from models import (
     TrainingAssignment,
     UnservedDemand,
 )
+from solver.cpsat.scaling import ScalingWarning
 from solver.scheduled.constraints import add_constraints
 from solver.scheduled.costs import late_hours
 from solver.scheduled.objective import cost_scale, objective_terms
@@ -58,7 +60,7 @@ def build_model(
     instance: Instance,
     *,
     widened: bool,
-    job_intervals: bool = JOB_INTERVALS,
+    job_intervals: bool | None = None,
     energetic: bool = True,
     fine_units: bool = False,
 ) -> ScheduledModel:
@@ -69,13 +71,20 @@ def build_model(
     started = time.perf_counter()
     model = cp_model.CpModel()
     model.name = instance.name
+    if job_intervals is None:
+        job_intervals = JOB_INTERVALS
     units = period_units(instance, widened=widened, fine=widened and fine_units)
     variables = create_variables(
         model, instance, units, widened=widened, job_intervals=job_intervals
     )
     notes = add_constraints(model, instance, variables, widened=widened, energetic=energetic)
     objective = objective_terms(instance, variables)
-    scale = cost_scale(instance, variables, objective)
+    with warnings.catch_warnings():
+        if widened:
+            # As v1: the restricted model says it; a coarser scale here only weakens the
+            # bound (coefficients round down either way).
+            warnings.simplefilter("ignore", ScalingWarning)
+        scale = cost_scale(instance, variables, objective)
     totals = objective.per_variable()
     ordered = [totals[index] for index in sorted(totals)]
     model.minimize(
