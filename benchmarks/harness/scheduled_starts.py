@@ -13,13 +13,12 @@ end of another job's start. So the *closure* of {0, period starts, release hours
 starts of an optimal plan: with it the peer's MIP is exact.
 
 The closure can grow like subset sums of the run hours. When it passes `max_points`, the peer
-falls back to a *restricted grid*, one set of hours shared by all jobs (every start is a
-checkpoint of the limit rows, so a shared grid keeps the rows few): the period starts and each
-job's earliest start (its release and its predecessors' chains) always, then latest starts,
-on-time starts (due hour − run hours) and one step of "kept point + a job's run hours", thinned
-evenly to `max_global` points; a job keeps at most `max_per_job` of the grid's points in its
-window, evenly thinned, its earliest start always. Plans on a restricted grid are SPEC plans;
-the MIP's bound is then no bound on the SPEC optimum.
+falls back to a *restricted grid*: per job at most `max_per_job` starts in its window: its
+earliest start (release and predecessors' chains), latest start and on-time start (due hour −
+run hours) always, then up to half the rest from period starts and the ends of other jobs
+started at their earliest, on-time or latest starts (at most `max_global` such ends over all
+jobs), the remainder spread evenly over the window (narrow windows get every hour). Plans on a
+restricted grid are SPEC plans; the MIP's bound is then no bound on the SPEC optimum.
 """
 
 from __future__ import annotations
@@ -32,10 +31,10 @@ if TYPE_CHECKING:
 
 #: The most distinct start hours the exact closure may reach before the restricted grid.
 MAX_POINTS = 600
-#: The most points of the restricted grid (period starts and earliest starts always kept).
-MAX_GLOBAL = 96
+#: The most job ends the restricted grid offers as starts to other jobs.
+MAX_GLOBAL = 400
 #: The most candidate starts one job keeps on the restricted grid.
-MAX_PER_JOB = 24
+MAX_PER_JOB = 12
 
 
 @dataclass(frozen=True)
@@ -153,28 +152,33 @@ def _restricted(
     max_per_job: int,
     max_global: int,
 ) -> dict[str, list[int]]:
-    """Starts on one shared grid (so that the checkpoints stay few): period starts and every
-    job's earliest start, then latest starts, on-time starts and one step of job ends, thinned
-    evenly to `max_global` points; each job keeps at most `max_per_job` of those in its
-    window (its earliest start always)."""
+    """Each job's earliest start always; then, in its window, its latest and on-time starts,
+    period starts and the ends of other jobs started at their earliest, on-time or latest
+    starts (at most `max_global` of those over all jobs, evenly thinned), and hours evenly
+    spread over the window; at most `max_per_job` in all, evenly thinned."""
     horizon = round(instance.schedule.horizon_hours)
     runs = {job.id: round(job.run_hours) for job in instance.training}
     placeable = [job for job in instance.training if earliest[job.id] <= latest[job.id]]
-    must = {round(span.start) for span in instance.schedule.periods}
-    must |= {earliest[job.id] for job in placeable}
-    extra = {latest[job.id] for job in placeable}
+    key_starts: dict[str, set[int]] = {}
     for job in placeable:
-        if job.due_hour is not None:
-            extra.add(job.due_hour - runs[job.id])
-    extra |= {t + run for t in must for run in set(runs.values()) if t + run < horizon}
-    grid = must | set(_thin(sorted(extra - must), max_global - len(must)))
-    starts: dict[str, list[int]] = {}
-    for job in instance.training:
         low, high = earliest[job.id], latest[job.id]
-        inside = _within(grid, low, high) if low <= high else []
-        if len(inside) > max_per_job:
-            inside = sorted({low, *_thin(inside[1:], max_per_job - 1)})
-        starts[job.id] = inside
+        keys = {low, high}
+        if job.due_hour is not None and low <= job.due_hour - runs[job.id] <= high:
+            keys.add(job.due_hour - runs[job.id])
+        key_starts[job.id] = keys
+    ends = {t + runs[j] for j, keys in key_starts.items() for t in keys if t + runs[j] < horizon}
+    shared = {round(span.start) for span in instance.schedule.periods}
+    shared |= set(_thin(sorted(ends), max_global))
+    starts: dict[str, list[int]] = {job.id: [] for job in instance.training}
+    for job in placeable:
+        low, high = earliest[job.id], latest[job.id]
+        keys = key_starts[job.id]
+        others = set(_within(shared, low, high)) - keys
+        spread = _thin(list(range(low, high + 1)), max_per_job)
+        room = max(0, max_per_job - len(keys))
+        chosen = keys | set(_thin(sorted(others), room // 2))
+        chosen |= set(_thin(sorted(set(spread) - chosen), max_per_job - len(chosen)))
+        starts[job.id] = sorted(chosen)
     return starts
 
 
