@@ -133,6 +133,29 @@ def solve(
     given; with `SolveOptions.elastic` it runs on the elastic model first.
     """
     if instance.is_v2:
+        from solver.v1_equivalent import as_v1, as_v1_solution, as_v2_solution, means_v1
+
+        if means_v1(instance):
+            # A v2 file that uses no v2 field means what v1 says (SPEC §8): the v1 path,
+            # its plan restated as a v2 solution and checked as one.
+            answer = as_v2_solution(
+                instance,
+                solve(
+                    as_v1(instance),
+                    time_limit_s=time_limit_s,
+                    workers=workers,
+                    seed=seed,
+                    hint=None if hint is None else as_v1_solution(hint),
+                    on_progress=on_progress,
+                    options=options,
+                ),
+            )
+            if answer.has_plan and not evaluate(instance, answer).feasible:
+                raise ClaimContradictionError(
+                    "internal error: a v1 plan restated for its v2 instance fails the "
+                    "evaluator; please report this instance"
+                )
+            return answer
         # Schema infraplan/v2 (SPEC §8-§12): its own model and claims (solver.scheduled).
         from solver.scheduled.solve import solve_v2
 
