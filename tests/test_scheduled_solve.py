@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from models import load_instance
 from solver import solve
-from solver.scheduled.check import spec_problems
 from solver.scheduled.plan import ScheduledPlan
 from tests.conftest import EXAMPLE_V2_PATH
+from tests.scheduled_spec_check import spec_problems
 
 
 def test_worked_example_v2_is_optimal_at_40056() -> None:
