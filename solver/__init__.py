@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from solver.evaluation import Violation as Violation
     from solver.explain import Diagnosis as Diagnosis
     from solver.explain import explain as explain
+    from solver.frontier import Frontier as Frontier
+    from solver.frontier import frontier as frontier
+    from solver.replan import Replan as Replan
+    from solver.replan import replan as replan
     from solver.report import Comparison as Comparison
     from solver.report import compare as compare
     from solver.report import report as report
@@ -41,6 +45,10 @@ _EXPORTS = {
     "Violation": "solver.evaluation",
     "Diagnosis": "solver.explain",
     "explain": "solver.explain",
+    "Frontier": "solver.frontier",
+    "frontier": "solver.frontier",
+    "Replan": "solver.replan",
+    "replan": "solver.replan",
     "Comparison": "solver.report",
     "compare": "solver.report",
     "report": "solver.report",
@@ -58,7 +66,9 @@ __all__ = [
     "Comparison",
     "Diagnosis",
     "Evaluation",
+    "Frontier",
     "ModelInvalidError",
+    "Replan",
     "ScalingWarning",
     "Sensitivity",
     "SolveOptions",
@@ -67,6 +77,8 @@ __all__ = [
     "compare",
     "evaluate",
     "explain",
+    "frontier",
+    "replan",
     "report",
     "sensitivity",
     "solve",
@@ -93,7 +105,7 @@ def __dir__() -> list[str]:
 class _Package(ModuleType):
     """The `solver` package. Importing a submodule binds it on its package, so that
     importing `solver.solve` would hide the function `solver.solve` (likewise evaluate,
-    explain, report, sensitivity, whatif); the public name is bound instead."""
+    explain, frontier, replan, report, sensitivity, whatif); the public name is bound instead."""
 
     def __setattr__(self, name: str, value: Any) -> None:
         """Bind `name`; a submodule named like the public name it defines binds that."""

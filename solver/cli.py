@@ -732,6 +732,124 @@ def whatif_command(
         out.print(f"{path}: {report_format} report, {path.stat().st_size:,} bytes", markup=False)
 
 
+class FrontierCount(StrEnum):
+    """What `infraplan replan --frontier` sweeps the budget of."""
+
+    training = "training"
+    replicas = "replicas"
+
+
+@app.command("replan")
+def replan_command(
+    instance: Annotated[Path, typer.Argument(metavar="INSTANCE", help="Instance file.")],
+    current: Annotated[
+        Path,
+        typer.Option(
+            "--current",
+            help="Solution file of the plan that runs now (of this instance or an earlier "
+            "version of it).",
+        ),
+    ],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Directory to write.")],
+    max_training_moves: Annotated[
+        int | None,
+        typer.Option("--max-training-moves", min=0, help="Jobs of the current plan that may move."),
+    ] = None,
+    max_replica_changes: Annotated[
+        int | None,
+        typer.Option(
+            "--max-replica-changes",
+            min=0,
+            help="Replicas added or removed in the first period, summed over groups.",
+        ),
+    ] = None,
+    frontier_sweep: Annotated[
+        bool,
+        typer.Option(
+            "--frontier",
+            help="Re-plan at budgets 0, 1, 2, 4, ... until the cost stops falling, and "
+            "report what each extra move buys.",
+        ),
+    ] = False,
+    frontier_of: Annotated[
+        FrontierCount,
+        typer.Option(
+            "--frontier-of", help="The budget --frontier sweeps: training moves or replicas."
+        ),
+    ] = FrontierCount.training,
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", min=0.01, help="Seconds per solve.")
+    ] = 60.0,
+    workers: Annotated[
+        int | None, typer.Option("--workers", min=1, help="CP-SAT workers per solve.")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    max_rows: ReportRows = 40,
+) -> None:
+    """Re-plan from the plan that runs now (SPEC §10): entries of the current plan that no
+    longer fit are dropped (one line each), the instance is solved from the rest within
+    the move budgets, and OUTPUT gets the instance with `current`, the new plan, a report
+    comparing the two and the moves.
+
+    Never worse than keeping the current plan when that plan still meets every limit.
+    With --frontier: the cost at each budget, as a table and a chart. Exits 1 when no
+    plan is found.
+    """
+    from models import load_solution
+    from solver.frontier import frontier, frontier_files
+    from solver.replan import replan, replan_files, write_files
+
+    try:
+        problem = load_instance(instance)
+        plan = load_solution(current)
+    except InputError as error:
+        raise fail(str(error)) from None
+    stem = instance.stem
+    try:
+        if frontier_sweep:
+            curve = frontier(
+                problem,
+                plan,
+                of=frontier_of.value,
+                max_training_moves=max_training_moves,
+                max_replica_changes=max_replica_changes,
+                time_limit_s=time_limit,
+                workers=workers,
+                seed=seed,
+                source=str(instance),
+            )
+            for line in curve.floor.result.dropped:
+                err.print(f"dropped from the current plan: {line}", markup=False)
+            files = frontier_files(curve, stem)
+            found = curve.floor.result.has_plan
+            text = curve.summary()
+        else:
+            result = replan(
+                problem,
+                plan,
+                max_training_moves=max_training_moves,
+                max_replica_changes=max_replica_changes,
+                time_limit_s=time_limit,
+                workers=workers,
+                seed=seed,
+                source=str(instance),
+            )
+            files = replan_files(result, stem, max_rows=max_rows)
+            found = result.has_plan
+            text = result.summary()
+    except InputError as error:
+        raise fail(str(error)) from None
+    try:
+        written = write_files(output, files)
+    except OSError as error:
+        raise fail(f"{error.filename or output}: cannot write: {error.strerror}") from None
+    out.print(text, markup=False)
+    for path in written:
+        out.print(f"wrote {path}", markup=False)
+    if not found:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()
