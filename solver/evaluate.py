@@ -30,6 +30,7 @@ from solver.evaluation.eligibility import index_plan
 from solver.evaluation.expansions import index_expansions, supply_violations
 from solver.evaluation.lookup import InstanceLookup
 from solver.evaluation.replanning import replan_figures
+from solver.evaluation.reporting import costs_over_time, first_period_changes
 from solver.evaluation.result import Evaluation
 from solver.evaluation.timed_constraints import check_over_time
 from solver.evaluation.timed_usage import measure_over_time
@@ -143,6 +144,12 @@ def _evaluate_v2(instance: Instance, solution: Solution, notes: list[str]) -> Ev
         jobs=jobs,
         replan=replan,
         expansions=built,
+        capacities=capacities,
+        capacities_before_expansions=resolve_capacities(instance, horizon, []),
+        costs_over_time=costs_over_time(
+            instance, lookup, plan, active, replan, built, recomputed.costs.lateness or 0.0
+        ),
+        first_period_changes=first_period_changes(instance, lookup, plan),
     )
 
 

@@ -11,8 +11,10 @@ from solver.evaluation.costs import cost_parts
 if TYPE_CHECKING:
     from models import CostBreakdown
     from models.solution import Status
+    from solver.evaluation.capacity import SiteCapacity
     from solver.evaluation.expansions import BuiltExpansion
     from solver.evaluation.replanning import ReplanFigures
+    from solver.evaluation.reporting import CostsOverTime, GroupChange
     from solver.evaluation.steps import LinkStep, SiteStep
     from solver.evaluation.timed_usage import PeriodUsage
     from solver.evaluation.timing import JobTiming
@@ -62,6 +64,15 @@ class Evaluation:
     replan: ReplanFigures | None = None
     #: v2: the chosen expansions that name real ones, with the period they come online
     expansions: list[BuiltExpansion] = field(default_factory=list)
+    # Figures only reports read (no check uses them):
+    #: v2: each site's limits per period (by period position), with chosen expansions
+    capacities: dict[str, list[SiteCapacity]] = field(default_factory=dict)
+    #: v2: each site's limits per period as the timeline sets them, before any expansion
+    capacities_before_expansions: dict[str, list[SiteCapacity]] = field(default_factory=dict)
+    #: v2: the cost of each period and the one-time costs (None for a v1 plan)
+    costs_over_time: CostsOverTime | None = None
+    #: v2 with `current`: each replica group's first period against `current`
+    first_period_changes: list[GroupChange] = field(default_factory=list)
 
     @property
     def cost_parts(self) -> tuple[str, ...]:
