@@ -13,7 +13,7 @@ import math
 from typing import TYPE_CHECKING
 
 from solver.evaluate import evaluate
-from solver.evaluation.costs import COST_PARTS
+from solver.report.compare_v2 import plan_v2
 from solver.report.data import (
     AcceleratorRow,
     Comparison,
@@ -117,7 +117,9 @@ def _plan_report(
         sites={site_id: _site_row(usage) for site_id, usage in evaluation.sites.items()},
         latency=LatencyDistribution(
             demand_rps=math.fsum(usage.demand_rps for usage in evaluation.services.values()),
-            served_rps=math.fsum(rps for _, rps in points),
+            served_rps=math.fsum(usage.served_rps for usage in evaluation.services.values())
+            if evaluation.periods
+            else math.fsum(rps for _, rps in points),
             unserved_rps=math.fsum(usage.unserved_rps for usage in evaluation.services.values()),
             mean_ms=weighted_mean(points),
             quantiles=weighted_quantiles(points),
@@ -148,6 +150,7 @@ def _plan_report(
             for usage in evaluation.links
         ],
         training=_training(instance, solution),
+        v2=plan_v2(instance, solution, evaluation),
     )
 
 
@@ -179,7 +182,7 @@ def _summary(
             workers=info.workers,
             wall_s=info.wall_s,
         ),
-        costs={part: getattr(evaluation.costs, part) for part in COST_PARTS},
+        costs={part: getattr(evaluation.costs, part) for part in evaluation.cost_parts},
     )
 
 
@@ -235,13 +238,21 @@ def _resilience_row(usage: ServiceUsage) -> ResilienceRow:
 
 
 def _replicas(solution: Solution) -> dict[str, list[ReplicaRow]]:
-    """Replica entries per service, zero entries left out, sorted by site and type."""
+    """Replica entries per service, zero entries left out, sorted by site and type; in a
+    scheduled plan, each (site, type) with its most replicas in any period (the per-period
+    figures are in `PlanReport.v2`)."""
     by_service: dict[str, list[ReplicaRow]] = {}
+    most: dict[tuple[str, str, str], int] = {}
     for entry in solution.inference:
-        if entry.replicas > 0:
+        if entry.replicas > 0 and entry.period is not None:
+            key = (entry.service, entry.site, entry.accelerator)
+            most[key] = max(most.get(key, 0), entry.replicas)
+        elif entry.replicas > 0:
             by_service.setdefault(entry.service, []).append(
                 ReplicaRow(entry.site, entry.accelerator, entry.replicas)
             )
+    for (service, site, accelerator), replicas in most.items():
+        by_service.setdefault(service, []).append(ReplicaRow(site, accelerator, replicas))
     return {
         service: sorted(rows, key=lambda row: (row.site, row.accelerator))
         for service, rows in by_service.items()
@@ -265,9 +276,12 @@ def _training(instance: Instance, solution: Solution) -> dict[str, TrainingRow]:
 
 
 def _latency_points(evaluation: Evaluation) -> list[tuple[float, float]]:
-    """(latency, rps) of each route carrying traffic to a reachable site."""
+    """(latency, rps) of each route carrying traffic to a reachable site; in a scheduled
+    plan each period's rps weighted by its share of the horizon (rps averaged over time)."""
+    horizon = math.fsum(period.hours for period in evaluation.periods)
+    share = {period.period: period.hours / horizon for period in evaluation.periods}
     return [
-        (route.latency_ms, route.rps)
+        (route.latency_ms, route.rps if route.period is None else route.rps * share[route.period])
         for route in evaluation.routes
         if route.latency_ms is not None and route.rps > 0
     ]

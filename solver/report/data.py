@@ -13,9 +13,12 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from models.solution import Status
+    from solver.report.data_v2 import DeltaV2, PlanV2
 
 #: Schema tag of the JSON report.
 REPORT_SCHEMA = "infraplan-report/v1"
+#: Schema tag of a JSON report with v2 plans (each such plan and delta has a `v2` object).
+REPORT_SCHEMA_V2 = "infraplan-report/v2"
 
 #: Latency quantiles every distribution reports, as (name, fraction of served rps).
 QUANTILES: tuple[tuple[str, float], ...] = (
@@ -62,7 +65,7 @@ class PlanSummary:
     bound: float | None
     gap: float | None
     solver: SolverSettings
-    #: the SPEC §7 parts, recomputed, in SPEC order
+    #: the SPEC §7 parts (and §12's for a v2 plan), recomputed, in SPEC order
     costs: dict[str, float]
 
     @property
@@ -110,7 +113,11 @@ class SiteRow:
 
 @dataclass(frozen=True, slots=True)
 class LatencyDistribution:
-    """Network latency of served traffic, weighted by the rps each route carries."""
+    """Network latency of served traffic, weighted by the rps each route carries.
+
+    For a v2 plan, demand, served and unserved rps are each service's in its period of
+    highest demand (the evaluator's peak snapshot), and quantiles and histogram weigh each
+    period's routes by its share of the horizon (rps averaged over time)."""
 
     demand_rps: float
     served_rps: float
@@ -209,6 +216,8 @@ class PlanReport:
     links: list[LinkRow]
     #: by job id, in instance order
     training: dict[str, TrainingRow]
+    #: SPEC §8-§12 figures of a plan of a v2 instance (None for v1: left out of the JSON)
+    v2: PlanV2 | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,6 +278,8 @@ class PlanDelta:
     unserved_rps: float
     training_moves: list[TrainingMove]
     replica_changes: list[ReplicaChange]
+    #: what changed in time when both plans are v2 (None otherwise: left out of the JSON)
+    v2: DeltaV2 | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,6 +300,11 @@ class Comparison:
     def labels(self) -> list[str]:
         """The plans' labels, first plan first."""
         return [plan.summary.label for plan in self.plans]
+
+    @property
+    def has_v2(self) -> bool:
+        """Some plan is a plan of a v2 instance."""
+        return any(plan.v2 is not None for plan in self.plans)
 
     @property
     def baseline(self) -> PlanReport:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from solver.report.data import PlanDelta, ReplicaChange, SiteDelta, TrainingMove
+from solver.report.diff_v2 import delta_v2
 
 if TYPE_CHECKING:
     from solver.report.data import PlanReport, ReplicaRow, TrainingRow
@@ -24,7 +25,10 @@ def plan_delta(baseline: PlanReport, plan: PlanReport, site_ids: list[str]) -> P
         baseline=before.label,
         objective=objective,
         objective_relative=relative,
-        costs={part: after.costs[part] - before.costs[part] for part in before.costs},
+        costs={
+            part: after.costs.get(part, 0.0) - before.costs.get(part, 0.0)
+            for part in dict.fromkeys([*before.costs, *after.costs])
+        },
         sites=[_site_delta(site, baseline, plan) for site in site_ids],
         latency_quantiles={
             name: _minus(plan.latency.quantiles.get(name), value)
@@ -33,6 +37,7 @@ def plan_delta(baseline: PlanReport, plan: PlanReport, site_ids: list[str]) -> P
         unserved_rps=plan.latency.unserved_rps - baseline.latency.unserved_rps,
         training_moves=training_moves(baseline, plan),
         replica_changes=replica_changes(baseline, plan),
+        v2=delta_v2(baseline, plan),
     )
 
 
