@@ -40,6 +40,11 @@ COST_COLOURS = (
     "#937860",
     "#da8bc3",
     "#8c8c8c",
+    # SPEC §12's parts of a v2 plan: lateness, moves, replica_starts, expansions
+    "#ccb974",
+    "#64b5cd",
+    "#2f4b7c",
+    "#a05195",
 )
 #: Sites a per-site chart shows at most (the ones drawing most power).
 MAX_CHART_SITES = 30
@@ -63,13 +68,19 @@ _ID = re.compile(r'\bid="([^"]+)"')
 
 
 def charts(comparison: Comparison) -> dict[str, str]:
-    """Every chart of the HTML report by name; the two short ones first, then the per-site ones."""
-    return {
+    """Every chart of the HTML report by name; the two short ones first, then the per-site
+    ones, then (with v2 plans) those of `solver.report.charts_v2`."""
+    found = {
         "costs": cost_chart(comparison),
         "latency": latency_chart(comparison),
         "power": power_chart(comparison),
         "utilization": utilization_chart(comparison),
     }
+    if comparison.has_v2:
+        from solver.report.charts_v2 import charts_v2  # it draws with this module's helpers
+
+        found.update(charts_v2(comparison))
+    return found
 
 
 def power_chart(comparison: Comparison) -> str:

@@ -100,12 +100,30 @@ def render_html(comparison: Comparison, *, max_rows: int = DEFAULT_MAX_ROWS) -> 
 
 def _caption(chart: str, comparison: Comparison) -> str:
     """Say so under a per-site chart that leaves sites out."""
+    if chart.startswith("power-time"):
+        return _power_time_caption(chart, comparison)
     sites = len(comparison.site_ids)
     if chart not in ("power", "utilization") or sites <= MAX_CHART_SITES:
         return ""
     return (
         f"<figcaption>The {MAX_CHART_SITES} of {sites} sites drawing most facility power "
         "in any plan; the tables and the JSON report have all.</figcaption>"
+    )
+
+
+def _power_time_caption(chart: str, comparison: Comparison) -> str:
+    """The busiest sites of a v2 plan's power-over-time chart, and how many are left out."""
+    from solver.report.charts_v2 import MAX_POWER_TIME_SITES
+
+    number_part = chart.removeprefix("power-time").removeprefix("-")
+    plan = comparison.plans[int(number_part) - 1 if number_part else 0]
+    sites = 0 if plan.v2 is None else len(plan.v2.power)
+    if sites <= MAX_POWER_TIME_SITES:
+        return ""
+    return (
+        f"<figcaption>The {MAX_POWER_TIME_SITES} of {sites} sites drawing most facility "
+        f"power at any time in {escape(plan.summary.label)}; {sites - MAX_POWER_TIME_SITES} "
+        "left out (the tables and the JSON report have all).</figcaption>"
     )
 
 

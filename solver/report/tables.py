@@ -63,7 +63,10 @@ class Section:
 
 
 def sections(comparison: Comparison, max_rows: int = DEFAULT_MAX_ROWS) -> list[Section]:
-    """Every section of the report, in reading order."""
+    """Every section of the report, in reading order: v1's, then (with v2 plans) the
+    sections of `solver.report.tables_v2`."""
+    from solver.report.tables_v2 import sections_v2  # it builds on this module's tables
+
     return [
         _plans_section(comparison),
         _costs_section(comparison),
@@ -72,6 +75,7 @@ def sections(comparison: Comparison, max_rows: int = DEFAULT_MAX_ROWS) -> list[S
         _links_section(comparison, max_rows),
         _placements_section(comparison, max_rows),
         _resilience_section(comparison, max_rows),
+        *sections_v2(comparison, max_rows),
     ]
 
 
@@ -172,12 +176,12 @@ def _plans_section(comparison: Comparison) -> Section:
 
 def _costs_section(comparison: Comparison) -> Section:
     plans = [plan.summary for plan in comparison.plans]
-    parts = list(plans[0].costs)
+    parts = list(dict.fromkeys(part for plan in plans for part in plan.costs))
     rows = [
         [
             part,
-            *[number(plan.costs[part]) for plan in plans],
-            *[signed(delta.costs[part]) for delta in comparison.deltas],
+            *[number(plan.costs.get(part)) for plan in plans],
+            *[signed(delta.costs.get(part)) for delta in comparison.deltas],
         ]
         for part in parts
     ]
@@ -195,6 +199,12 @@ def _costs_section(comparison: Comparison) -> Section:
         frozenset(range(1, len(plans) + len(comparison.deltas) + 1)),
     )
     intro = "The SPEC §7 parts over the horizon; the total is the recomputed objective."
+    if comparison.has_v2:
+        intro = (
+            "The SPEC §7 parts over the horizon, and for v2 plans §12's lateness, moves, "
+            "replica starts and expansions (– where a plan's schema has no such part); the "
+            "total is the recomputed objective."
+        )
     return Section("costs", "Cost breakdown", intro, [table])
 
 
