@@ -643,9 +643,35 @@ def whatif_command(
         list[str] | None,
         typer.Option("--scale-demand", help="F (every service) or SERVICE=F (repeatable)."),
     ] = None,
+    scale_grid: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--scale-grid",
+            help="SITE=F: the site's grid power (base and timeline entries) times F, e.g. "
+            "fra-1=0.6 for a site that loses 40 percent of its grid (repeatable).",
+        ),
+    ] = None,
     base: Annotated[
         Path | None,
         typer.Option("--base", help="The base plan (default: solve the instance first)."),
+    ] = None,
+    current: Annotated[
+        Path | None,
+        typer.Option(
+            "--current",
+            help="The base plan as what runs now: re-plan the edited instance from it "
+            "(SPEC §10) instead of from scratch.",
+        ),
+    ] = None,
+    max_training_moves: Annotated[
+        int | None,
+        typer.Option("--max-training-moves", min=0, help="With --current: jobs that may move."),
+    ] = None,
+    max_replica_changes: Annotated[
+        int | None,
+        typer.Option(
+            "--max-replica-changes", min=0, help="With --current: first-period replica changes."
+        ),
     ] = None,
     output: ReportOutput = None,
     save_instance: Annotated[
@@ -667,8 +693,10 @@ def whatif_command(
     and edited plans side by side.
 
     Edits apply in this order: --drop-site, --drop-job, --drop-service, --set,
-    --scale-demand. The edited instance is validated like a file: a bad edit gets one line
-    naming the JSON path.
+    --scale-demand, --scale-grid. The edited instance is validated like a file: a bad edit
+    gets one line naming the JSON path. With --current, the edited instance is re-planned
+    from that plan (moves priced and budgeted by SPEC §10), never worse than keeping it
+    when it still fits.
     """
     from models import load_solution
     from models import save_solution as write_solution
@@ -681,24 +709,31 @@ def whatif_command(
         Edit,
         EditError,
         ScaleDemand,
+        ScaleGrid,
         SetValue,
         apply_edits,
         whatif,
     )
 
+    if base is not None and current is not None:
+        raise fail("give the base plan as --base or as --current, not both", 2)
+    if current is None and (max_training_moves is not None or max_replica_changes is not None):
+        raise fail("move budgets need --current (the plan to re-plan from)", 2)
     try:
         formats = [(path, format_for(path)) for path in output or []]
     except ValueError as error:
         raise fail(str(error), 2) from None
+    base_path = current if current is not None else base
     try:
         problem = load_instance(instance)
-        plan = None if base is None else load_solution(base)
+        plan = None if base_path is None else load_solution(base_path)
         edits: list[Edit] = [
             *(DropSite(site) for site in drop_sites or []),
             *(DropJob(job) for job in drop_jobs or []),
             *(DropService(service) for service in drop_services or []),
             *(SetValue.parse(text) for text in set_values or []),
             *(ScaleDemand.parse(text) for text in scale_demand or []),
+            *(ScaleGrid.parse(text) for text in scale_grid or []),
         ]
         # Edits are checked before any solving, so a typo costs no time.
         apply_edits(problem, edits, str(instance))
@@ -706,15 +741,21 @@ def whatif_command(
         raise fail(str(error)) from None
     except EditError as error:
         raise fail(f"{instance}: {error}") from None
-    result = whatif(
-        problem,
-        edits,
-        base=plan,
-        time_limit_s=time_limit,
-        workers=workers,
-        seed=seed,
-        source=str(instance),
-    )
+    try:
+        result = whatif(
+            problem,
+            edits,
+            base=plan,
+            time_limit_s=time_limit,
+            workers=workers,
+            seed=seed,
+            source=str(instance),
+            from_current=current is not None,
+            max_training_moves=max_training_moves,
+            max_replica_changes=max_replica_changes,
+        )
+    except InputError as error:
+        raise fail(str(error)) from None
     try:
         if save_instance is not None:
             write_instance(result.edited_instance, save_instance)

@@ -11,7 +11,8 @@ in order until one reaches M or a point's cost reaches the floor's. Each point i
 with the previous point's plan (a plan of every larger budget), and with the floor's
 plan once the budget admits it, so the costs never rise along the curve. Each point
 keeps its own claim: its status and the bound its search proved (docs/spec-readings.md,
-"The moves frontier").
+"The moves frontier"). A budgeted point cheaper than the floor's search (possible when
+searches stop at their time limit) becomes the floor's plan, under the floor's bound.
 """
 
 from __future__ import annotations
@@ -299,7 +300,28 @@ def frontier(
         if _same(point.objective, floor.objective):
             stopped = f"stopped at {budget}: the cost reached the no-budget cost"
             break
-    return Frontier(of, points, floor, stopped)
+    return Frontier(of, points, _best_floor(floor, points), stopped)
+
+
+def _best_floor(floor: FrontierPoint, points: list[FrontierPoint]) -> FrontierPoint:
+    """The floor, or the cheapest point's plan when a budgeted search found a cheaper one
+    than the floor's search (every budgeted plan is a plan of the floor's instance): that
+    plan restated for the floor's instance, with the bound the floor's search proved."""
+    from dataclasses import replace
+
+    from solver.replan import kept_plan
+
+    best = min(
+        (p for p in points if p.objective is not None),
+        key=lambda p: p.objective or 0.0,
+        default=None,
+    )
+    if best is None or (floor.objective is not None and floor.objective <= (best.objective or 0)):
+        return floor
+    better = kept_plan(floor.result.instance, best.solution, floor.solution)
+    if better is None:
+        return floor
+    return replace(floor, result=replace(floor.result, solution=better), used=best.used)
 
 
 def _same(cost: float | None, floor: float | None) -> bool:

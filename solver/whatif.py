@@ -17,12 +17,18 @@ its JSON path. Edits:
 * `DropJob`, `DropService`: remove a training job or an inference service.
 * `ScaleDemand(1.2)` or `ScaleDemand(1.2, "chat")`: multiply demand of every service or one
   (in every period of a scheduled instance).
+* `ScaleGrid("fra-1", 0.6)`: the site keeps 60 % of its grid power: its base `grid_kw` and
+  every timeline entry's `grid_kw` are scaled (expansions, new build, are not).
 
 Drops also forget what they remove in `current` (SPEC §10) and in other jobs' `after`
 lists (the remaining jobs no longer wait for a dropped one).
 
 `whatif(instance, edits)` applies the edits, solves the edited instance warm-started from
-the base plan, and compares the two plans (`solver.report.compare`).
+the base plan, and compares the two plans (`solver.report.compare`). With
+`from_current=True` the base plan is what runs now: the edited instance is re-planned
+from it (`solver.replan.replan`, SPEC §10), so the answer is the cheapest way to move
+from the base plan, within the move budgets given, and never worse than keeping it when
+it still fits.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from models import Instance, Solution
+    from solver.replan import Replan
     from solver.report import Comparison
 
 #: Characters that end a bare selector or key in a path.
@@ -354,7 +361,50 @@ class ScaleDemand:
         return f"--scale-demand {target}{self.factor:g}"
 
 
-Edit = SetValue | DropSite | DropJob | DropService | ScaleDemand
+@dataclass(frozen=True)
+class ScaleGrid:
+    """Multiply a site's grid power by `factor`: its base `grid_kw` and the `grid_kw` of
+    every timeline entry (SPEC §9); expansions keep what they add."""
+
+    site: str
+    factor: float
+
+    @classmethod
+    def parse(cls, text: str) -> ScaleGrid:
+        """Read `SITE=F`."""
+        site, _, factor = text.rpartition("=")
+        if not site:
+            raise EditError(f"--scale-grid {text}: expected SITE=F")
+        try:
+            value = float(factor)
+        except ValueError:
+            raise EditError(f"--scale-grid {text}: {factor!r} is not a number") from None
+        return cls(site, value)
+
+    def apply(self, document: dict[str, Any]) -> None:
+        """Scale the site's grid figures in place."""
+        for site in document.get("sites", []):
+            if site.get("id") != self.site:
+                continue
+            site["grid_kw"] = _scaled(site.get("grid_kw"), self.factor)
+            for entry in site.get("timeline") or []:
+                if isinstance(entry, dict) and entry.get("grid_kw") is not None:
+                    entry["grid_kw"] = _scaled(entry["grid_kw"], self.factor)
+            return
+        raise EditError(f"{self}: no site {self.site!r}")
+
+    def __str__(self) -> str:
+        return f"--scale-grid {self.site}={self.factor:g}"
+
+
+def _scaled(value: Any, factor: float) -> Any:
+    """A number times `factor` (rounded as demand is); anything else left for validation."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return round(value * factor, DEMAND_DECIMALS)
+    return value
+
+
+Edit = SetValue | DropSite | DropJob | DropService | ScaleDemand | ScaleGrid
 
 
 def apply_edits(instance: Instance, edits: Sequence[Edit], source: str = "<instance>") -> Instance:
@@ -378,6 +428,8 @@ class WhatIf:
     edited_instance: Instance
     edited: Solution
     comparison: Comparison
+    #: The re-plan from the base plan (`from_current`), with its moves; else None.
+    replanned: Replan | None = None
 
     @property
     def change(self) -> float | None:
@@ -391,10 +443,14 @@ class WhatIf:
         base = "-" if self.base.objective is None else f"{self.base.objective:,.2f}"
         edited = "-" if self.edited.objective is None else f"{self.edited.objective:,.2f}"
         change = "" if self.change is None else f" ({self.change:+,.2f})"
-        return (
-            f"edits: {' '.join(str(e) for e in self.edits) or 'none'}\n"
-            f"base {self.base.status} {base}; edited {self.edited.status} {edited}{change}"
-        )
+        lines = [
+            f"edits: {' '.join(str(e) for e in self.edits) or 'none'}",
+            f"base {self.base.status} {base}; edited {self.edited.status} {edited}{change}",
+        ]
+        if self.replanned is not None:
+            lines.append("re-planned from the base plan:")
+            lines.extend(f"  {line}" for line in self.replanned.summary().splitlines())
+        return "\n".join(lines)
 
 
 def whatif(
@@ -407,15 +463,38 @@ def whatif(
     seed: int = 0,
     source: str = "<instance>",
     labels: tuple[str, str] = ("base", "what-if"),
+    from_current: bool = False,
+    max_training_moves: int | None = None,
+    max_replica_changes: int | None = None,
 ) -> WhatIf:
     """Apply `edits`, solve the edited instance warm-started from the base plan (solved here
-    when `base` is None), and compare the two plans."""
+    when `base` is None), and compare the two plans.
+
+    With `from_current`, the base plan is what runs now: the edited instance gets it as
+    `current` (with the move budgets given) and is re-planned from it
+    (`solver.replan.replan`); the edited plan is then a plan of that instance."""
+    from solver.replan import replan
+
     edited_instance = apply_edits(instance, edits, source)
     if base is None:
         base = solve(instance, time_limit_s=time_limit_s, workers=workers, seed=seed)
     hint = base if base.has_plan else None
-    edited = solve(
-        edited_instance, time_limit_s=time_limit_s, workers=workers, seed=seed, hint=hint
-    )
+    replanned: Replan | None = None
+    if from_current:
+        replanned = replan(
+            edited_instance,
+            base,
+            max_training_moves=max_training_moves,
+            max_replica_changes=max_replica_changes,
+            time_limit_s=time_limit_s,
+            workers=workers,
+            seed=seed,
+            source=f"{source} (after edits)",
+        )
+        edited_instance, edited = replanned.instance, replanned.solution
+    else:
+        edited = solve(
+            edited_instance, time_limit_s=time_limit_s, workers=workers, seed=seed, hint=hint
+        )
     comparison = compare([(instance, base), (edited_instance, edited)], labels=list(labels))
-    return WhatIf(tuple(edits), instance, base, edited_instance, edited, comparison)
+    return WhatIf(tuple(edits), instance, base, edited_instance, edited, comparison, replanned)

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from models import load_instance, load_solution, parse_instance, parse_solution
 from solver import evaluate, replan
+from solver import solve as solver_solve
 from solver.cli import app
 from solver.replan import current_from_solution, with_current
 from tests.builders import job, site
@@ -308,3 +309,25 @@ def test_evaluate_accepts_the_written_files(tmp_path: Path) -> None:
         load_solution(out / "ab.replan.solution.json"),
     )
     assert evaluation.replan is not None and len(evaluation.replan.moves) == 2
+
+
+def test_replan_of_a_scheduled_plan_continues_its_hour_zero_jobs() -> None:
+    """The SPEC §9 example (40,056.00) re-planned from its own optimal plan: pretrain
+    started at hour 0, so it is current and continues at hour 0; chat's 2 q1 replicas
+    are current, so q1 starts none and q2 starts 2 (100 instead of 200): 39,956.00."""
+    from tests.conftest import EXAMPLE_V2_PATH
+
+    instance = load_instance(EXAMPLE_V2_PATH)
+    plan = solver_solve(instance, time_limit_s=5.0, workers=1)
+    assert plan.objective == pytest.approx(40056.0)
+    result = replan(instance, plan, time_limit_s=5.0, workers=1)
+    assert result.dropped == []
+    assert result.instance.current is not None
+    assert [(c.job, c.site) for c in result.instance.current.training] == [("pretrain", "dc")]
+    assert [(c.service, c.replicas) for c in result.instance.current.inference] == [("chat", 2)]
+    assert result.solution.status == "optimal"
+    assert result.solution.objective == pytest.approx(39956.0)
+    assert result.solution.costs.replica_starts == pytest.approx(100.0)
+    starts = {t.job: t.start_hour for t in result.solution.training}
+    assert starts == {"pretrain": 0, "finetune": 100}
+    assert_valid_plan(result.instance, result.solution)
