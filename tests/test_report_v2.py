@@ -446,3 +446,17 @@ def test_expansions_report() -> None:
     costs = by_first_column(tables["Cost breakdown"])
     assert costs["expansions"]["grow"] == "1,000.00"
     assert "budget before expansions" in charts(comparison)["power-time"]
+
+
+@pytest.mark.parametrize("build", ["example", "moving", "expanding"])
+def test_costs_over_time_sum_to_the_objective(build: str, example: Plan) -> None:
+    """Each period's costs plus the one-time costs are the evaluator's objective."""
+    plan = {
+        "example": lambda: example,
+        "moving": lambda: solved(moving_instance()),
+        "expanding": lambda: solved(expansion_instance()),
+    }[build]()
+    v2 = report(plan.instance, plan.solution).plans[0].v2
+    assert v2 is not None
+    total = sum(row.total for row in v2.period_costs) + sum(v2.one_time_costs.values())
+    assert total == pytest.approx(plan.solution.objective, rel=1e-9)
