@@ -76,9 +76,11 @@ def validate(
             for line in error.lines():
                 out.print(line, markup=False)
             continue
+        periods = "" if instance.periods is None else f", {len(instance.periods)} periods"
         out.print(
             f"{path}: ok ({len(instance.sites)} sites, {len(instance.regions)} regions, "
-            f"{len(instance.training)} training, {len(instance.inference)} inference)",
+            f"{len(instance.training)} training, {len(instance.inference)} inference"
+            f"{periods})",
             markup=False,
         )
     if failed:

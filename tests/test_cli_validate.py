@@ -361,3 +361,13 @@ def test_schema_rejects_broken_instances(tmp_path: Path, change: Any, error: str
     change(document)
     found = schema_errors(document, schema, schema)
     assert any(e.startswith(error) for e in found), found
+
+
+def test_a_scheduled_file_names_its_periods() -> None:
+    """A scheduled (v2) file's ok-line ends with its number of periods; static files'
+    lines are as in v1."""
+    code, stdout, _ = run("validate", EXAMPLE_V2_PATH)
+    assert code == 0
+    assert stdout.splitlines() == [
+        f"{EXAMPLE_V2_PATH}: ok (1 sites, 1 regions, 2 training, 1 inference, 2 periods)"
+    ]
