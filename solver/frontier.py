@@ -260,6 +260,13 @@ def frontier(
     The budget not swept stays as given (`max_replica_changes` when sweeping training
     moves, and the other way round). Every solve gets `time_limit_s`."""
 
+    # The floor has no budget on the count swept, whatever the instance file says.
+    if instance.moves is not None:
+        swept = "max_training_moves" if of == "training" else "max_replica_changes"
+        instance = instance.model_copy(
+            update={"moves": {**instance.moves.model_dump(), swept: None}}
+        )
+
     def solve_at(budget: int | None, hint: Solution | None) -> FrontierPoint:
         training = budget if of == "training" else max_training_moves
         replicas = budget if of == "replicas" else max_replica_changes
