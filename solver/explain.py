@@ -10,6 +10,12 @@
    repeats, so independent conflicts are each named.
 3. For each limit of a conflict, the smallest change of that limit alone that restores a
    plan (`solver.diagnosis.relax`), as a what-if edit, re-checked with a real `solve`.
+
+A v2 instance (SPEC §8-§12) is diagnosed by `explain_v2`: the checks of
+`solver.diagnosis.timed` (windows, `after` chains, a site's compulsory load in a period,
+must-serve demand in a period), each a proof naming the period, hour or job, with the
+edit that lifts it; when none fires, `solve` decides (its `infeasible` is proved by the
+relaxation). The assumption search of step 2 reads v1 instances only.
 """
 
 from __future__ import annotations
@@ -188,6 +194,15 @@ def explain(
     assumptions need it); relaxation searches and checks use `workers`.
     """
     started = time.perf_counter()
+    if instance.is_v2:
+        return explain_v2(
+            instance,
+            time_limit_s=time_limit_s,
+            relaxations=relaxations,
+            verify_time_s=verify_time_s,
+            workers=workers,
+            seed=seed,
+        )
     budget = Budget(time_limit_s, check_time_s)
     guarded = build_guarded(instance)
     # Amounts come from the restricted model, link rows exact on the rps grid, so that each
@@ -331,3 +346,95 @@ def _servable(
             f"{service_id} in {region} can be served{unproved}"
         )
     return notes
+
+
+def explain_v2(
+    instance: Instance,
+    *,
+    time_limit_s: float = 300.0,
+    relaxations: bool = True,
+    verify_time_s: float = 30.0,
+    workers: int = 1,
+    seed: int = 0,
+) -> Diagnosis:
+    """Diagnose a v2 instance (module docstring): the timed checks, each a proof with the
+    edit that lifts it (re-checked by a real solve when it is the only finding), else
+    `solve`'s own answer within `time_limit_s`."""
+    from solver.diagnosis.relax import FIRST_PLAN
+    from solver.diagnosis.timed import timed_findings
+    from solver.solve import solve
+    from solver.whatif import apply_edits
+
+    started = time.perf_counter()
+    findings = timed_findings(instance)
+    solves = 0
+    if not findings:
+        solution = solve(
+            instance, time_limit_s=time_limit_s, workers=workers, seed=seed, options=FIRST_PLAN
+        )
+        solves = 1
+        wall = time.perf_counter() - started
+        if solution.has_plan:
+            return Diagnosis(instance.name, "feasible", solves=solves, wall_s=wall)
+        if solution.status != "infeasible":
+            return Diagnosis(instance.name, "unknown", solves=solves, wall_s=wall)
+        conflict = Conflict(
+            (),
+            (),
+            "search",
+            "The solver's relaxation proves that no plan exists; no single period, hour or "
+            "job is to blame by the checks (conflicts among several limits of a scheduled "
+            "instance are not named yet).",
+            False,
+        )
+        return Diagnosis(
+            instance.name, "infeasible", conflicts=(conflict,), complete=False, solves=solves,
+            wall_s=wall,
+        )  # fmt: skip
+    alone = len(findings) == 1
+    conflicts: list[Conflict] = []
+    for finding in findings:
+        found: tuple[Relaxation, ...] = ()
+        if relaxations and finding.edit is not None:
+            relaxation = Relaxation(
+                finding.limit, finding.edit_text, finding.edit, finding.amount, smallest=False
+            )
+            left = time_limit_s - (time.perf_counter() - started)
+            if alone and verify_time_s > 0 and left > 0.1:
+                solution = solve(
+                    apply_edits(instance, [finding.edit]),
+                    time_limit_s=min(verify_time_s, left),
+                    workers=workers,
+                    seed=seed,
+                    options=FIRST_PLAN,
+                )
+                solves += 1
+                verified = (
+                    True
+                    if solution.has_plan
+                    else False
+                    if solution.status == "infeasible"
+                    else None
+                )
+                relaxation = replace(relaxation, verified=verified)
+            found = (relaxation,)
+        conflicts.append(
+            Conflict(
+                (finding.limit,),
+                (finding.message,),
+                "check",
+                "No plan can meet this (a proof from the instance's figures):",
+                True,
+                relaxations=found,
+                alone=alone,
+            )
+        )
+    return Diagnosis(
+        instance.name,
+        "infeasible",
+        conflicts=tuple(conflicts),
+        complete=False,
+        limits=len(findings),
+        solves=solves,
+        wall_s=time.perf_counter() - started,
+    )

@@ -14,7 +14,17 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     from models import Instance, Link
 
-Family = Literal["grid_power", "cooling", "inventory", "bandwidth", "demand", "job", "resilience"]
+Family = Literal[
+    "grid_power",
+    "cooling",
+    "inventory",
+    "bandwidth",
+    "demand",
+    "job",
+    "resilience",
+    "window",
+    "after",
+]
 
 #: Families whose limit is a number that can be raised (the others are promises to drop).
 NUMERIC: tuple[Family, ...] = ("grid_power", "cooling", "inventory", "bandwidth")
@@ -28,6 +38,8 @@ class Limit:
 
     Keys: grid_power (site,), cooling (site, kind), inventory (site, accelerator),
     bandwidth (link a, link b), demand (service, region), job (job,), resilience (service,).
+    Scheduled instances (solver.diagnosis.timed): grid_power (site, period), demand
+    (service, region, period), window (job,), after (job,).
     """
 
     family: Family
@@ -108,6 +120,8 @@ def short(limit: Limit) -> str:
         "demand": lambda: f"{key[0]} demand in {key[1]}",
         "job": lambda: f"job {key[0]}",
         "resilience": lambda: f"{key[0]} n+1",
+        "window": lambda: f"job {key[0]} window",
+        "after": lambda: f"job {key[0]} after chain",
     }
     return names[limit.family]()
 
