@@ -592,7 +592,11 @@ def sensitivity_command(
 ) -> None:
     """What one more kW, accelerator or Gbps at each limit is worth to a plan: the LP-dual
     estimate for every limit, and the exact change of the optimum for the top limits,
-    re-solved with the limit raised by a step (warm-started from the plan)."""
+    re-solved with the limit raised by a step (warm-started from the plan).
+
+    For a v2 instance: one more step of grid at a site in one period, a power date one
+    period earlier, and how much cheaper each expansion not chosen would have to be, each
+    re-solved from the plan (--top of each)."""
     from models import load_solution
     from solver.sensitivity import Steps, sensitivity
 
@@ -601,6 +605,26 @@ def sensitivity_command(
         plan = load_solution(solution)
     except InputError as error:
         raise fail(str(error)) from None
+    if problem.is_v2:
+        from solver.sensitivity_v2 import sensitivity_v2
+
+        try:
+            timed = sensitivity_v2(
+                problem,
+                plan,
+                step_kw=step_kw,
+                top=top,
+                time_limit_s=time_limit,
+                workers=workers,
+                seed=seed,
+            )
+        except ValueError as error:
+            raise fail(f"{solution}: {error}") from None
+        if as_json:
+            typer.echo(orjson.dumps(timed.to_dict(), option=orjson.OPT_INDENT_2).decode())
+        else:
+            out.print(timed.summary(), markup=False)
+        return
     try:
         result = sensitivity(
             problem,

@@ -404,7 +404,56 @@ def _scaled(value: Any, factor: float) -> Any:
     return value
 
 
-Edit = SetValue | DropSite | DropJob | DropService | ScaleDemand | ScaleGrid
+@dataclass(frozen=True)
+class AddGrid:
+    """`kw` more grid power at a site in one period only (SPEC §9): the timeline gets an
+    entry for the period with the raised figure and one for the next period restoring the
+    figure in force then (entries that exist are updated)."""
+
+    site: str
+    period: str
+    kw: float
+
+    def apply(self, document: dict[str, Any]) -> None:
+        """Edit the site's timeline in place. Raises EditError."""
+        periods = [p.get("id") for p in document.get("periods") or [] if isinstance(p, dict)]
+        if self.period not in periods:
+            raise EditError(f"{self}: no period {self.period!r}")
+        site = next((s for s in document.get("sites", []) if s.get("id") == self.site), None)
+        if site is None:
+            raise EditError(f"{self}: no site {self.site!r}")
+        timeline = [e for e in site.get("timeline") or [] if isinstance(e, dict)]
+        position = periods.index(self.period)
+
+        def grid_in(index: int) -> Any:
+            value = site.get("grid_kw")
+            for entry in timeline:
+                if entry.get("period") in periods[: index + 1] and entry.get("grid_kw") is not None:
+                    value = entry["grid_kw"]
+            return value
+
+        def entry_for(index: int) -> dict[str, Any]:
+            for entry in timeline:
+                if entry.get("period") == periods[index]:
+                    return entry
+            entry = {"period": periods[index]}
+            timeline.append(entry)
+            return entry
+
+        raised = _scaled(grid_in(position), 1.0)
+        following = grid_in(position + 1) if position + 1 < len(periods) else None
+        if isinstance(raised, int | float):
+            entry_for(position)["grid_kw"] = round(raised + self.kw, DEMAND_DECIMALS)
+        if following is not None:
+            entry_for(position + 1)["grid_kw"] = following
+        order = {period: index for index, period in enumerate(periods)}
+        site["timeline"] = sorted(timeline, key=lambda e: order.get(e.get("period"), -1))
+
+    def __str__(self) -> str:
+        return f"add {self.kw:g} kW of grid at {self.site} in {self.period}"
+
+
+Edit = SetValue | DropSite | DropJob | DropService | ScaleDemand | ScaleGrid | AddGrid
 
 
 def apply_edits(instance: Instance, edits: Sequence[Edit], source: str = "<instance>") -> Instance:
