@@ -221,6 +221,8 @@ def sensitivity(
     """
     if not solution.has_plan or solution.objective is None:
         raise ValueError(f"the solution has no plan (status {solution.status})")
+    if instance.is_v2:
+        raise ValueError("a v2 instance: its questions are solver.sensitivity_v2.sensitivity_v2's")
     steps = steps or Steps()
     notes: list[str] = []
     base = solution
