@@ -36,25 +36,45 @@ if TYPE_CHECKING:
     from models import Instance, ReplicaAssignment, RouteFlow, Solution, UnservedDemand
 
 
-#: Whether must-serve inference is reserved before training, in the order tried: the
-#: plan without is kept when complete (measured on sched-M-0: 2,994.2M without, 3,021.1M
-#: with, both complete in 3-5 s on a shared 2-core machine).
-RESERVE_ORDER = (False, True)
+#: Whether must-serve inference is reserved before training, in the order tried.
+#: Measured on a shared 2-core machine: sched-M-0 is complete either way (3,021.1M with,
+#: 2,994.2M without, 3-5 s each; 2,806.9M and 2,783.9M after 60 s of `solve`); sched-L-0
+#: is complete only with (14,430.2M in 20.1 s; without, 268 must-serve rps left out after
+#: 19.3 s). So the reservation goes first, and instances of up to BOTH_PASSES_DECISIONS
+#: run both passes and keep the cheaper complete plan.
+RESERVE_ORDER = (True, False)
+#: Largest instance (eligible decisions, placements plus per-period replica options and
+#: routes) that runs both passes: sched-M-0 has 90,271 (a pass 3-5 s), sched-L-0 560,271
+#: (a pass about 20 s, which the 60 s target cannot afford twice).
+BOTH_PASSES_DECISIONS = 200_000
 
 
 def first_plan(instance: Instance, *, exact_flows: bool = True) -> ScheduledPlan:
-    """The first complete plan of the passes in RESERVE_ORDER, else the one that leaves
-    least must-run work out (possibly incomplete: the check refuses it)."""
-    best: tuple[float, ScheduledPlan] | None = None
+    """The cheapest complete plan of the passes in RESERVE_ORDER (only the first complete
+    one above BOTH_PASSES_DECISIONS), else the one that leaves least must-run work out
+    (possibly incomplete: the check refuses it)."""
+    both = decisions(instance) <= BOTH_PASSES_DECISIONS
+    best: tuple[float, float, ScheduledPlan] | None = None
     for reserve in RESERVE_ORDER:
         plan = one_plan(instance, reserve=reserve, exact_flows=exact_flows)
-        missing = shortfall(instance, plan)
-        if best is None or missing < best[0]:
-            best = (missing, plan)
-        if missing == 0:
+        rank = (shortfall(instance, plan), plan.objective)
+        if best is None or rank < best[:2]:
+            best = (*rank, plan)
+        if best[0] == 0 and not both:
             break
     assert best is not None
-    return best[1]
+    return best[2]
+
+
+def decisions(instance: Instance) -> int:
+    """Eligible decisions of the scheduled model: placements, and replica options and
+    routes once per period (about its variable count, known before it is built)."""
+    eligibility = instance.eligibility
+    per_period = sum(len(v) for v in eligibility.replicas.values()) + sum(
+        len(v) for v in eligibility.routes.values()
+    )
+    placements = sum(len(v) for v in eligibility.training.values())
+    return placements + len(instance.schedule.periods) * per_period
 
 
 def shortfall(instance: Instance, plan: ScheduledPlan) -> float:

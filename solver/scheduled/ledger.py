@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from models.schedule import expansion_adds
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
@@ -26,7 +28,9 @@ ROOM = 1e-9
 class Ledger:
     """What is left of every limit at every hour of [0, H)."""
 
-    def __init__(self, instance: Instance) -> None:
+    def __init__(self, instance: Instance, *, expanded: bool = False) -> None:
+        """The limits as written (no expansion chosen), or with `expanded` every
+        expansion's additions from its period on (the most any plan may have)."""
         schedule = instance.schedule
         self.instance = instance
         self.hours = [round(span.hours) for span in schedule.periods]
@@ -42,11 +46,25 @@ class Ledger:
         self.stock = {key: per_hour([float(c) for c in v]) for key, v in schedule.count.items()}
         self.grid = {key: per_hour(list(v)) for key, v in schedule.grid_kw.items()}
         self.cooling = {key: per_hour(list(v)) for key, v in schedule.cooling_kw.items()}
+        if expanded:
+            self._expand(instance)
         self.links = {
             index: np.full(self.horizon, link.bandwidth_gbps, dtype=np.float64)
             for index, link in enumerate(instance.links)
             if link.bandwidth_gbps is not None
         }
+
+    def _expand(self, instance: Instance) -> None:
+        schedule = instance.schedule
+        for site in instance.sites:
+            for expansion in site.expansions or []:
+                first = self.starts[schedule.expansion_period[site.id, expansion.id]]
+                add_grid, add_cooling, add_stock = expansion_adds(expansion)
+                self.grid[site.id][first:] += add_grid
+                for kind, kw in add_cooling.items():
+                    self.cooling[site.id, kind][first:] += kw  # inf stays inf
+                for type_id, extra in add_stock.items():
+                    self.stock[site.id, type_id][first:] += extra
 
     def period(self, position: int) -> slice:
         """The hours of the period at `position`."""

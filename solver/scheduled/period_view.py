@@ -18,6 +18,8 @@ from solver.heuristics.neighbourhood import MIN_LINK_SHARE
 if TYPE_CHECKING:
     from collections.abc import Collection
 
+    from models import InferenceService, Site
+    from models.network import Link
     from solver.scheduled.ledger import Ledger
 
 
@@ -83,19 +85,33 @@ def period_view(
                     }
                 )
             )
+    name = f"{instance.name}/{schedule.periods[position].id}"
+    return static_instance(instance, name, float(ledger.hours[position]), sites, links, inference)
+
+
+def static_instance(
+    base: Instance,
+    name: str,
+    hours: float,
+    sites: list[Site],
+    links: list[Link],
+    inference: list[InferenceService],
+) -> Instance:
+    """A v1 instance on `base`'s network (same nodes, latencies and prices; the given
+    sites and links), holding the given services only; `base`'s paths are shared."""
     view = Instance(
         schema_="infraplan/v1",
-        name=f"{instance.name}/{schedule.periods[position].id}",
-        horizon_hours=float(ledger.hours[position]),
-        carbon_price_per_tonne=instance.carbon_price_per_tonne,
-        accelerators=instance.accelerators,
+        name=name,
+        horizon_hours=hours,
+        carbon_price_per_tonne=base.carbon_price_per_tonne,
+        accelerators=base.accelerators,
         sites=sites,
-        regions=instance.regions,
-        transit=instance.transit,
+        regions=base.regions,
+        transit=base.transit,
         links=links,
         training=[],
         inference=inference,
     )
     # Same nodes, links and latencies: the instance's minimum-latency paths hold.
-    view.__dict__["paths"] = instance.paths
+    view.__dict__["paths"] = base.paths
     return view

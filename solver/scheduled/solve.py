@@ -19,7 +19,8 @@ from ortools.sat.python import cp_model
 from models import CostBreakdown, SolverInfo
 from models import Solution as SolutionModel
 from solver.scheduled.check import accepted
-from solver.scheduled.greedy import first_plan
+from solver.scheduled.decomposed import decomposed
+from solver.scheduled.greedy import decisions, first_plan
 from solver.scheduled.model import add_hint, build_model, extract_plan
 from solver.scheduled.plan import ScheduledPlan
 from solver.search.options import SolveOptions, default_workers
@@ -35,6 +36,11 @@ if TYPE_CHECKING:
 REPAIR_SHARE = 0.3
 #: Largest model given the fine-unit proof search (as v1's MAX_FINE_PROOF_DECISIONS).
 MAX_FINE_PROOF_VARIABLES = 5_000
+#: Largest scheduled instance (eligible decisions, `decisions`) whose whole model is
+#: built and searched; larger ones are planned period by period (`decomposed`). sched-M-0
+#: has 90,271: its whole model took 11.9 s to build and CP-SAT found no plan better than
+#: the hint in 60 s, with bound 0 (2 workers, shared machine); sched-S has 21-49.
+MAX_WHOLE_MODEL_DECISIONS = 10_000
 #: Least seconds any CP-SAT run gets.
 MIN_RUN_S = 0.05
 
@@ -104,17 +110,21 @@ def solve_v2(
     deadline = started + time_limit_s
     options = options or SolveOptions()
     workers = workers or default_workers()
-    relaxation = build_model(instance, widened=True)
     start: ScheduledPlan | None = None
     if hint is not None and hint.has_plan:
         start = ScheduledPlan.of(instance, hint)
     elif options.greedy_start:
         start = first_plan(instance)
     fallback = accepted(instance, start) if start is not None else None
-    if start is not None:
-        add_hint(relaxation, start)
     if on_progress is not None and fallback is not None:
         on_progress(time.perf_counter() - started, fallback.objective, None)
+    if decisions(instance) > MAX_WHOLE_MODEL_DECISIONS:
+        return decomposed(
+            instance, fallback, started, deadline, workers, seed, options, on_progress
+        )
+    relaxation = build_model(instance, widened=True)
+    if start is not None:
+        add_hint(relaxation, start)
     end = deadline - REPAIR_SHARE * max(0.0, deadline - time.perf_counter())
     found = run(relaxation, end, workers, seed, options)
     if found.status == cp_model.INFEASIBLE:

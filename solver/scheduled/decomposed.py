@@ -1,0 +1,161 @@
+"""Large scheduled instances without their whole model (docs/formulation.md, "Scheduled
+instances", "Large instances").
+
+The first plan (`greedy.first_plan`) fixes the training; then, period by period, v1's LP
+of the period's inference in what the plan's training leaves guides the rounding of the
+period's inference (`rounding.rounded_period`), which replaces the plan's when the whole
+plan then costs less. v1's LP of each period at its largest limits gives the period's
+share of the bound (`bound.period_lp`, `bound.summed_bound`). The time left goes to v1's
+solver on each period (`period_search.improve_periods`). Every plan returned is checked
+by the evaluator.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from models import Solution as SolutionModel
+from models import SolverInfo
+from solver.cpsat.model import build_model
+from solver.heuristics.greedy import Guide
+from solver.linear import solve_linear
+from solver.scheduled.bound import PeriodLP, period_lp, summed_bound, training_floor
+from solver.scheduled.check import accepted
+from solver.scheduled.period_search import improve_periods, training_ledger, with_period
+from solver.scheduled.period_view import period_view
+from solver.scheduled.rounding import rounded_period
+
+if TYPE_CHECKING:
+    from models import Instance, ReplicaOption
+    from models.solution import Status
+    from solver.scheduled.plan import ScheduledPlan
+    from solver.search.options import SolveOptions
+    from solver.search.progress import ProgressCallback
+
+#: Share of the time left after the rounding's LPs kept for the bound's LPs (at the
+#: largest limits; sched-M-0: 8 LPs of 1.2-1.5 s each against 2-4 s per rounded period).
+BOUND_SHARE = 0.4
+#: Least seconds worth giving an LP.
+MIN_LP_S = 0.2
+#: LP solver of the rounding's LPs (as v1's).
+LP_SOLVER = "HIGHS"
+#: Seconds kept after the period steps for the check and the answer.
+RESERVE_S = 1.5
+#: A new plan must be cheaper by this share of the old one to be kept (float noise).
+MIN_GAIN = 1e-9
+
+
+def guide(view: Instance, deadline: float) -> dict[ReplicaOption, float]:
+    """v1's LP of a period's view (what the plan's training leaves): its replica values,
+    empty when it has none in time."""
+    left = deadline - time.perf_counter()
+    if not view.inference or left <= MIN_LP_S:
+        return {}
+    built = build_model(view, widened=True)
+    result = solve_linear(built, solver_id=LP_SOLVER, time_limit_s=deadline - time.perf_counter())
+    if result.status != "optimal":
+        return {}
+    return dict(Guide.from_lp(built, result).replicas)
+
+
+def rounded_periods(instance: Instance, plan: ScheduledPlan, deadline: float) -> ScheduledPlan:
+    """`plan` with each period's inference replaced by the rounding of the LP of what the
+    plan's training leaves in it, where that makes the whole plan cheaper."""
+    ledger = training_ledger(instance, plan)
+    every = [s.id for s in instance.inference]
+    for position in range(len(instance.schedule.periods)):
+        period = instance.schedule.periods[position].id if instance.is_scheduled else None
+        active = {t.site for t in plan.training} | {
+            r.site for r in plan.inference if r.replicas > 0 and r.period != period
+        }
+        view = period_view(instance, ledger, position, every, active)
+        replicas = guide(view, deadline)
+        if not replicas:
+            continue
+        part = rounded_period(view, replicas)
+        if part is None:
+            continue
+        candidate = with_period(instance, plan, position, part)
+        if candidate.objective < plan.objective * (1 - MIN_GAIN):
+            plan = candidate
+    return plan
+
+
+def decomposed(
+    instance: Instance,
+    fallback: ScheduledPlan | None,
+    started: float,
+    deadline: float,
+    workers: int,
+    seed: int,
+    options: SolveOptions,
+    on_progress: ProgressCallback | None,
+) -> SolutionModel:
+    """Solve a large scheduled instance (see the module's docstring)."""
+    from solver.scheduled.solve import _answer, _proved
+    from solver.solve import SOLVER_NAME, ClaimContradictionError, solver_version
+
+    end = deadline - RESERVE_S
+    plan = fallback
+    if plan is not None and options.lp and not plan.expansions:
+        # The plan first: each period's LP of what training leaves, rounded.
+        rounded = rounded_periods(instance, plan, end - BOUND_SHARE * (end - time.perf_counter()))
+        if rounded is not plan:
+            plan = _checked(instance, rounded)
+            if on_progress is not None:
+                on_progress(time.perf_counter() - started, plan.objective, None)
+    floors = training_floor(instance)
+    lps: list[PeriodLP] = []
+    if floors is not None and options.lp:
+        for position in range(len(instance.schedule.periods)):
+            lps.append(period_lp(instance, position, end))
+    bound = summed_bound(floors, lps) if floors is not None and lps else None
+    if plan is not None and options.neighbourhood_search and not _proved(plan.objective, bound):
+        improved = improve_periods(instance, plan, end, workers, seed, options)
+        if improved is not plan:
+            plan = _checked(instance, improved)
+    status: Status = "unknown"
+    if floors is None:
+        if plan is not None:
+            raise ClaimContradictionError(
+                "internal error: a required job has no placement in its window, but a plan "
+                f"of cost {plan.objective!r} passes the check; please report this instance"
+            )
+        status = "infeasible"
+    elif plan is not None:
+        if bound is not None and bound > plan.objective + 1e-12 * max(1.0, abs(plan.objective)):
+            raise ClaimContradictionError(
+                f"internal error: the proved bound {bound!r} is above the cost "
+                f"{plan.objective!r} of a checked plan; please report this instance"
+            )
+        status = "optimal" if _proved(plan.objective, bound) else "feasible"
+        if on_progress is not None:
+            on_progress(time.perf_counter() - started, plan.objective, bound)
+    info = SolverInfo(
+        name=SOLVER_NAME,
+        version=solver_version(),
+        seed=seed,
+        time_limit_s=round(deadline - started, 3),
+        wall_s=round(time.perf_counter() - started, 3),
+        workers=workers,
+        build_s=0.0,
+        deterministic=options.deterministic,
+        model_exact=True,
+        model_notes=[],
+    )
+    return _answer(instance, plan, status, bound, info)
+
+
+def _checked(instance: Instance, plan: ScheduledPlan) -> ScheduledPlan:
+    """`plan` as the evaluator costs it; a refusal is a bug (the steps keep to the limits
+    as written), raised as ClaimContradictionError."""
+    from solver.solve import ClaimContradictionError
+
+    checked = accepted(instance, plan)
+    if checked is None:
+        raise ClaimContradictionError(
+            "internal error: a re-planned period of a checked plan fails the check; "
+            "please report this instance"
+        )
+    return checked

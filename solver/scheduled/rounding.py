@@ -1,0 +1,215 @@
+"""A period's inference from an LP relaxation's replicas (v1's model of the period's static
+view): rounded to whole replicas within the view's capacity, the demand they cannot route
+planned by v1's greedy planner in what is left, and the routes of the whole from v1's
+exact flow LP.
+
+1. Every option the LP uses gets the floor of its LP replicas (largest first), then one
+   more where the LP's fraction is largest, while the view's stock, grid and cooling
+   allow (v1's capacity ledger).
+2. Routing those replicas with every demand priced (must-serve demand at a price above
+   every real cost) shows the demand they leave out.
+3. That demand goes to v1's greedy planner, on a view holding only it and the capacity
+   and bandwidth the rounded replicas and their routes leave.
+4. The exact flow LP routes the union; None when it cannot (the caller keeps its plan).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+from models import COOLING_KINDS, ReplicaAssignment, Solution, SolverInfo
+from models.network import GBPS_PER_RPS_KB as GBPS
+from solver.costs import plan_costs, replica_size
+from solver.flows import cheapest_flows
+from solver.heuristics.greedy import greedy
+from solver.heuristics.greedy.ledger import Capacity
+from solver.heuristics.neighbourhood import MIN_LINK_SHARE
+from solver.scheduled.period_view import static_instance
+
+if TYPE_CHECKING:
+    from models import Instance, ReplicaOption, RouteFlow
+
+#: LP replicas within this of a whole number count as that number.
+WHOLE = 1e-6
+#: Price per rps-hour that stands for "must be served" when routing rounded replicas:
+#: this many times the dearest unserved price or egress price of the view.
+MUST_SERVE_FACTOR = 1e3
+
+
+def rounded_period(view: Instance, replicas: dict[ReplicaOption, float]) -> Solution | None:
+    """A v1 plan of `view` from LP replicas (see the module's docstring), or None."""
+    capacity = Capacity.of(view)
+    counts: dict[ReplicaOption, int] = defaultdict(int)
+    used = [(o, v) for o, v in replicas.items() if v > WHOLE]
+    used.sort(key=lambda item: (-item[1], item[0].service, item[0].site, item[0].accelerator))
+    for option, value in used:
+        _add(view, capacity, counts, option, math.floor(value + WHOLE))
+    must = {s.id for s in view.inference if s.unserved_cost_per_rps_hour is None}
+    fractions = [(o, v) for o, v in used if v - math.floor(v + WHOLE) > WHOLE]
+    fractions.sort(
+        key=lambda item: (
+            -(item[1] - math.floor(item[1])),
+            item[0].service,
+            item[0].site,
+            item[0].accelerator,
+        )
+    )
+    extra: list[ReplicaAssignment] = []
+    for first in (True, False):
+        # Must-serve services first: their rounding up, then their left-out demand.
+        for option, value in fractions:
+            if (option.service in must) == first and counts[option] < math.ceil(value - WHOLE):
+                _add(view, capacity, counts, option, 1)
+        group = must if first else {s.id for s in view.inference} - must
+        routed = _left_out(view, [*_assignments(counts), *extra], group)
+        if routed is None:
+            return None
+        routes, left = routed
+        if left:
+            carried = copy.deepcopy(capacity)
+            for flow in routes:
+                service = view.inference_by_id[flow.service]
+                if service.kb_per_request > 0:
+                    route = view.paths.route(flow.region, flow.site)
+                    assert route is not None
+                    carried.use_links(route.links, flow.rps * service.kb_per_request * GBPS)
+            rest = greedy(_leftover_view(view, carried, left), partial=True)
+            extra += rest.inference
+            for entry in rest.inference:
+                size = entry.replicas * replica_size(view, entry.service, entry.accelerator)
+                capacity.take(view, entry.site, entry.accelerator, size)
+    merged: dict[tuple[str, str, str], int] = defaultdict(int)
+    for replica in [*_assignments(counts), *extra]:
+        merged[replica.service, replica.site, replica.accelerator] += replica.replicas
+    inference = [
+        ReplicaAssignment(service=s, site=site, accelerator=a, replicas=n)
+        for (s, site, a), n in sorted(merged.items())
+        if n > 0
+    ]
+    final = cheapest_flows(view, [], inference)
+    if final is None:
+        return None
+    routes, short = final
+    costs = plan_costs(view, [], [], inference, routes, short)
+    info = SolverInfo(name="lp-rounding", version="", seed=0, time_limit_s=None, wall_s=0.0)
+    return Solution(
+        instance=view.name,
+        instance_sha256=view.sha256,
+        status="feasible",
+        objective=math.fsum(costs.parts().values()),
+        inference=inference,
+        routes=routes,
+        unserved=short,
+        costs=costs,
+        solver=info,
+    )
+
+
+def _add(
+    view: Instance,
+    capacity: Capacity,
+    counts: dict[ReplicaOption, int],
+    option: ReplicaOption,
+    wanted: int,
+) -> None:
+    """Up to `wanted` more replicas of `option`, as many as the capacity left allows."""
+    if wanted <= 0:
+        return
+    fit = min(wanted, capacity.fits(view, option.site, option.accelerator, option.per_replica))
+    if fit > 0:
+        capacity.take(view, option.site, option.accelerator, fit * option.per_replica)
+        counts[option] += fit
+
+
+def _left_out(
+    view: Instance, replicas: list[ReplicaAssignment], services: set[str]
+) -> tuple[list[RouteFlow], dict[str, dict[str, float]]] | None:
+    """The routes of `replicas` and the demand of `services` they cannot route (service ->
+    region -> rps), every demand priced (`_all_priced`); None when the routing LP fails."""
+    routed = cheapest_flows(_all_priced(view), [], replicas)
+    if routed is None:
+        return None
+    left: dict[str, dict[str, float]] = defaultdict(dict)
+    for entry in routed[1]:
+        if entry.rps > 0 and entry.service in services:
+            left[entry.service][entry.region] = entry.rps
+    return routed[0], dict(left)
+
+
+def _assignments(counts: dict[ReplicaOption, int]) -> list[ReplicaAssignment]:
+    return [
+        ReplicaAssignment(service=o.service, site=o.site, accelerator=o.accelerator, replicas=n)
+        for o, n in sorted(
+            counts.items(), key=lambda item: (item[0].service, item[0].site, item[0].accelerator)
+        )
+        if n > 0
+    ]
+
+
+def _all_priced(view: Instance) -> Instance:
+    """`view` with must-serve demand priced above every real cost per rps-hour (with
+    replicas fixed, routing costs egress and the unserved prices only; one rps-hour of
+    egress costs at most every link's egress price times the largest request)."""
+    kb = max([s.kb_per_request for s in view.inference], default=0.0)
+    egress = math.fsum(link.egress_cost_per_gb for link in view.links) * kb * 3600 / 1e6
+    prices = [s.unserved_cost_per_rps_hour or 0.0 for s in view.inference]
+    price = MUST_SERVE_FACTOR * max([1.0, egress, *prices])
+    inference = [
+        s
+        if s.unserved_cost_per_rps_hour is not None
+        else s.model_copy(update={"unserved_cost_per_rps_hour": price})
+        for s in view.inference
+    ]
+    return static_instance(
+        view, view.name, view.horizon_hours, list(view.sites), list(view.links), inference
+    )
+
+
+def _leftover_view(
+    view: Instance, capacity: Capacity, left: dict[str, dict[str, float]]
+) -> Instance:
+    """`view` holding only the demand left (`left`: service -> region -> rps) and the
+    capacity and bandwidth `capacity` has left."""
+    sites = []
+    for site in view.sites:
+        cooling = {
+            kind: capacity.cooling_kw[site.id, kind]
+            for kind in COOLING_KINDS
+            if math.isfinite(capacity.cooling_kw[site.id, kind])
+        }
+        sites.append(
+            site.model_copy(
+                update={
+                    "inventory": [
+                        item.model_copy(
+                            update={"count": max(0, capacity.inventory[site.id, item.accelerator])}
+                        )
+                        for item in site.inventory
+                    ],
+                    "grid_kw": max(0.0, capacity.it_kw[site.id] * site.pue),
+                    "cooling_kw": {k: max(0.0, v) for k, v in cooling.items()},
+                    "fixed_cost": 0.0 if site.id in capacity.active else site.fixed_cost,
+                }
+            )
+        )
+    links = [
+        link
+        if link.bandwidth_gbps is None
+        else link.model_copy(
+            update={
+                "bandwidth_gbps": max(
+                    link.bandwidth_gbps * MIN_LINK_SHARE, capacity.link_gbps[index]
+                )
+            }
+        )
+        for index, link in enumerate(view.links)
+    ]
+    inference = [
+        s.model_copy(update={"demand_rps": {u: r for u, r in left[s.id].items() if r > 0}})
+        for s in view.inference
+        if s.id in left and any(r > 0 for r in left[s.id].values())
+    ]
+    return static_instance(view, f"{view.name}/left", view.horizon_hours, sites, links, inference)
