@@ -10,7 +10,9 @@ exact flow LP.
    every real cost) shows the demand they leave out.
 3. That demand goes to v1's greedy planner, on a view holding only it and the capacity
    and bandwidth the rounded replicas and their routes leave.
-4. The exact flow LP routes the union; None when it cannot (the caller keeps its plan).
+4. The exact flow LP routes the union; the replicas those routes leave idle are dropped
+   (`trimmed`) and the LP routes what is left; None when it cannot (the caller keeps
+   its plan).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from models import COOLING_KINDS, ReplicaAssignment, Solution, SolverInfo
 from models.network import GBPS_PER_RPS_KB as GBPS
-from solver.costs import plan_costs, replica_size
+from solver.costs import accelerator_hour_costs, plan_costs, replica_size
 from solver.flows import cheapest_flows
 from solver.heuristics.greedy import greedy
 from solver.heuristics.greedy.ledger import Capacity
@@ -31,7 +33,10 @@ from solver.scheduled.period_view import static_instance
 
 if TYPE_CHECKING:
     from models import Instance, ReplicaOption, RouteFlow
+    from models.workloads import InferenceProfile
 
+#: Relative and absolute room a trimmed site or n+1 row keeps over what is routed.
+TRIM_ROOM = 1e-7
 #: LP replicas within this of a whole number count as that number.
 WHOLE = 1e-6
 #: Price per rps-hour that stands for "must be served" when routing rounded replicas:
@@ -92,6 +97,10 @@ def rounded_period(view: Instance, replicas: dict[ReplicaOption, float]) -> Solu
     final = cheapest_flows(view, [], inference)
     if final is None:
         return None
+    inference = trimmed(view, inference, final[0])
+    final = cheapest_flows(view, [], inference)
+    if final is None:
+        return None
     routes, short = final
     costs = plan_costs(view, [], [], inference, routes, short)
     info = SolverInfo(name="lp-rounding", version="", seed=0, time_limit_s=None, wall_s=0.0)
@@ -106,6 +115,71 @@ def rounded_period(view: Instance, replicas: dict[ReplicaOption, float]) -> Solu
         costs=costs,
         solver=info,
     )
+
+
+def trimmed(
+    view: Instance, inference: list[ReplicaAssignment], routes: list[RouteFlow]
+) -> list[ReplicaAssignment]:
+    """`inference` less the replicas its routes leave idle: dearest first, a replica goes
+    when its site keeps room for the load routed there (with TRIM_ROOM to spare) and, for
+    an n+1 service, every failure domain's outside capacity still covers all it serves.
+    The routes stay valid for what is left."""
+    load: dict[tuple[str, str], float] = defaultdict(float)
+    served: dict[str, float] = defaultdict(float)
+    for flow in routes:
+        load[flow.service, flow.site] += flow.rps
+        served[flow.service] += flow.rps
+    rate: dict[tuple[str, str], float] = {}
+    capacity: dict[tuple[str, str], float] = defaultdict(float)
+    counts: dict[tuple[str, str, str], int] = {}
+    price: dict[tuple[str, str, str], float] = {}
+    for entry in inference:
+        service = view.inference_by_id[entry.service]
+        profile = next(p for p in service.profiles if p.accelerator == entry.accelerator)
+        group = (entry.service, entry.site, entry.accelerator)
+        rate[entry.service, entry.accelerator] = profile.rps
+        capacity[entry.service, entry.site] += profile.rps * entry.replicas
+        counts[group] = entry.replicas
+        price[group] = replica_costs_per_rps(view, entry.site, entry.accelerator, profile)
+    domain = {site.id: site.domain for site in view.sites}
+
+    def resilient(service_id: str) -> bool:
+        service = view.inference_by_id[service_id]
+        if service.resilience != "n+1" or served[service_id] <= 0:
+            return True
+        held: dict[str, float] = defaultdict(float)
+        for (sid, site_id), amount in capacity.items():
+            if sid == service_id:
+                held[domain[site_id]] += amount
+        total = math.fsum(held.values())
+        need = served[service_id] * (1 + TRIM_ROOM) + TRIM_ROOM
+        return all(total - amount >= need for amount in held.values())
+
+    for group in sorted(counts, key=lambda g: (-price[g], g)):
+        service_id, site_id, accelerator = group
+        step = rate[service_id, accelerator]
+        while counts[group] > 0:
+            left = capacity[service_id, site_id] - step
+            if left < load[service_id, site_id] * (1 + TRIM_ROOM) + TRIM_ROOM:
+                break
+            capacity[service_id, site_id] = left
+            if not resilient(service_id):
+                capacity[service_id, site_id] += step
+                break
+            counts[group] -= 1
+    return [
+        ReplicaAssignment(service=s, site=site, accelerator=a, replicas=n)
+        for (s, site, a), n in sorted(counts.items())
+        if n > 0
+    ]
+
+
+def replica_costs_per_rps(
+    view: Instance, site_id: str, accelerator: str, profile: InferenceProfile
+) -> float:
+    """What one rps of capacity of a replica costs per hour at a site."""
+    rate = accelerator_hour_costs(view, site_id, accelerator).total
+    return rate * profile.per_replica / profile.rps
 
 
 def _add(
