@@ -40,8 +40,10 @@ BOUND_SHARE = 0.4
 MIN_LP_S = 0.2
 #: LP solver of the rounding's LPs (as v1's).
 LP_SOLVER = "HIGHS"
-#: Seconds kept after the period steps for the check and the answer.
+#: Seconds kept after the period steps for the check and the answer, at least; and as
+#: many times the first plan's check as the last check may take.
 RESERVE_S = 1.5
+CHECK_ROOM = 2.0
 #: A new plan must be cheaper by this share of the old one to be kept (float noise).
 MIN_GAIN = 1e-9
 
@@ -61,25 +63,45 @@ def guide(view: Instance, deadline: float) -> dict[ReplicaOption, float]:
 
 def rounded_periods(instance: Instance, plan: ScheduledPlan, deadline: float) -> ScheduledPlan:
     """`plan` with each period's inference replaced by the rounding of the LP of what the
-    plan's training leaves in it, where that makes the whole plan cheaper."""
+    plan's training leaves in it, where that makes the whole plan cheaper; a period's step
+    starts only while the time left exceeds the last step's (`Pace`)."""
     ledger = training_ledger(instance, plan)
     every = [s.id for s in instance.inference]
+    pace = Pace()
     for position in range(len(instance.schedule.periods)):
+        if not pace.room(deadline):
+            break
         period = instance.schedule.periods[position].id if instance.is_scheduled else None
         active = {t.site for t in plan.training} | {
             r.site for r in plan.inference if r.replicas > 0 and r.period != period
         }
         view = period_view(instance, ledger, position, every, active)
         replicas = guide(view, deadline)
-        if not replicas:
-            continue
-        part = rounded_period(view, replicas)
-        if part is None:
-            continue
-        candidate = with_period(instance, plan, position, part)
-        if candidate.objective < plan.objective * (1 - MIN_GAIN):
-            plan = candidate
+        if replicas and time.perf_counter() < deadline:
+            part = rounded_period(view, replicas)
+            if part is not None:
+                candidate = with_period(instance, plan, position, part)
+                if candidate.objective < plan.objective * (1 - MIN_GAIN):
+                    plan = candidate
+        pace.step()
     return plan
+
+
+class Pace:
+    """How long the last of a series of like steps took, to judge whether one more fits."""
+
+    def __init__(self) -> None:
+        self.last_s = 0.0
+        self.began = time.perf_counter()
+
+    def room(self, deadline: float) -> bool:
+        """Whether the time left before `deadline` exceeds the last step's."""
+        self.began = time.perf_counter()
+        return deadline - self.began > max(MIN_LP_S, self.last_s)
+
+    def step(self) -> None:
+        """One step has ended."""
+        self.last_s = time.perf_counter() - self.began
 
 
 def decomposed(
@@ -91,12 +113,14 @@ def decomposed(
     seed: int,
     options: SolveOptions,
     on_progress: ProgressCallback | None,
+    check_s: float = 0.0,
 ) -> SolutionModel:
-    """Solve a large scheduled instance (see the module's docstring)."""
+    """Solve a large scheduled instance (see the module's docstring); `check_s` is how long
+    the evaluator took on the first plan (time is kept for checking the last one)."""
     from solver.scheduled.solve import _answer, _proved
     from solver.solve import SOLVER_NAME, ClaimContradictionError, solver_version
 
-    end = deadline - RESERVE_S
+    end = deadline - max(RESERVE_S, CHECK_ROOM * check_s)
     plan = fallback
     if plan is not None and options.lp and not plan.expansions:
         # The plan first: each period's LP of what training leaves, rounded.
@@ -108,8 +132,13 @@ def decomposed(
     floors = training_floor(instance)
     lps: list[PeriodLP] = []
     if floors is not None and options.lp:
+        pace = Pace()
         for position in range(len(instance.schedule.periods)):
+            if not pace.room(end):
+                lps = []  # every period's share is needed: no bound this time
+                break
             lps.append(period_lp(instance, position, end))
+            pace.step()
     bound = summed_bound(floors, lps) if floors is not None and lps else None
     if plan is not None and options.neighbourhood_search and not _proved(plan.objective, bound):
         improved = improve_periods(instance, plan, end, workers, seed, options)

@@ -98,7 +98,8 @@ def improve_periods(
 ) -> ScheduledPlan:
     """`plan` with each period's inference re-planned by v1's solver in turn (periods with
     more replica-hours first), the time left shared evenly among the periods still to
-    go; never a costlier plan."""
+    go (none started once the time left is under the last one's); never a costlier
+    plan."""
     from solver.solve import solve
 
     if plan.expansions:
@@ -109,10 +110,12 @@ def improve_periods(
     for position, part in enumerate(parts):
         book(instance, ledger, part, position)
     ordered = sorted(range(count), key=lambda p: -_inference_size(instance, plan, p))
+    last_s = 0.0
     for done, position in enumerate(ordered):
-        left = deadline - time.perf_counter()
+        began = time.perf_counter()
+        left = deadline - began
         budget = left / (count - done)
-        if budget < MIN_PERIOD_S:
+        if budget < MIN_PERIOD_S or left < last_s:
             break
         book(instance, ledger, parts[position], position, give_back=True)
         active = {t.site for t in plan.training} | {
@@ -139,6 +142,7 @@ def improve_periods(
                 plan = candidate
                 parts[position] = period_part(instance, plan, position)
         book(instance, ledger, parts[position], position)
+        last_s = time.perf_counter() - began
     return plan
 
 

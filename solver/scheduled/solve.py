@@ -5,6 +5,8 @@ only from the relaxation (`build_model(widened=True)`); a plan counts once `acce
 (solver.scheduled.check) says it is a SPEC plan: the relaxation's plan, or else the
 restricted model's (every plan of which is a SPEC plan) searched from it; the
 list-scheduling plan (solver.scheduled.greedy) is the first hint and the fallback.
+Instances over MAX_WHOLE_MODEL_DECISIONS build no whole model: solver.scheduled.decomposed
+improves the first plan period by period and proves the decomposition's bound.
 """
 
 from __future__ import annotations
@@ -115,12 +117,14 @@ def solve_v2(
         start = ScheduledPlan.of(instance, hint)
     elif options.greedy_start:
         start = first_plan(instance)
+    checking = time.perf_counter()
     fallback = accepted(instance, start) if start is not None else None
+    check_s = time.perf_counter() - checking
     if on_progress is not None and fallback is not None:
         on_progress(time.perf_counter() - started, fallback.objective, None)
     if decisions(instance) > MAX_WHOLE_MODEL_DECISIONS:
         return decomposed(
-            instance, fallback, started, deadline, workers, seed, options, on_progress
+            instance, fallback, started, deadline, workers, seed, options, on_progress, check_s
         )
     relaxation = build_model(instance, widened=True)
     if start is not None:
