@@ -3,13 +3,15 @@ view): rounded to whole replicas within the view's capacity, the demand they can
 planned by v1's greedy planner in what is left, and the routes of the whole from v1's
 exact flow LP.
 
-1. Every option the LP uses gets the floor of its LP replicas (largest first), then one
-   more where the LP's fraction is largest, while the view's stock, grid and cooling
-   allow (v1's capacity ledger).
-2. Routing those replicas with every demand priced (must-serve demand at a price above
-   every real cost) shows the demand they leave out.
+Must-serve services first, then the others in what they leave:
+
+1. Every option of the group the LP uses gets the floor of its LP replicas (largest
+   first), then one more where the LP's fraction is largest, while the view's stock,
+   grid and cooling allow (v1's capacity ledger).
+2. Routing the replicas so far with every demand priced (must-serve demand at a price
+   above every real cost) shows the group's demand they leave out.
 3. That demand goes to v1's greedy planner, on a view holding only it and the capacity
-   and bandwidth the rounded replicas and their routes leave.
+   and bandwidth the replicas so far and their routes leave.
 4. The exact flow LP routes the union; the replicas those routes leave idle are dropped
    (`trimmed`) and the LP routes what is left; None when it cannot (the caller keeps
    its plan).
@@ -50,8 +52,6 @@ def rounded_period(view: Instance, replicas: dict[ReplicaOption, float]) -> Solu
     counts: dict[ReplicaOption, int] = defaultdict(int)
     used = [(o, v) for o, v in replicas.items() if v > WHOLE]
     used.sort(key=lambda item: (-item[1], item[0].service, item[0].site, item[0].accelerator))
-    for option, value in used:
-        _add(view, capacity, counts, option, math.floor(value + WHOLE))
     must = {s.id for s in view.inference if s.unserved_cost_per_rps_hour is None}
     fractions = [(o, v) for o, v in used if v - math.floor(v + WHOLE) > WHOLE]
     fractions.sort(
@@ -64,7 +64,11 @@ def rounded_period(view: Instance, replicas: dict[ReplicaOption, float]) -> Solu
     )
     extra: list[ReplicaAssignment] = []
     for first in (True, False):
-        # Must-serve services first: their rounding up, then their left-out demand.
+        # Must-serve services first: their floors, their rounding up, then their left-out
+        # demand; then the same for the others in what is left.
+        for option, value in used:
+            if (option.service in must) == first:
+                _add(view, capacity, counts, option, math.floor(value + WHOLE))
         for option, value in fractions:
             if (option.service in must) == first and counts[option] < math.ceil(value - WHOLE):
                 _add(view, capacity, counts, option, 1)
