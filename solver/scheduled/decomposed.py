@@ -5,9 +5,9 @@ The first plan (`greedy.first_plan`) fixes the training; then, period by period,
 of the period's inference in what the plan's training leaves guides the rounding of the
 period's inference (`rounding.rounded_period`), which replaces the plan's when the whole
 plan then costs less. v1's LP of each period at its largest limits gives the period's
-share of the bound (`bound.period_lp`, `bound.summed_bound`). The time left goes to v1's
-solver on each period (`period_search.improve_periods`). Every plan returned is checked
-by the evaluator.
+share of the bound (`bound.period_lp`, `bound.summed_bound`). Every plan returned is
+checked by the evaluator. The steps are deterministic; only the time limit cuts them
+(a period step starts while the time left exceeds the last one's).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from solver.heuristics.greedy import Guide
 from solver.linear import solve_linear
 from solver.scheduled.bound import PeriodLP, period_lp, summed_bound, training_floor
 from solver.scheduled.check import accepted
-from solver.scheduled.period_search import improve_periods, training_ledger, with_period
+from solver.scheduled.period_parts import training_ledger, with_period
 from solver.scheduled.period_view import period_view
 from solver.scheduled.rounding import rounded_period
 
@@ -140,10 +140,6 @@ def decomposed(
             lps.append(period_lp(instance, position, end))
             pace.step()
     bound = summed_bound(floors, lps) if floors is not None and lps else None
-    if plan is not None and options.neighbourhood_search and not _proved(plan.objective, bound):
-        improved = improve_periods(instance, plan, end, workers, seed, options)
-        if improved is not plan:
-            plan = _checked(instance, improved)
     status: Status = "unknown"
     if floors is None:
         if plan is not None:
