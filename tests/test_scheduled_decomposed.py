@@ -127,3 +127,18 @@ def test_the_large_path_on_generated_sched_s(monkeypatch: pytest.MonkeyPatch) ->
     exact = solve(instance, time_limit_s=10, workers=1)
     assert solution.bound is not None and exact.objective is not None
     assert solution.bound <= exact.objective + TOL * abs(exact.objective)
+
+
+def test_the_large_path_is_deterministic(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scheduled_solve, "MAX_WHOLE_MODEL_DECISIONS", 0)
+    instance, _ = generate_scheduled_with_witness("sched-S", 2)
+    one = solve(instance, time_limit_s=30, workers=1)
+    two = solve(instance, time_limit_s=30, workers=1)
+    assert one.has_plan
+    assert (one.training, one.inference, one.routes, one.unserved) == (
+        two.training,
+        two.inference,
+        two.routes,
+        two.unserved,
+    )
+    assert one.bound == two.bound
