@@ -34,3 +34,20 @@ def test_same_plan_twice() -> None:
     second = solve(instance, time_limit_s=30, workers=2, seed=3)
     drop = {"solver"}
     assert first.model_dump(exclude=drop) == second.model_dump(exclude=drop)
+
+
+def test_a_hint_from_an_earlier_version_is_projected() -> None:
+    """regression (solve_v2 raised KeyError on a hint naming a job that is gone): a plan of
+    the SPEC §9 example hints the instance without finetune and chat; only pretrain is
+    left, at 96 H100 x 100 h x 2.12 = 20,352.00, proved optimal, evaluator-checked."""
+    from solver.whatif import DropJob, DropService, apply_edits
+    from tests.checks import assert_valid_plan
+
+    instance = load_instance(EXAMPLE_V2_PATH)
+    plan = solve(instance, time_limit_s=30, workers=1)
+    edited = apply_edits(instance, [DropJob("finetune"), DropService("chat")])
+    solution = solve(edited, time_limit_s=30, workers=1, hint=plan)
+    assert solution.status == "optimal"
+    assert solution.objective is not None
+    assert abs(solution.objective - 20_352.00) < 1e-6
+    assert_valid_plan(edited, solution)

@@ -85,6 +85,70 @@ class ScheduledPlan:
             list(solution.expansions or []),
         )
 
+    @classmethod
+    def projected(cls, instance: Instance, solution: Solution) -> ScheduledPlan:
+        """The plan a solution holds, costed afresh, keeping only the decisions `instance`
+        still has (a hint may come from an earlier version of the instance: jobs, services,
+        sites, periods or options that are gone are left out, as v1's hints skip them)."""
+        eligible = instance.eligibility
+        periods = {span.id for span in instance.schedule.periods} if instance.is_scheduled else None
+
+        def period_known(period: str | None) -> bool:
+            return period is None if periods is None else period in periods
+
+        placements = {
+            (p.job, p.site, p.accelerator): p.count
+            for options in eligible.training.values()
+            for p in options
+        }
+        training = [
+            t.model_copy(update={"count": placements[(t.job, t.site, t.accelerator)]})
+            for t in solution.training
+            if (t.job, t.site, t.accelerator) in placements
+            and (periods is None or t.start_hour is not None)
+        ]
+        placed = {t.job for t in training}
+        options = {
+            (o.service, o.site, o.accelerator)
+            for group in eligible.replicas.values()
+            for o in group
+        }
+        pairs = {(r.service, r.region, r.site) for group in eligible.routes.values() for r in group}
+        sites = instance.site_by_id
+        regions = {region.id for region in instance.regions}
+        return cls.build(
+            instance,
+            training,
+            [
+                j
+                for j in solution.unplaced_training
+                if j in instance.training_by_id and j not in placed
+            ],
+            [
+                r
+                for r in solution.inference
+                if (r.service, r.site, r.accelerator) in options and period_known(r.period)
+            ],
+            [
+                f
+                for f in solution.routes
+                if (f.service, f.region, f.site) in pairs and period_known(f.period)
+            ],
+            [
+                w
+                for w in solution.unserved
+                if w.service in instance.inference_by_id
+                and w.region in regions
+                and period_known(w.period)
+            ],
+            [
+                x
+                for x in solution.expansions or []
+                if x.site in sites
+                and any(e.id == x.expansion for e in sites[x.site].expansions or [])
+            ],
+        )
+
     def solution(
         self, instance: Instance, status: Status, bound: float | None, solver: SolverInfo
     ) -> Solution:

@@ -114,7 +114,7 @@ def solve_v2(
     workers = workers or default_workers()
     start: ScheduledPlan | None = None
     if hint is not None and hint.has_plan:
-        start = ScheduledPlan.of(instance, hint)
+        start = ScheduledPlan.projected(instance, hint)
     elif options.greedy_start:
         start = first_plan(instance)
     checking = time.perf_counter()
