@@ -3,7 +3,8 @@
     python -m models.generator.committed [ROOT]     # or: make instances
 
 writes instances/generated (static S seeds 0-4, M seed 0) and instances/scheduled
-(sched-S seeds 0-4, sched-M seeds 0 and 100) under ROOT (default: this checkout). The large
+(sched-S seeds 0-4, sched-M seeds 0 and 100) and instances/expansion (expand-M and
+sched-expand-M, seeds 0 and 100) under ROOT (default: this checkout). The large
 families (L, XL, sched-L) are generated on demand (`infraplan generate`, benchmarks), not
 committed: sched-L seed 0 is about 2.4 MB.
 """
@@ -23,7 +24,12 @@ SCHEDULED_COMMITTED: tuple[tuple[str, int], ...] = (
     ("sched-M", 0),
     ("sched-M", 100),
 )
+#: Expansion families: folder instances/expansion, files <family>-<seed>.json.
+EXPANSION_COMMITTED: tuple[tuple[str, int], ...] = tuple(
+    (family, seed) for family in ("expand-M", "sched-expand-M") for seed in (0, 100)
+)
 STATIC_DIR = Path("instances") / "generated"
+EXPANSION_DIR = Path("instances") / "expansion"
 SCHEDULED_DIR = Path("instances") / "scheduled"
 SCHEDULED_PREFIX = "sched-"
 
@@ -45,6 +51,7 @@ def family_of_scheduled_file(path: Path) -> tuple[str, int]:
 def write_committed(root: Path) -> list[Path]:
     """Regenerate every committed generated instance under `root`; the paths written."""
     from models.generator.build import generate
+    from models.generator.expansion import generate_expansion
     from models.generator.scheduled import generate_scheduled
     from models.io import save_instance
 
@@ -56,6 +63,10 @@ def write_committed(root: Path) -> list[Path]:
     for family_name, seed in SCHEDULED_COMMITTED:
         path = root / scheduled_path(family_name, seed)
         save_instance(generate_scheduled(family_name, seed), path)
+        written.append(path)
+    for family_name, seed in EXPANSION_COMMITTED:
+        path = root / EXPANSION_DIR / f"{family_name}-{seed}.json"
+        save_instance(generate_expansion(family_name, seed), path)
         written.append(path)
     return written
 

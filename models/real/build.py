@@ -5,7 +5,9 @@ data folder (`models/data/reference/`, see `sources.data_dir`), builds every
 scenario, validates it, proves it feasible with a greedy plan, writes the JSON files
 and regenerates instances/real/README.md. It also writes the scheduled instance
 roadmap-2026-2027 (`roadmap.py`, proved feasible by a witness built quarter by
-quarter), which it does not return. Building twice from the same data gives
+quarter) and the capacity-expansion instance buildout-2026-2027 (`buildout.py`, the
+roadmap with optional expansions; the roadmap's witness proves it feasible), which it
+does not return. Building twice from the same data gives
 byte-identical files.
 """
 
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from models.io import dump_model, write_atomic
 from models.io import parse_instance as validate_instance
+from models.real.buildout import BUILDOUT_NAME, build_buildout
 from models.real.feasibility import greedy_plan
 from models.real.hardware import accelerator_kinds
 from models.real.readme import render_readme
@@ -70,7 +73,7 @@ def build_real_instances(
 ) -> list[BuiltInstance]:
     """Build, validate, prove feasible and write the named scenarios (all by default)."""
     target = out_dir if out_dir is not None else default_out_dir()
-    unknown = sorted(set(names or []) - set(SCENARIO_BY_NAME) - {ROADMAP_NAME})
+    unknown = sorted(set(names or []) - set(SCENARIO_BY_NAME) - {ROADMAP_NAME, BUILDOUT_NAME})
     if unknown:
         raise ValueError(f"unknown real instance(s): {', '.join(unknown)}")
     data = load_reference_data(shared)
@@ -92,7 +95,11 @@ def build_real_instances(
     roadmap = None
     if not names or ROADMAP_NAME in names:
         roadmap = build_roadmap(target, data, kinds, access, MAX_FILE_BYTES)
+    buildout = None
+    if not names or BUILDOUT_NAME in names:
+        buildout = build_buildout(target, data, kinds, access, MAX_FILE_BYTES)
     if write_readme and not names:
         extra = roadmap.readme_lines() if roadmap is not None else []
+        extra += buildout.readme_lines() if buildout is not None else []
         write_atomic(target / "README.md", render_readme(data, access, built, extra).encode())
     return built
