@@ -1,0 +1,211 @@
+"""A compact MIP written straight from the SPEC (§4-§6): `build_compact`.
+
+Nothing here comes from infraplan's CP-SAT model: the columns are SPEC §4's decisions over the
+instance's own eligible options (`Instance.eligibility`), the rows SPEC §5's in float64, the
+objective SPEC §6's with the coefficients of `solver.costs`.
+
+Columns:
+
+* `y[j,s,a]` binary, one per eligible training placement; `u[j]` in [0, 1] for an optional job
+  left unplaced (Σ y + u = 1; Σ y = 1 for a required job);
+* `r[i,s,a]` integer, one per eligible replica option, at most the stock allows;
+* `x[i,u,s]` continuous rps, one per route pair within the SLO; `w[i,u]` continuous unserved
+  rps where the service prices it (none where it does not: that demand must be served);
+* `z[s]` binary for each site with a fixed cost.
+
+Rows: inventory per (site, accelerator) and grid power and cooling per site, each in the strong
+form `... <= limit * z[s]` at sites with a fixed cost, plus `y <= z[s]` for every placement
+there; demand per (service, region); serving capacity per (service, site); n+1 per (service,
+failure domain where it has options); bandwidth per limited link over the SPEC §3 paths.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from models.network import GBPS_PER_RPS_KB
+from solver.costs import replica_costs, traffic_egress_per_rps, training_costs
+
+if TYPE_CHECKING:
+    from models import Instance
+    from models.accelerators import CoolingKind
+    from models.eligibility import ReplicaOption, RoutePair, TrainingPlacement
+
+_INFINITY = math.inf
+
+
+@dataclass
+class CompactModel:
+    """The columns and rows of the compact SPEC MIP of one instance."""
+
+    instance: Instance
+    lower: list[float] = field(default_factory=list)
+    upper: list[float] = field(default_factory=list)
+    integer: list[bool] = field(default_factory=list)
+    cost: list[float] = field(default_factory=list)
+    #: (column indices, coefficients, low, high) per row.
+    rows: list[tuple[list[int], list[float], float, float]] = field(default_factory=list)
+    placements: dict[int, TrainingPlacement] = field(default_factory=dict)
+    unplaced: dict[int, str] = field(default_factory=dict)
+    options: dict[int, ReplicaOption] = field(default_factory=dict)
+    pairs: dict[int, RoutePair] = field(default_factory=dict)
+    unserved: dict[int, tuple[str, str]] = field(default_factory=dict)
+    opened: dict[int, str] = field(default_factory=dict)
+    build_s: float = 0.0
+
+    def column(self, cost: float, upper: float, *, integer: bool) -> int:
+        """A new column in [0, upper] with this cost; its index."""
+        self.lower.append(0.0)
+        self.upper.append(upper)
+        self.integer.append(integer)
+        self.cost.append(cost)
+        return len(self.cost) - 1
+
+    def row(self, terms: dict[int, float], low: float, high: float) -> None:
+        """A row low <= Σ coef * column <= high (terms with a zero coefficient dropped)."""
+        kept = sorted((i, c) for i, c in terms.items() if c != 0.0)
+        self.rows.append(([i for i, _ in kept], [c for _, c in kept], low, high))
+
+    @property
+    def integer_columns(self) -> list[int]:
+        """Indices of the binary and integer columns."""
+        return [i for i, flag in enumerate(self.integer) if flag]
+
+
+def build_compact(instance: Instance, *, serve_all: bool = False) -> CompactModel:
+    """The compact SPEC MIP of `instance` (`serve_all`: no unserved-demand columns, so all
+    demand must be served, whatever the SPEC allows)."""
+    started = time.perf_counter()
+    model = CompactModel(instance)
+    eligibility = instance.eligibility
+    paths = instance.paths
+    horizon = instance.horizon_hours
+    z_of: dict[str, int] = {}
+    for site in instance.sites:
+        if site.fixed_cost > 0:
+            z_of[site.id] = model.column(site.fixed_cost, 1.0, integer=True)
+            model.opened[z_of[site.id]] = site.id
+    # used[s,a] terms, dataset reads per link, placements per site (for y <= z).
+    used: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
+    link_terms: dict[int, dict[int, float]] = defaultdict(dict)
+
+    for job in instance.training:
+        choice: dict[int, float] = {}
+        for placement in eligibility.training[job.id]:
+            cost = training_costs(instance, placement).total
+            y = model.column(cost, 1.0, integer=True)
+            model.placements[y] = placement
+            choice[y] = 1.0
+            used[placement.site, placement.accelerator][y] = float(placement.count)
+            dataset = job.dataset
+            if dataset is not None and dataset.read_gbps > 0 and dataset.at != placement.site:
+                route = paths.route(dataset.at, placement.site)
+                assert route is not None, "eligible placements are reachable from their dataset"
+                for link_index in route.links:
+                    link_terms[link_index][y] = dataset.read_gbps
+            if placement.site in z_of:
+                model.row({y: 1.0, z_of[placement.site]: -1.0}, -_INFINITY, 0.0)
+        if not job.required:
+            u = model.column(job.unplaced_cost, 1.0, integer=False)
+            model.unplaced[u] = job.id
+            choice[u] = 1.0
+        model.row(choice, 1.0, 1.0)
+
+    stock = {(s.id, item.accelerator): item.count for s in instance.sites for item in s.inventory}
+    for service in instance.inference:
+        capacity: dict[str, dict[int, float]] = defaultdict(dict)
+        for option in eligibility.replicas[service.id]:
+            most = stock.get((option.site, option.accelerator), 0) // option.per_replica
+            r = model.column(replica_costs(instance, option).total, float(most), integer=True)
+            model.options[r] = option
+            used[option.site, option.accelerator][r] = float(option.per_replica)
+            capacity[option.site][r] = option.rps
+        served_at: dict[str, dict[int, float]] = defaultdict(dict)
+        demand_terms: dict[str, dict[int, float]] = defaultdict(dict)
+        kb = service.kb_per_request
+        for pair in eligibility.routes[service.id]:
+            egress = traffic_egress_per_rps(instance, kb, pair.region, pair.site) if kb else 0.0
+            x = model.column(egress, service.demand_rps[pair.region], integer=False)
+            model.pairs[x] = pair
+            served_at[pair.site][x] = 1.0
+            demand_terms[pair.region][x] = 1.0
+            if kb > 0:
+                route = paths.route(pair.region, pair.site)
+                assert route is not None, "route pairs are reachable"
+                for link_index in route.links:
+                    link_terms[link_index][x] = kb * GBPS_PER_RPS_KB
+        price = service.unserved_cost_per_rps_hour
+        for region, rps in service.demand_rps.items():
+            if rps <= 0:
+                continue
+            terms = demand_terms[region]
+            if price is not None and not serve_all:
+                w = model.column(price * horizon, rps, integer=False)
+                model.unserved[w] = (service.id, region)
+                terms[w] = 1.0
+            model.row(terms, rps, rps)
+        for site_id, flows in served_at.items():
+            row = dict(flows)
+            for r, rps in capacity[site_id].items():
+                row[r] = -rps
+            model.row(row, -_INFINITY, 0.0)
+        if service.resilience == "n+1":
+            n_plus_one(model, instance, capacity, served_at)
+
+    for site in instance.sites:
+        z = z_of.get(site.id)
+        heat: dict[CoolingKind, dict[int, float]] = defaultdict(dict)
+        power: dict[int, float] = {}
+        for item in site.inventory:
+            in_use = used.get((site.id, item.accelerator))
+            if not in_use:
+                continue
+            accelerator = instance.accelerator_by_id[item.accelerator]
+            limit_row(model, in_use, float(item.count), z)
+            for column, count in in_use.items():
+                kw = accelerator.power_kw * count
+                heat[accelerator.cooling][column] = heat[accelerator.cooling].get(column, 0.0) + kw
+                power[column] = power.get(column, 0.0) + site.pue * kw
+        if power:
+            limit_row(model, power, site.grid_kw, z)
+        for kind, terms in heat.items():
+            limit = site.cooling_limit_kw(kind)
+            if limit is not None:
+                limit_row(model, terms, limit, z)
+
+    for index, link in enumerate(instance.links):
+        if link.bandwidth_gbps is not None and link_terms.get(index):
+            model.row(link_terms[index], -_INFINITY, link.bandwidth_gbps)
+    model.build_s = time.perf_counter() - started
+    return model
+
+
+def limit_row(model: CompactModel, terms: dict[int, float], limit: float, z: int | None) -> None:
+    """Σ terms <= limit, or <= limit * z[s] at a site with a fixed cost."""
+    if z is None:
+        model.row(terms, -_INFINITY, limit)
+    else:
+        model.row({**terms, z: -limit}, -_INFINITY, 0.0)
+
+
+def n_plus_one(
+    model: CompactModel,
+    instance: Instance,
+    capacity: dict[str, dict[int, float]],
+    served_at: dict[str, dict[int, float]],
+) -> None:
+    """SPEC §5.6 for one service: capacity outside each failure domain it has options in
+    covers all the demand it serves (other domains' rows are implied by serving capacity)."""
+    served = {x: 1.0 for flows in served_at.values() for x in flows}
+    domains = {instance.site_by_id[site_id].domain for site_id in capacity}
+    for domain in sorted(domains):
+        row = dict(served)
+        for site_id, columns in capacity.items():
+            if instance.site_by_id[site_id].domain != domain:
+                for r, rps in columns.items():
+                    row[r] = row.get(r, 0.0) - rps
+        model.row(row, -_INFINITY, 0.0)

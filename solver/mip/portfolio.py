@@ -1,0 +1,105 @@
+"""HiGHS on the compact MIP in a thread beside CP-SAT: `HighsRun`.
+
+MathOpt's HiGHS call releases the GIL while HiGHS works (measured: a pure-Python loop in
+the main thread ran to its end while HiGHS searched, at the speed the two shared cores
+allowed), so the thread costs the main thread one core, not the interpreter. The model is
+built in the thread too (about 0.1-0.2 s on M: Python, so that part does share the GIL).
+
+The run is joined at one point of `solver.solve` (`plan`), never polled: what it hands over
+depends on the clock only through its deadline, as CP-SAT's searches do.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING
+
+from ortools.util.python.solve_interrupter import SolveInterrupter
+
+from models import SolverInfo
+from solver.mip.compact import build_compact
+from solver.mip.highs import solve_compact
+from solver.mip.plan import plan_solution, start_values
+
+if TYPE_CHECKING:
+    from models import Instance, Solution
+    from solver.mip.highs import CompactResult
+    from solver.plan import Plan
+
+_LOG = logging.getLogger(__name__)
+
+#: The shortest time HiGHS is given once its model is built.
+MIN_HIGHS_S = 0.5
+
+
+class HighsRun:
+    """HiGHS on the compact MIP of `instance`, from the MIP start `start` (a complete SPEC
+    plan, or None), in a daemon thread until `deadline` (a perf_counter time)."""
+
+    def __init__(
+        self, instance: Instance, start: Plan | None, deadline: float, seed: int = 0
+    ) -> None:
+        self.instance = instance
+        self.deadline = deadline
+        self._start = start
+        self._seed = seed
+        self._interrupter = SolveInterrupter()
+        self._result: CompactResult | None = None
+        self._solution: Solution | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="infraplan-highs", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            model = build_compact(self.instance)
+            values = None if self._start is None else start_values(model, self._start)
+            limit_s = max(MIN_HIGHS_S, self.deadline - time.perf_counter())
+            result = solve_compact(
+                model,
+                time_limit_s=limit_s,
+                seed=self._seed,
+                start=values,
+                interrupter=self._interrupter,
+            )
+            self._result = result
+            _LOG.debug(
+                "HiGHS: %s %s after %.1f s (limit %.1f s, start %s)",
+                result.status,
+                result.objective,
+                result.wall_s,
+                limit_s,
+                None if self._start is None else self._start.objective,
+            )
+            if result.values is not None:
+                info = SolverInfo(
+                    name="highs-compact-mip",
+                    version="ortools-mathopt",
+                    seed=self._seed,
+                    time_limit_s=limit_s,
+                    wall_s=round(result.wall_s, 3),
+                    workers=1,
+                )
+                self._solution = plan_solution(model, result.values, info)
+        except BaseException as error:  # re-raised in the caller's thread by plan()
+            self._error = error
+
+    def stop(self) -> None:
+        """Ask HiGHS to stop now (it keeps its incumbent)."""
+        self._interrupter.interrupt()
+
+    def plan(self) -> Solution | None:
+        """Wait for the run to end (at its deadline at the latest) and return its plan as a
+        SPEC Solution, status `feasible` and unchecked (None without one). Re-raises an
+        error of the thread."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._solution
+
+    @property
+    def result(self) -> CompactResult | None:
+        """HiGHS's own answer once `plan` has returned (its bound is HiGHS's, not a proof)."""
+        return self._result
