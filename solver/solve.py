@@ -12,6 +12,7 @@ The searches themselves are in `solver.search`: the strategies chosen by instanc
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, replace
 from importlib.metadata import PackageNotFoundError, version
@@ -21,18 +22,19 @@ from ortools.sat.python import cp_model
 
 from models import Solution, SolverInfo
 from solver.costs import plan_costs
-from solver.cpsat.model import add_hint, build_model, extract_plan
+from solver.cpsat.model import add_hint, build_model, extract_plan, hint_solution
 from solver.evaluate import evaluate
 from solver.flows import cheapest_flows
 from solver.heuristics import neighbourhood
 from solver.heuristics.greedy import Guide, greedy
 from solver.lagrangian import lagrangian
 from solver.linear import LinearResult, solve_linear
+from solver.mip.portfolio import HighsRun
 from solver.plan import Plan
 from solver.search import strategies
 from solver.search.options import SolveOptions, default_workers
 from solver.search.progress import ProgressCallback, ProgressRelay, Reporter
-from solver.search.runner import ModelInvalidError, Search, time_left
+from solver.search.runner import ModelInvalidError, Search, combined, time_left
 
 if TYPE_CHECKING:
     from models import Instance
@@ -50,6 +52,8 @@ __all__ = [
     "solve",
     "solver_version",
 ]
+
+_LOG = logging.getLogger(__name__)
 
 #: The solver's name in every solution's `solver` record.
 SOLVER_NAME = "infraplan-cpsat"
@@ -89,6 +93,14 @@ MAX_FINE_PROOF_DECISIONS = 2_000
 BOUND_FLOAT_ROOM = 1e-9
 #: Least time left for a search on the exact-grid model to be worth starting.
 MIN_REPAIR_S = 1.0
+#: Least eligible decisions for HiGHS beside CP-SAT (docs/tuning.md#mip_decisions).
+MIP_MIN_DECISIONS = 1_000
+#: Most eligible decisions for HiGHS beside CP-SAT (docs/tuning.md#mip_decisions).
+MIP_MAX_DECISIONS = NEIGHBOURHOOD_MIN_DECISIONS
+#: HiGHS's share of the search time before it hands over (docs/tuning.md#mip_share).
+MIP_SHARE = 0.7
+#: Least search time for HiGHS beside CP-SAT to be started (docs/tuning.md#mip_decisions).
+MIP_MIN_S = 5.0
 
 
 class ClaimContradictionError(RuntimeError):
@@ -248,14 +260,23 @@ def solve(
     # complete one).
     neighbourhoods = options.neighbourhood_search and decisions >= NEIGHBOURHOOD_MIN_DECISIONS
     rounding = options.lp_rounding and not (neighbourhoods and fallback is not None)
+    search_end = deadline - reserve_s
+    # HiGHS on the compact MIP beside CP-SAT (solver.mip), on one of the workers' cores,
+    # from the greedy plan (or the caller's hint) when it is a complete plan, until
+    # MIP_SHARE of the search time; CP-SAT searches with the other workers until then, and
+    # then with all of them from the better plan (docs/tuning.md#mip_share).
+    first = fallback if fallback is not None or hint is None else _valid_plan(instance, hint)
+    highs = _highs_run(instance, decisions, workers, options, first, seed, search_end)
+    cp_workers = workers - 1 if highs is not None else workers
+    phase_end = highs.deadline if highs is not None else search_end
     if rounding and relaxation is not None and relaxation.status == "optimal":
         share = MID_ROUNDING_SHARE if neighbourhoods else ROUNDING_SHARE
         rounded = strategies.rounding_search(
             built,
             relaxation.values,
             start,
-            deadline - reserve_s,
-            workers,
+            phase_end,
+            cp_workers,
             seed,
             options,
             relay,
@@ -264,9 +285,7 @@ def solve(
         if rounded is not None:
             # As a SPEC plan: its flows fitted to the exact link rows (None when they
             # cannot be), checked by the evaluator.
-            safe = (
-                None if rounded.uses_slack else _spec_plan(instance, rounded, deadline - reserve_s)
-            )
+            safe = None if rounded.uses_slack else _spec_plan(instance, rounded, search_end)
             start = rounded
             add_hint(built, start)
             if safe is not None and (fallback is None or safe.objective < fallback.objective):
@@ -290,16 +309,42 @@ def solve(
         if improved.objective < fallback.objective:
             fallback = start = improved
             add_hint(built, start)
-    search = strategies.full_search(
-        built,
-        deadline - reserve_s,
-        workers,
-        seed,
-        options,
-        relay,
-        lns_first=strategies.complete(start) and not replanned,
-        first_plan=not strategies.complete(start),
-    )
+    early: Search | None = None
+    if highs is not None:
+        _LOG.debug(
+            "search beside HiGHS: %.1f s to its hand-over, %.1f s to the end; start %s",
+            highs.deadline - time.perf_counter(),
+            search_end - time.perf_counter(),
+            None if start is None or not strategies.complete(start) else "complete",
+        )
+        early, handed = _beside_highs(
+            instance, built, highs, start, cp_workers, seed, options, relay, search_end
+        )
+        if early.has_plan:
+            hint_solution(built, early.values)
+            start = extract_plan(built, early.values)
+        if handed is not None and (fallback is None or handed.objective < fallback.objective):
+            fallback = handed
+            if reporter is not None:
+                reporter.plan(handed.objective, None)
+            if early.objective is None or handed.objective < early.objective:
+                start = handed
+                add_hint(built, start)
+    if early is not None and early.status in (cp_model.OPTIMAL, cp_model.INFEASIBLE):
+        search = early
+    else:
+        search = strategies.full_search(
+            built,
+            search_end,
+            workers,
+            seed,
+            options,
+            relay,
+            lns_first=strategies.complete(start) and not replanned,
+            first_plan=not strategies.complete(start),
+        )
+        if early is not None:
+            search = combined(early, search)
     outcome = _outcome(instance, built, search, deadline, lp_bound, use_lp=options.lp)
     left_out = outcome.plan is None or outcome.plan.uses_slack
     if outcome.rejected is not None or (options.elastic and left_out):
@@ -639,6 +684,83 @@ def _large_answer(
         seed, time_limit_s, started, workers, options, build_s=None, exact=False, notes=[note]
     )
     return _answer(instance, plan, status, bound, info)
+
+
+def _highs_run(
+    instance: Instance,
+    decisions: int,
+    workers: int,
+    options: SolveOptions,
+    start: Plan | None,
+    seed: int,
+    search_end: float,
+) -> HighsRun | None:
+    """HiGHS on the compact MIP (solver.mip), started now in a thread from `start` (a
+    complete SPEC plan, its MIP start, or None) until MIP_SHARE of the time to
+    `search_end`; None (not started) unless `SolveOptions.highs`, two workers or more (it
+    takes one of them), an instance of MIP_MIN_DECISIONS to MIP_MAX_DECISIONS eligible
+    decisions and at least MIP_MIN_S of search time."""
+    now = time.perf_counter()
+    if not options.highs or workers < 2 or search_end - now < MIP_MIN_S:
+        return None
+    if not MIP_MIN_DECISIONS <= decisions < MIP_MAX_DECISIONS:
+        return None
+    return HighsRun(instance, start, now + MIP_SHARE * (search_end - now), seed)
+
+
+def _beside_highs(
+    instance: Instance,
+    built: BuiltModel,
+    highs: HighsRun,
+    start: Solution | Plan | None,
+    workers: int,
+    seed: int,
+    options: SolveOptions,
+    relay: ProgressRelay | None,
+    search_end: float,
+) -> tuple[Search, Plan | None]:
+    """The whole model's search with `workers` until `highs` hands over (its deadline),
+    then HiGHS's plan as a SPEC plan: its flows from the exact flow LP, accepted by the
+    evaluator (None when it has none, or when either step refuses it). HiGHS is stopped
+    early when the search proves its answer (optimal or infeasible): its plan is then not
+    needed. HiGHS's bound is never used."""
+    if workers == 1:
+        # One core: CP-SAT's subsolvers interleaved on it (LNS included), as with several.
+        options = replace(options, parameters={"interleave_search": True, **options.parameters})
+    try:
+        early = strategies.full_search(
+            built,
+            highs.deadline,
+            workers,
+            seed,
+            options,
+            relay,
+            lns_first=strategies.complete(start),
+            first_plan=not strategies.complete(start),
+        )
+        if early.status in (cp_model.OPTIMAL, cp_model.INFEASIBLE):
+            highs.stop()
+            highs.plan()
+            return early, None
+        _LOG.debug(
+            "CP-SAT beside HiGHS: status %s, plan %s, %.1f s before the hand-over",
+            early.status,
+            early.objective,
+            highs.deadline - time.perf_counter(),
+        )
+        found = highs.plan()
+    finally:
+        highs.stop()
+    handed = None if found is None else _spec_plan(instance, Plan.of(found), search_end)
+    _LOG.debug(
+        "HiGHS hands over at %.1f s to go: CP-SAT %s, HiGHS %s (%s), checked %s",
+        search_end - time.perf_counter(),
+        early.objective,
+        None if found is None else found.objective,
+        None if highs.result is None else highs.result.status,
+        None if handed is None else handed.objective,
+    )
+    return early, handed
 
 
 def _whole_model_s(decisions: int) -> float:

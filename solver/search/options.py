@@ -18,6 +18,13 @@ class SolveOptions:
     #: Search in a reproducible order (CP-SAT `interleave_search` with several workers; one
     #: worker's single-thread search is reproducible as it is): same instance, seed and
     #: settings give the same plan whenever the search ends before the wall-time limit.
+    #: With HiGHS beside CP-SAT (`highs`) the two never race: HiGHS (one thread, seeded)
+    #: starts from the greedy plan and hands its plan over at one point, its own deadline,
+    #: where the main thread waits for it; nothing is polled or interrupted by the clock.
+    #: So its plan depends on the clock only through that deadline, as CP-SAT's steps do
+    #: through theirs: the same plan whenever HiGHS and each CP-SAT step end on their own
+    #: (proof or gap) before their limits; a limit that cuts one short (HiGHS on M at 30 s)
+    #: makes the plan depend on the machine's speed, as it did before HiGHS joined.
     deterministic: bool = True
     #: Stop once the proved relative gap is at most this.
     relative_gap: float = 0.0
@@ -50,6 +57,13 @@ class SolveOptions:
     #: off: one search with CP-SAT's default portfolio (as the monolithic peer of the
     #: benchmarks runs).
     tuned_subsolvers: bool = True
+    #: Run HiGHS on the compact MIP (solver.mip) beside CP-SAT on mid-sized instances with
+    #: two workers or more (solver.solve._highs_run): it takes one worker's core for
+    #: MIP_SHARE of the search time, starting from the greedy plan when that is complete;
+    #: its plan, once the exact flow LP and the evaluator accept it, hints the rest of the
+    #: search when it is the better one. Its dual bound is never a claim. Off: CP-SAT alone
+    #: (as before issue #26; the neighbourhood search's re-plans run without it).
+    highs: bool = True
     #: Spend search time on the bound: the tuned whole-model search's bound step after
     #: its LNS step. Off for the neighbourhood search's re-plans, whose bound proves
     #: nothing about the whole instance: their LNS step keeps the time (the answer's

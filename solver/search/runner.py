@@ -152,13 +152,14 @@ def combined(improved: Search, proving: Search) -> Search:
 
 
 def tuned(built: BuiltModel, workers: int, options: SolveOptions) -> bool:
-    """Whether the whole model's search is infraplan's tuned one: several workers
-    searching reproducibly (interleaved) on a model of FULL_SUBSOLVERS_MIN_VARIABLES or
-    more, unless the options name CP-SAT's subsolvers or ask for its default portfolio
-    (`tuned_subsolvers=False`)."""
+    """Whether the whole model's search is infraplan's tuned one: several workers (or one
+    worker that interleaves CP-SAT's subsolvers, asked for by `interleave_search` in the
+    parameters: CP-SAT's one core beside HiGHS) searching reproducibly (interleaved) on a
+    model of FULL_SUBSOLVERS_MIN_VARIABLES or more, unless the options name CP-SAT's
+    subsolvers or ask for its default portfolio (`tuned_subsolvers=False`)."""
     return (
         options.deterministic
-        and workers > 1
+        and (workers > 1 or options.parameters.get("interleave_search") is True)
         and options.tuned_subsolvers
         and "subsolvers" not in options.parameters
         and "use_lns_only" not in options.parameters

@@ -1,0 +1,203 @@
+"""The compact MIP as a member of `solve()`'s portfolio (solver.mip): its optimum on tiny
+instances whose optimum is known by hand, its MIP start, the claims path a HiGHS plan goes
+through before it counts, and the solve path with HiGHS beside CP-SAT. No wall-clock
+asserts: every limit below is far above what its case needs."""
+
+from __future__ import annotations
+
+import importlib
+import time
+from typing import TYPE_CHECKING, ClassVar
+
+import pytest
+
+import tests.builders as b
+from models import Solution, SolverInfo, load_instance
+from models.generator import generate
+from solver.mip.compact import build_compact
+from solver.mip.highs import solve_compact
+from solver.mip.plan import plan_solution, start_values
+from solver.mip.portfolio import HighsRun
+from solver.plan import Plan
+from solver.solve import SolveOptions, solve
+from tests.checks import assert_valid_plan
+
+if TYPE_CHECKING:
+    from models import Instance
+
+#: The module, not the function `solver.solve` re-exports under the same name.
+solve_module = importlib.import_module("solver.solve")
+
+EXAMPLE = "instances/example.json"
+#: The SPEC worked example's optimum (docs/spec.md §2).
+EXAMPLE_OPTIMUM = 2_778_598.80
+INFO = SolverInfo(name="test", version="0", seed=0, time_limit_s=0, wall_s=0)
+
+
+def two_sites(grid_kw: float) -> Instance:
+    """One region 1 ms from two sites: `cheap` (1 per accelerator-hour, `grid_kw` of grid)
+    and `dear` (3 per hour, grid to spare); a service of 1-accelerator replicas at 1 rps
+    each with 3 rps of demand that must be served; 10 hours, energy free. With 2 kW at
+    `cheap`: 2 replicas there and 1 at `dear`, (2 x 1 + 1 x 3) x 10 = 50 by hand."""
+    return b.instance(
+        sites=[
+            b.site("cheap", {"gpu": (10, 1.0)}, grid_kw=grid_kw),
+            b.site("dear", {"gpu": (10, 3.0)}),
+        ],
+        regions=["r"],
+        links=[b.link("r", "cheap", 1.0), b.link("r", "dear", 1.0)],
+        inference=[b.service("svc", {"gpu": (1, 1.0)}, {"r": 3.0}, slo_ms=10.0)],
+        horizon_hours=10.0,
+    )
+
+
+def by_hand(instance: Instance, cheap: int, dear: int) -> Solution:
+    """A plan of `two_sites` with these replica counts, routed by hand, as HiGHS's plans
+    come to `solve` (status `feasible`, unchecked)."""
+    replicas = [("cheap", cheap), ("dear", dear)]
+    document = {
+        "instance": instance.name,
+        "instance_sha256": instance.sha256,
+        "status": "feasible",
+        "solver": INFO,
+        "training": [],
+        "unplaced_training": [],
+        "inference": [
+            {"service": "svc", "site": s, "accelerator": "gpu", "replicas": n}
+            for s, n in replicas
+            if n
+        ],
+        "routes": [
+            {"service": "svc", "region": "r", "site": s, "rps": float(n)} for s, n in replicas if n
+        ],
+        "unserved": [],
+    }
+    return Solution.model_validate(document)
+
+
+def highs_plan(instance: Instance) -> Solution:
+    """HiGHS's plan of the compact MIP of `instance`, as `solve` receives it."""
+    model = build_compact(instance)
+    result = solve_compact(model, time_limit_s=30.0)
+    assert result.values is not None
+    return plan_solution(model, result.values, INFO)
+
+
+def test_the_compact_mip_finds_the_optimum_known_by_hand() -> None:
+    """Two sites, the cheap one's grid binding: 2 replicas there, 1 at the dear one, 50."""
+    instance = two_sites(grid_kw=2.0)
+    solution = highs_plan(instance)
+    assert solution.objective == pytest.approx(50.0, rel=1e-9)
+    assert {(r.site, r.replicas) for r in solution.inference} == {("cheap", 2), ("dear", 1)}
+    assert_valid_plan(instance, solution)
+
+
+def test_the_compact_mip_finds_the_worked_example_optimum() -> None:
+    instance = load_instance(EXAMPLE)
+    solution = highs_plan(instance)
+    assert solution.objective == pytest.approx(EXAMPLE_OPTIMUM, rel=1e-9)
+    assert_valid_plan(instance, solution)
+
+
+def test_a_grid_short_by_more_than_the_tolerance_moves_a_replica() -> None:
+    """The cheap site's grid 1e-5 (relative) short of two replicas, ten times the SPEC's
+    tolerance: one replica there, two at the dear site, (1 + 2 x 3) x 10 = 70."""
+    instance = two_sites(grid_kw=2.0 / (1 + 1e-5))
+    solution = highs_plan(instance)
+    assert solution.objective == pytest.approx(70.0, rel=1e-9)
+    assert_valid_plan(instance, solution)
+
+
+def test_a_plan_as_mip_start_comes_back_as_the_same_plan() -> None:
+    """`start_values` states a plan in the model's columns: read back, it is the same plan
+    at the same cost; HiGHS started from the optimum returns it (or one as cheap)."""
+    instance = two_sites(grid_kw=2.0)
+    plan = Plan.of(by_hand(instance, 2, 1))
+    model = build_compact(instance)
+    values = start_values(model, plan)
+    again = plan_solution(model, values, INFO)
+    assert {(r.site, r.replicas) for r in again.inference} == {("cheap", 2), ("dear", 1)}
+    assert again.objective == pytest.approx(50.0, rel=1e-12)
+    run = HighsRun(instance, plan, time.perf_counter() + 30.0)
+    found = run.plan()
+    assert found is not None and found.objective == pytest.approx(50.0, rel=1e-9)
+
+
+def test_a_highs_plan_over_a_limit_by_more_than_the_tolerance_is_refused() -> None:
+    """A plan such as HiGHS might return within its float tolerances, but 1e-5 over the
+    cheap site's grid (ten times the SPEC's 1e-6): the claims path (`_spec_plan`: flows by
+    the exact flow LP, then the evaluator) refuses it; the honest plan passes at its cost."""
+    instance = two_sites(grid_kw=2.0 / (1 + 1e-5))
+    deadline = time.perf_counter() + 30.0
+    over = by_hand(instance, 2, 1)
+    assert solve_module._spec_plan(instance, Plan.of(over), deadline) is None
+    honest = solve_module._spec_plan(instance, Plan.of(by_hand(instance, 1, 2)), deadline)
+    assert honest is not None and honest.objective == pytest.approx(70.0, rel=1e-12)
+
+
+class _OverTheLimit(HighsRun):
+    """A HiGHS run whose plan breaks the grid by 1e-5 (cheaper than any SPEC plan)."""
+
+    handed: ClassVar[int] = 0
+
+    def plan(self) -> Solution | None:
+        super().plan()
+        _OverTheLimit.handed += 1
+        return by_hand(self.instance, 2, 1)
+
+
+def test_solve_never_returns_a_highs_plan_the_evaluator_refuses(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With HiGHS beside CP-SAT on the tiny instance (its size gate lowered), CP-SAT
+    stopping at its first plan (so that the hand-over happens: a proof would skip it), and
+    a run that hands over a plan 1e-5 over the grid, cheaper than any SPEC plan: the
+    answer is a plan the evaluator accepts, at least the SPEC optimum 70."""
+    monkeypatch.setattr(solve_module, "MIP_MIN_DECISIONS", 0)
+    monkeypatch.setattr(solve_module, "MIP_MIN_S", 0.0)
+    monkeypatch.setattr(solve_module, "HighsRun", _OverTheLimit)
+    _OverTheLimit.handed = 0
+    instance = two_sites(grid_kw=2.0 / (1 + 1e-5))
+    first_plans = SolveOptions(parameters={"stop_after_first_solution": True}, prove=False)
+    solution = solve(instance, time_limit_s=20.0, workers=2, options=first_plans)
+    assert _OverTheLimit.handed == 1
+    assert_valid_plan(instance, solution)
+    assert solution.objective is not None and solution.objective >= 70.0 * (1 - 1e-9)
+    optimum = solve(instance, time_limit_s=20.0, workers=2)
+    assert optimum.status == "optimal"
+    assert optimum.objective == pytest.approx(70.0, rel=1e-9)
+
+
+class _Spy(HighsRun):
+    """A HiGHS run that records that it ran and what it found."""
+
+    runs: ClassVar[list[_Spy]] = []
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        _Spy.runs.append(self)
+
+
+def test_the_solve_path_with_highs_beside_cpsat_returns_checked_plans(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A generated instance inside the size gate: HiGHS runs beside CP-SAT, and the answer
+    passes the evaluator with a proved bound at most its cost (HiGHS's bound never counts)."""
+    _Spy.runs = []
+    monkeypatch.setattr(solve_module, "HighsRun", _Spy)
+    instance = generate("training-M", 0)
+    assert solve_module._decisions(instance) >= solve_module.MIP_MIN_DECISIONS
+    solution = solve(instance, time_limit_s=15.0, workers=2)
+    assert len(_Spy.runs) == 1
+    assert_valid_plan(instance, solution)
+    assert solution.bound is not None and solution.objective is not None
+    assert solution.bound <= solution.objective
+
+
+def test_without_highs_or_with_one_worker_no_run_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    _Spy.runs = []
+    monkeypatch.setattr(solve_module, "HighsRun", _Spy)
+    instance = generate("training-M", 0)
+    solve(instance, time_limit_s=6.0, workers=2, options=SolveOptions(highs=False))
+    solve(instance, time_limit_s=6.0, workers=1)
+    assert _Spy.runs == []
