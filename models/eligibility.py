@@ -5,7 +5,8 @@ more power or cooling than the site offers for that one placement) are left out:
 no feasible plan uses them. Replica options of a service without n+1 resilience
 are also left out at sites that no demand region reaches within the SLO: replicas
 there cost money and serve nothing (for n+1 services they may still carry spare
-capacity, so they stay).
+capacity, so they stay; so do the sites of replicas of `current` when a replica change
+budget is set: stopping them uses the budget).
 """
 
 from __future__ import annotations
@@ -148,6 +149,13 @@ class Eligibility:
         # (region, SLO in ns, allowed sites) -> allowed sites within the SLO, in input order.
         within_memo: dict[tuple[str, int, int], list[str]] = {}
 
+        # Replicas of `current` under a change budget may have to stay, idle (SPEC §10).
+        budgeted = instance.moves is not None and instance.moves.max_replica_changes is not None
+        kept_idle = {
+            (group.service, group.site)
+            for group in (instance.current.inference if instance.current and budgeted else [])
+            if group.replicas > 0
+        }
         for service in instance.inference:
             allowed_sites = allowed_sites_of(service.allowed_sites, service.requires_tags)
             allowed_ids = {site.id for site in allowed_sites}
@@ -172,7 +180,11 @@ class Eligibility:
             prune_idle = service.resilience == "none"
             for site in allowed_sites:
                 site_id = site.id
-                if prune_idle and site_id not in serving_sites:
+                if (
+                    prune_idle
+                    and site_id not in serving_sites
+                    and (service.id, site_id) not in kept_idle
+                ):
                     continue
                 for accelerator, per_replica, rps in shapes:
                     fits = fits_memo.get((site_id, accelerator, per_replica))

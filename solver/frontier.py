@@ -292,6 +292,7 @@ def frontier(
         return len(figures.moves) if of == "training" else figures.replica_changes
 
     floor = solve_at(None, None)
+    most = most_used(floor.result.instance, of)
     points: list[FrontierPoint] = []
     hint: Solution | None = None
     stopped = "ended"
@@ -307,7 +308,25 @@ def frontier(
         if _same(point.objective, floor.objective):
             stopped = f"stopped at {budget}: the cost reached the no-budget cost"
             break
+        if budget >= most:
+            # Without a floor plan (its search found none) the sweep would never end.
+            stopped = f"stopped at {budget}: no plan can use more than {most}"
+            break
     return Frontier(of, points, _best_floor(floor, points), stopped)
+
+
+def most_used(instance: Instance, of: FrontierOf) -> int:
+    """The most training moves (jobs of `current`) or first-period replica changes (the
+    replicas of `current` plus every accelerator any site can ever hold) a plan can use:
+    a budget this large is no budget."""
+    from models.schedule import largest_capacity
+
+    current = instance.current
+    if of == "training":
+        return len(current.training) if current is not None else 0
+    running = sum(group.replicas for group in current.inference) if current else 0
+    stock = sum(sum(largest_capacity(instance, site.id)[2].values()) for site in instance.sites)
+    return running + int(stock)
 
 
 def _best_floor(floor: FrontierPoint, points: list[FrontierPoint]) -> FrontierPoint:

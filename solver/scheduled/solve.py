@@ -123,6 +123,14 @@ def solve_v2(
     if on_progress is not None and fallback is not None:
         on_progress(time.perf_counter() - started, fallback.objective, None)
     if decisions(instance) > MAX_WHOLE_MODEL_DECISIONS:
+        if fallback is None and start is not None and hint is not None and options.greedy_start:
+            # A hint that fails the check (a re-plan's current plan after an incident)
+            # leaves the large path nothing to improve on: its own first plan instead.
+            checking = time.perf_counter()
+            fallback = accepted(instance, first_plan(instance))
+            check_s = time.perf_counter() - checking
+            if on_progress is not None and fallback is not None:
+                on_progress(time.perf_counter() - started, fallback.objective, None)
         return decomposed(
             instance, fallback, started, deadline, workers, seed, options, on_progress, check_s
         )

@@ -107,12 +107,27 @@ def current_replicas(instance: Instance) -> dict[tuple[str, str, str], int]:
     return {(g.service, g.site, g.accelerator): g.replicas for g in instance.current.inference}
 
 
+def kept_replicas(instance: Instance) -> dict[tuple[str, str, str], int]:
+    """Replicas of `current` the first period may have to keep: all of them when
+    `max_replica_changes` is set (stopping one uses the budget), else none."""
+    if instance.moves is None or instance.moves.max_replica_changes is None:
+        return {}
+    return current_replicas(instance)
+
+
 def replica_bound(
-    instance: Instance, option: ReplicaOption, demand_rps: float, *, widened: bool
+    instance: Instance,
+    option: ReplicaOption,
+    demand_rps: float,
+    *,
+    widened: bool,
+    at_least: int = 0,
 ) -> int:
     """The most replicas of `option` a period can run: what the site's largest stock, grid
     and cooling (timeline and every expansion) allow, to the SPEC's tolerance in the
-    relaxation, and no more than the period's whole demand needs (as v1's bound)."""
+    relaxation, and no more than the period's whole demand needs (as v1's bound) or
+    `at_least`, whichever is more (replicas kept idle under a change budget or to save
+    a later start, SPEC §10)."""
     site = instance.site_by_id[option.site]
     accelerator = instance.accelerator_by_id[option.accelerator]
     grid_kw, cooling_kw, stock = largest_capacity(instance, option.site)
@@ -126,7 +141,7 @@ def replica_bound(
     bounds = [
         most(stock.get(option.accelerator, 0), option.per_replica),
         most(grid_kw, site.pue * replica_kw),
-        math.ceil(demand_rps / option.rps - 1e-9),
+        max(at_least, math.ceil(demand_rps / option.rps - 1e-9)),
     ]
     cooling = cooling_kw[accelerator.cooling]
     if cooling is not None:
@@ -187,6 +202,7 @@ def create_variables(
             if most_late > 0:
                 variables.late[job.id] = model.new_int_var(0, most_late, f"L[{job.id}]")
 
+    kept = kept_replicas(instance)
     for position, span in enumerate(schedule.periods):
         view = PlanVariables(units=units[position])
         variables.periods.append(view)
@@ -194,9 +210,26 @@ def create_variables(
             service_units = units[position][service.id]
             demand = schedule.demand[service.id][position]
             total = sum(rps for rps in demand.values() if rps > 0)
+            if service.start_cost > 0:
+                # A replica idle now may save its start in a later period: no more than
+                # the most any later period's demand needs.
+                total = max(
+                    total,
+                    *(
+                        sum(rps for rps in later.values() if rps > 0)
+                        for later in schedule.demand[service.id][position:]
+                    ),
+                )
             hosting: set[str] = set()
             for option in eligibility.replicas[service.id]:
-                bound = replica_bound(instance, option, total, widened=widened)
+                group = (option.service, option.site, option.accelerator)
+                bound = replica_bound(
+                    instance,
+                    option,
+                    total,
+                    widened=widened,
+                    at_least=kept.get(group, 0) if position == 0 else 0,
+                )
                 if bound <= 0:
                     continue
                 name = f"r[{service.id},{option.site},{option.accelerator},{span.id}]"

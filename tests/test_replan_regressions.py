@@ -1,0 +1,122 @@
+"""Re-planning bugs the oracle (tests/test_replan_oracle.py) and the #28 measurements found,
+each on a hand-made case.
+
+- The replica variables were capped at what the period's demand needs, but under a
+  replica change budget the only plans may keep idle replicas of `current` (was:
+  "infeasible").
+- Replica options at sites no demand region reaches were left out even when `current`
+  runs replicas there under a change budget (was: "infeasible").
+- The large path given a hint that fails the check (the current plan after an incident)
+  had no plan at all (was: "unknown", no plan, on generated M with demand +20%).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from solver import solve
+from solver.scheduled import solve as scheduled_solve
+from tests import builders as b
+from tests.scheduled_cases import assert_checked, v2
+
+if TYPE_CHECKING:
+    from models import Instance
+
+
+def test_a_change_budget_keeps_idle_replicas_of_current() -> None:
+    """4 replicas run at A; demand needs 1; at most 1 change: 3 stay (2 idle)."""
+    instance = v2(
+        None,
+        horizon_hours=2,
+        sites=[b.site("A", {"gpu": (8, 1.0)})],
+        regions=["r"],
+        links=[b.link("r", "A")],
+        inference=[b.service("s", {"gpu": (1, 10.0)}, {"r": 10.0})],
+        current={
+            "training": [],
+            "inference": [{"service": "s", "site": "A", "accelerator": "gpu", "replicas": 4}],
+        },
+        moves={"max_replica_changes": 1},
+    )
+    solution = solve(instance, time_limit_s=10, workers=1)
+    assert solution.status == "optimal"
+    assert_checked(instance, solution)
+    assert [group.replicas for group in solution.inference] == [3]
+    assert solution.objective == pytest.approx(3 * 2 * 1.0)
+
+
+def test_a_change_budget_keeps_replicas_where_no_demand_reaches() -> None:
+    """Replicas of `current` at B, which no region reaches within the SLO, under a budget
+    of 0 changes: they stay."""
+    instance = v2(
+        None,
+        horizon_hours=2,
+        sites=[b.site("A", {"gpu": (8, 1.0)}), b.site("B", {"gpu": (8, 1.0)})],
+        regions=["r"],
+        links=[b.link("r", "A"), b.link("r", "B", 500.0)],
+        inference=[b.service("s", {"gpu": (1, 10.0)}, {"r": 10.0})],
+        current={
+            "training": [],
+            "inference": [
+                {"service": "s", "site": "A", "accelerator": "gpu", "replicas": 1},
+                {"service": "s", "site": "B", "accelerator": "gpu", "replicas": 2},
+            ],
+        },
+        moves={"max_replica_changes": 0},
+    )
+    solution = solve(instance, time_limit_s=10, workers=1)
+    assert solution.status == "optimal"
+    assert_checked(instance, solution)
+    assert {(g.site, g.replicas) for g in solution.inference} == {("A", 1), ("B", 2)}
+
+
+def test_the_large_path_plans_when_the_hint_fails_the_check(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The plan for 10 rps hints the instance with 30 rps that must be served."""
+    monkeypatch.setattr(scheduled_solve, "MAX_WHOLE_MODEL_DECISIONS", 0)
+
+    def instance_with(rps: float) -> Instance:
+        return v2(
+            [("p1", 5), ("p2", 5)],
+            sites=[b.site("A", {"gpu": (8, 1.0)})],
+            regions=["r"],
+            links=[b.link("r", "A")],
+            inference=[b.service("s", {"gpu": (1, 10.0)}, {"r": rps})],
+        )
+
+    low = instance_with(10.0)
+    high = instance_with(30.0)
+    hint = solve(low, time_limit_s=10, workers=1)
+    assert hint.has_plan
+    solution = solve(high, time_limit_s=10, workers=1, hint=hint)
+    assert solution.has_plan, solution.summary()
+    assert_checked(high, solution)
+
+
+def test_the_frontier_ends_when_no_budget_has_a_plan() -> None:
+    """Must-serve demand no site can serve: no point has a plan; the sweep used to double
+    the budget until the instance refused it (over 10^9)."""
+    from solver.frontier import frontier
+
+    def instance_with(rps: float) -> Instance:
+        return v2(
+            None,
+            horizon_hours=2,
+            sites=[b.site("A", {"gpu": (4, 1.0)})],
+            regions=["r"],
+            links=[b.link("r", "A")],
+            training=[b.job("j", {"gpu": 2}, 2, required=True, move_cost=1.0)],
+            inference=[b.service("s", {"gpu": (1, 10.0)}, {"r": rps})],
+        )
+
+    current = solve(instance_with(10.0), time_limit_s=10, workers=1)
+    assert current.has_plan
+    for of in ("training", "replicas"):
+        curve = frontier(instance_with(1000.0), current, of=of, time_limit_s=5, workers=1)
+        assert not curve.floor.solution.has_plan
+        assert not any(point.solution.has_plan for point in curve.points)
+        assert "no plan can use more than" in curve.stopped
+        assert len(curve.points) <= 6
