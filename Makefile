@@ -19,7 +19,7 @@ test: $(STAMP)
 	bash scripts/test-deps.sh
 	$(BIN)/python -m pytest -q -n 2
 
-# Rewrite the committed generated instances (instances/generated, instances/scheduled).
+# Rewrite the committed generated instances (instances/generated, scheduled, expansion).
 instances: $(STAMP)
 	$(BIN)/python -m models.generator.committed
 

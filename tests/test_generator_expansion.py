@@ -109,3 +109,9 @@ def test_tiny_instance_solves_to_the_choice_known_by_hand() -> None:
     assert [(t.site, t.count) for t in plan.training] == [("A", 8)]
     assert plan.objective == pytest.approx(130.0)
     assert evaluate(instance, plan).feasible
+
+
+def test_committed_files_are_the_listed_seeds() -> None:
+    """expand-M and sched-expand-M seeds 0 (tuning) and 100 (held out), nothing else."""
+    listed = {f"{name}-{seed}.json" for name, seed in EXPANSION_COMMITTED}
+    assert {p.name for p in (ROOT / EXPANSION_DIR).glob("*.json")} == listed

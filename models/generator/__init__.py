@@ -47,8 +47,12 @@ Scheduled instances (schema `infraplan/v2`, SPEC §9): `generate_scheduled(famil
 `sched-M` and `sched-L` (the M and L sizes over the 8 quarters of 2026-2027). They reuse the
 steps above and add pipelines, windows, due dates, growing demand, new campuses powered later
 and late accelerator deliveries, all sized around a witness with start hours and replicas per
-period (`scheduled.py`). `python -m models.generator.committed` rewrites every committed
-generated file (instances/generated, instances/scheduled).
+period (`scheduled.py`). Capacity-expansion families (SPEC §11, `expansion_families.py`,
+`expansion.py`): `expand-M` (static v2) and `sched-expand-M` add three optional steps per
+site (grid, liquid retrofit, GB200 stock) and a GB200 supply limit to the M and sched-M
+instances of the same seed, whose witness (no expansion) stays feasible.
+`python -m models.generator.committed` rewrites every committed generated file
+(instances/generated, instances/scheduled, instances/expansion).
 """
 
 from __future__ import annotations
