@@ -93,13 +93,13 @@ MAX_FINE_PROOF_DECISIONS = 2_000
 BOUND_FLOAT_ROOM = 1e-9
 #: Least time left for a search on the exact-grid model to be worth starting.
 MIN_REPAIR_S = 1.0
-#: Least eligible decisions for HiGHS beside CP-SAT (docs/tuning.md#mip_decisions).
+#: Least eligible decisions for HiGHS beside CP-SAT (docs/tuning.md#mip_min_decisions).
 MIP_MIN_DECISIONS = 1_000
-#: Most eligible decisions for HiGHS beside CP-SAT (docs/tuning.md#mip_decisions).
+#: Most eligible decisions for HiGHS beside CP-SAT (docs/tuning.md#mip_min_decisions).
 MIP_MAX_DECISIONS = NEIGHBOURHOOD_MIN_DECISIONS
 #: HiGHS's share of the search time before it hands over (docs/tuning.md#mip_share).
 MIP_SHARE = 0.7
-#: Least search time for HiGHS beside CP-SAT to be started (docs/tuning.md#mip_decisions).
+#: Least search time for HiGHS beside CP-SAT to be started (docs/tuning.md#mip_min_decisions).
 MIP_MIN_S = 5.0
 
 
