@@ -158,7 +158,9 @@ def test_solve_never_returns_a_highs_plan_the_evaluator_refuses(
     monkeypatch.setattr(solve_module, "HighsRun", _OverTheLimit)
     _OverTheLimit.handed = 0
     instance = two_sites(grid_kw=2.0 / (1 + 1e-5))
-    first_plans = SolveOptions(parameters={"stop_after_first_solution": True}, prove=False)
+    first_plans = SolveOptions(
+        parameters={"stop_after_first_solution": True}, prove=False, highs=True
+    )
     solution = solve(instance, time_limit_s=20.0, workers=2, options=first_plans)
     assert _OverTheLimit.handed == 1
     assert_valid_plan(instance, solution)
@@ -187,7 +189,7 @@ def test_the_solve_path_with_highs_beside_cpsat_returns_checked_plans(
     monkeypatch.setattr(solve_module, "HighsRun", _Spy)
     instance = generate("training-M", 0)
     assert solve_module._decisions(instance) >= solve_module.MIP_MIN_DECISIONS
-    solution = solve(instance, time_limit_s=15.0, workers=2)
+    solution = solve(instance, time_limit_s=15.0, workers=2, options=SolveOptions(highs=True))
     assert len(_Spy.runs) == 1
     assert_valid_plan(instance, solution)
     assert solution.bound is not None and solution.objective is not None
@@ -195,9 +197,10 @@ def test_the_solve_path_with_highs_beside_cpsat_returns_checked_plans(
 
 
 def test_without_highs_or_with_one_worker_no_run_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HiGHS is off by default; on, it needs two workers."""
     _Spy.runs = []
     monkeypatch.setattr(solve_module, "HighsRun", _Spy)
     instance = generate("training-M", 0)
-    solve(instance, time_limit_s=6.0, workers=2, options=SolveOptions(highs=False))
-    solve(instance, time_limit_s=6.0, workers=1)
+    solve(instance, time_limit_s=6.0, workers=2)
+    solve(instance, time_limit_s=6.0, workers=1, options=SolveOptions(highs=True))
     assert _Spy.runs == []

@@ -61,9 +61,10 @@ class SolveOptions:
     #: two workers or more (solver.solve._highs_run): it takes one worker's core for
     #: MIP_SHARE of the search time, starting from the greedy plan when that is complete;
     #: its plan, once the exact flow LP and the evaluator accept it, hints the rest of the
-    #: search when it is the better one. Its dual bound is never a claim. Off: CP-SAT alone
-    #: (as before issue #26; the neighbourhood search's re-plans run without it).
-    highs: bool = True
+    #: search when it is the better one. Its dual bound is never a claim. Off by default:
+    #: on the zoo's held-out seeds (benchmarks/RESULTS.md, "Zoo at M") it made five of
+    #: eight family medians worse at 30 s; CP-SAT alone (as before issue #26).
+    highs: bool = False
     #: Spend search time on the bound: the tuned whole-model search's bound step after
     #: its LNS step. Off for the neighbourhood search's re-plans, whose bound proves
     #: nothing about the whole instance: their LNS step keeps the time (the answer's
