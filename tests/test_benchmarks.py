@@ -360,7 +360,9 @@ def test_every_plan_of_the_compact_peer_passes_the_evaluator(family: str, seed: 
     """Generated instances (fixed costs, n+1, limited links, unserved demand, optional jobs):
     the peer's plan, within a short limit, is one the evaluator accepts at its own cost."""
     instance = generate(family, seed)
-    solution = compact_highs(instance, time_limit_s=3.0).solution
+    # HiGHS's first plan of facility-M-0 takes about 1 s on an idle core; a loaded CI core
+    # took over 3 s once (no plan): the limit leaves room for that.
+    solution = compact_highs(instance, time_limit_s=10.0 if family.endswith("M") else 3.0).solution
     assert solution.status == "feasible", solution.summary()
     assert_valid_plan(instance, solution)
 
