@@ -68,7 +68,6 @@ def test_a_seeded_current_is_deterministic_and_replans_cleanly() -> None:
 def test_seeds_give_different_current_plans() -> None:
     instance = tiny(False)
     plans = {
-        repr(seeded_current(instance, seed, time_limit_s=10).instance.current)
-        for seed in range(4)
+        repr(seeded_current(instance, seed, time_limit_s=10).instance.current) for seed in range(4)
     }
     assert len(plans) > 1
