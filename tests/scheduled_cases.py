@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import pytest
+
 from solver.scheduled.plan import ScheduledPlan
 from tests import builders as b
 from tests.checks import assert_valid_plan
@@ -79,3 +81,27 @@ def scheduled_copy(document: dict[str, Any], seed: int = 0, periods: int = 4) ->
         sites.append(site)
     data["sites"] = sites
     return parse_instance(data)
+
+
+#: Tolerance of claims against an exhaustive oracle (SPEC §7).
+ORACLE_TOL = 1e-6
+
+
+def assert_claims_agree(instance: Instance, solution: Solution, expected: float | None) -> None:
+    """No claim of `solution` contradicts the oracle's optimum `expected` (None: no plan
+    exists): infeasible only without a plan, a bound at most the optimum, a plan checked
+    and no cheaper than it, optimal equal to it; tiny instances are proved in their limit."""
+    if expected is None:
+        assert solution.status in ("infeasible", "unknown"), solution.summary()
+        return
+    assert solution.status != "infeasible", f"oracle found {expected}"
+    slack = ORACLE_TOL * max(1.0, abs(expected))
+    if solution.bound is not None:
+        assert solution.bound <= expected + slack
+    if solution.has_plan:
+        assert_checked(instance, solution)
+        assert solution.objective is not None
+        assert solution.objective >= expected - slack
+    if solution.status == "optimal":
+        assert solution.objective == pytest.approx(expected, rel=ORACLE_TOL, abs=ORACLE_TOL)
+    assert solution.status == "optimal", (solution.summary(), expected)
