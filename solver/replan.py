@@ -307,79 +307,12 @@ def replan(
         time_limit_s=time_limit_s,
         workers=workers,
         seed=seed,
-        hint=None if start is None else usable_hint(edited, start),
+        # solve() keeps of a plan of an earlier version what the instance still has.
+        hint=start,
     )
     kept = kept_plan(edited, current, found)
     solution = kept if kept is not None else found
     return Replan(edited, current, projection.dropped, solution, kept is not None, baseline, broken)
-
-
-def usable_hint(instance: Instance, plan: Solution) -> Solution:
-    """The entries of `plan` that are eligible decisions of `instance` (a plan of an
-    earlier version may name jobs, sites or periods that are gone): a hint the solver
-    can read. Decisions left out are the search's to make."""
-    eligible = instance.eligibility
-    placements = {
-        (p.job, p.site, p.accelerator): p.count
-        for options in eligible.training.values()
-        for p in options
-    }
-    groups = {
-        (o.service, o.site, o.accelerator)
-        for options in eligible.replicas.values()
-        for o in options
-    }
-    pairs = {(r.service, r.region, r.site) for pairs in eligible.routes.values() for r in pairs}
-    scheduled = instance.is_scheduled
-    periods = {p.id for p in instance.periods or []}
-
-    def in_time(period: str | None) -> bool:
-        return period in periods if scheduled else period is None
-
-    training = []
-    for entry in plan.training:
-        count = placements.get((entry.job, entry.site, entry.accelerator))
-        if count is None:
-            continue
-        start = entry.start_hour
-        if scheduled and start is None:
-            start = instance.training_by_id[entry.job].release
-        training.append(
-            entry.model_copy(update={"count": count, "start_hour": start if scheduled else None})
-        )
-    placed = {t.job for t in training}
-    return plan.model_copy(
-        update={
-            "training": training,
-            "unplaced_training": [
-                j
-                for j in plan.unplaced_training
-                if j in instance.training_by_id and j not in placed
-            ],
-            "inference": [
-                r
-                for r in plan.inference
-                if (r.service, r.site, r.accelerator) in groups and in_time(r.period)
-            ],
-            "routes": [
-                f
-                for f in plan.routes
-                if (f.service, f.region, f.site) in pairs and in_time(f.period)
-            ],
-            "unserved": [
-                w
-                for w in plan.unserved
-                if w.service in instance.inference_by_id
-                and any(w.region in d for d in instance.schedule.demand[w.service])
-                and in_time(w.period)
-            ],
-            "expansions": [
-                x
-                for x in plan.expansions or []
-                if (x.site, x.expansion) in instance.schedule.expansion_period
-            ],
-        }
-    )
 
 
 def kept_plan(instance: Instance, current: Solution, found: Solution) -> Solution | None:

@@ -88,66 +88,8 @@ class ScheduledPlan:
     @classmethod
     def projected(cls, instance: Instance, solution: Solution) -> ScheduledPlan:
         """The plan a solution holds, costed afresh, keeping only the decisions `instance`
-        still has (a hint may come from an earlier version of the instance: jobs, services,
-        sites, periods or options that are gone are left out, as v1's hints skip them)."""
-        eligible = instance.eligibility
-        periods = {span.id for span in instance.schedule.periods} if instance.is_scheduled else None
-
-        def period_known(period: str | None) -> bool:
-            return period is None if periods is None else period in periods
-
-        placements = {
-            (p.job, p.site, p.accelerator): p.count
-            for options in eligible.training.values()
-            for p in options
-        }
-        training = [
-            t.model_copy(update={"count": placements[(t.job, t.site, t.accelerator)]})
-            for t in solution.training
-            if (t.job, t.site, t.accelerator) in placements
-            and (periods is None or t.start_hour is not None)
-        ]
-        placed = {t.job for t in training}
-        options = {
-            (o.service, o.site, o.accelerator)
-            for group in eligible.replicas.values()
-            for o in group
-        }
-        pairs = {(r.service, r.region, r.site) for group in eligible.routes.values() for r in group}
-        sites = instance.site_by_id
-        regions = {region.id for region in instance.regions}
-        return cls.build(
-            instance,
-            training,
-            [
-                j
-                for j in solution.unplaced_training
-                if j in instance.training_by_id and j not in placed
-            ],
-            [
-                r
-                for r in solution.inference
-                if (r.service, r.site, r.accelerator) in options and period_known(r.period)
-            ],
-            [
-                f
-                for f in solution.routes
-                if (f.service, f.region, f.site) in pairs and period_known(f.period)
-            ],
-            [
-                w
-                for w in solution.unserved
-                if w.service in instance.inference_by_id
-                and w.region in regions
-                and period_known(w.period)
-            ],
-            [
-                x
-                for x in solution.expansions or []
-                if x.site in sites
-                and any(e.id == x.expansion for e in sites[x.site].expansions or [])
-            ],
-        )
+        still has (`usable_hint`)."""
+        return cls.of(instance, usable_hint(instance, solution))
 
     def solution(
         self, instance: Instance, status: Status, bound: float | None, solver: SolverInfo
@@ -169,3 +111,71 @@ class ScheduledPlan:
             costs=self.costs,
             solver=solver,
         )
+
+
+def usable_hint(instance: Instance, plan: Solution) -> Solution:
+    """The entries of `plan` that are eligible decisions of `instance` (a plan of an
+    earlier version may name jobs, sites or periods that are gone): a hint the solver
+    can read. Decisions left out are the search's to make."""
+    eligible = instance.eligibility
+    placements = {
+        (p.job, p.site, p.accelerator): p.count
+        for options in eligible.training.values()
+        for p in options
+    }
+    groups = {
+        (o.service, o.site, o.accelerator)
+        for options in eligible.replicas.values()
+        for o in options
+    }
+    pairs = {(r.service, r.region, r.site) for pairs in eligible.routes.values() for r in pairs}
+    scheduled = instance.is_scheduled
+    periods = {p.id for p in instance.periods or []}
+
+    def in_time(period: str | None) -> bool:
+        return period in periods if scheduled else period is None
+
+    training = []
+    for entry in plan.training:
+        count = placements.get((entry.job, entry.site, entry.accelerator))
+        if count is None:
+            continue
+        start = entry.start_hour
+        if scheduled and start is None:
+            start = instance.training_by_id[entry.job].release
+        training.append(
+            entry.model_copy(update={"count": count, "start_hour": start if scheduled else None})
+        )
+    placed = {t.job for t in training}
+    return plan.model_copy(
+        update={
+            "training": training,
+            "unplaced_training": [
+                j
+                for j in plan.unplaced_training
+                if j in instance.training_by_id and j not in placed
+            ],
+            "inference": [
+                r
+                for r in plan.inference
+                if (r.service, r.site, r.accelerator) in groups and in_time(r.period)
+            ],
+            "routes": [
+                f
+                for f in plan.routes
+                if (f.service, f.region, f.site) in pairs and in_time(f.period)
+            ],
+            "unserved": [
+                w
+                for w in plan.unserved
+                if w.service in instance.inference_by_id
+                and any(w.region in d for d in instance.schedule.demand[w.service])
+                and in_time(w.period)
+            ],
+            "expansions": [
+                x
+                for x in plan.expansions or []
+                if (x.site, x.expansion) in instance.schedule.expansion_period
+            ],
+        }
+    )
