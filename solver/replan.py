@@ -320,7 +320,7 @@ def kept_plan(instance: Instance, current: Solution, found: Solution) -> Solutio
     `found` (or `found` has no plan); else None. Its figures are the evaluator's; the
     bound `found` proved carries over (it bounds every plan of the instance)."""
     from solver.evaluate import evaluate
-    from solver.solve import PROOF_TOLERANCE
+    from solver.solve import proved
 
     if not current.has_plan:
         return None
@@ -331,11 +331,11 @@ def kept_plan(instance: Instance, current: Solution, found: Solution) -> Solutio
     if found.has_plan and found.objective is not None and found.objective <= objective:
         return None
     bound = found.bound
-    proved = bound is not None and objective - bound <= PROOF_TOLERANCE * max(1.0, abs(objective))
+    is_proved = proved(objective, bound)
     kept = candidate.model_copy(
         update={
             "bound": bound,
-            "status": "optimal" if proved else "feasible",
+            "status": "optimal" if is_proved else "feasible",
             "solver": found.solver,
         }
     )

@@ -406,7 +406,7 @@ class Outcome:
     rejected: Plan | None = None
 
 
-def _proved(objective: float, bound: float | None) -> bool:
+def proved(objective: float, bound: float | None) -> bool:
     """Whether a proved `bound` is within the SPEC's 1e-6 of a plan's cost (optimal)."""
     return bound is not None and objective - bound <= PROOF_TOLERANCE * max(1.0, abs(objective))
 
@@ -522,7 +522,7 @@ def _claimed(instance: Instance, outcome: Outcome) -> Outcome:
             "please report this instance"
         )
     _check_bound(outcome.bound, plan.objective, "proved")
-    status: Status = "optimal" if _proved(plan.objective, outcome.bound) else "feasible"
+    status: Status = "optimal" if proved(plan.objective, outcome.bound) else "feasible"
     return Outcome(status, outcome.bound, plan)
 
 
@@ -674,7 +674,7 @@ def _large_answer(
             )
         plan = checked
         _check_bound(bound, plan.objective, "Lagrangian")
-        status = "optimal" if _proved(plan.objective, bound) else "feasible"
+        status = "optimal" if proved(plan.objective, bound) else "feasible"
         note = (
             "whole model not built (too large for its LP relaxation): greedy plan improved "
             "by neighbourhood search; bound from the Lagrangian relaxation of inventory, "

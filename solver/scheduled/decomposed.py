@@ -117,8 +117,8 @@ def decomposed(
 ) -> SolutionModel:
     """Solve a large scheduled instance (see the module's docstring); `check_s` is how long
     the evaluator took on the first plan (time is kept for checking the last one)."""
-    from solver.scheduled.solve import _answer, _proved
-    from solver.solve import SOLVER_NAME, ClaimContradictionError, solver_version
+    from solver.scheduled.solve import _answer
+    from solver.solve import SOLVER_NAME, ClaimContradictionError, proved, solver_version
 
     end = deadline - max(RESERVE_S, CHECK_ROOM * check_s)
     plan = fallback
@@ -154,7 +154,7 @@ def decomposed(
                 f"internal error: the proved bound {bound!r} is above the cost "
                 f"{plan.objective!r} of a checked plan; please report this instance"
             )
-        status = "optimal" if _proved(plan.objective, bound) else "feasible"
+        status = "optimal" if proved(plan.objective, bound) else "feasible"
         if on_progress is not None:
             on_progress(time.perf_counter() - started, plan.objective, bound)
     info = SolverInfo(

@@ -106,7 +106,7 @@ def solve_v2(
 ) -> SolutionModel:
     """The cheapest plan of a v2 instance within `time_limit_s` (build included), with a
     proved bound and the status those proofs support (see `solver.solve.solve`)."""
-    from solver.solve import ClaimContradictionError, lowered_bound
+    from solver.solve import ClaimContradictionError, lowered_bound, proved
 
     started = time.perf_counter()
     deadline = started + time_limit_s
@@ -163,7 +163,7 @@ def solve_v2(
         plan = fallback
     if (
         plan is not None
-        and not _proved(plan.objective, bound)
+        and not proved(plan.objective, bound)
         and _traffic_on_limited_links(instance)
     ):
         # The relaxation's link rows allow two rps units per flow: on fine units the
@@ -191,7 +191,7 @@ def solve_v2(
                 f"internal error: the proved bound {bound!r} is above the cost "
                 f"{plan.objective!r} of a checked plan; please report this instance"
             )
-        status = "optimal" if _proved(plan.objective, bound) else "feasible"
+        status = "optimal" if proved(plan.objective, bound) else "feasible"
     if on_progress is not None and plan is not None:
         on_progress(time.perf_counter() - started, plan.objective, bound)
     info = _info(relaxation, seed, time_limit_s, started, workers, options)
@@ -230,12 +230,6 @@ def _traffic_on_limited_links(instance: Instance) -> bool:
     """Whether some link with a bandwidth limit may carry routed traffic."""
     limited = any(link.bandwidth_gbps is not None for link in instance.links)
     return limited and any(service.kb_per_request > 0 for service in instance.inference)
-
-
-def _proved(objective: float, bound: float | None) -> bool:
-    from solver.solve import PROOF_TOLERANCE
-
-    return bound is not None and objective - bound <= PROOF_TOLERANCE * max(1.0, abs(objective))
 
 
 def _info(
