@@ -8,10 +8,19 @@ each on a hand-made case.
   runs replicas there under a change budget (was: "infeasible").
 - The large path given a hint that fails the check (the current plan after an incident)
   had no plan at all (was: "unknown", no plan, on generated M with demand +20%).
+- OR-Tools 9.15.6755 aborted the whole process (`Check failed: heuristics.fixed_search
+  != nullptr`) when the whole model of generated M, with a training-move budget its grid
+  cut makes infeasible, was searched interleaved with the current plan as hint (was: the
+  Python process killed by SIGABRT; the M-0 plan that triggers it is
+  tests/data/replan/M-0-current-30s.json.gz, v1's 30 s plan of generated M seed 0).
 """
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -120,3 +129,47 @@ def test_the_frontier_ends_when_no_budget_has_a_plan() -> None:
         assert not any(point.solution.has_plan for point in curve.points)
         assert "no plan can use more than" in curve.stopped
         assert len(curve.points) <= 6
+
+
+ABORTING_REPLAN = textwrap.dedent(
+    """
+    import copy, gzip, sys
+    from models import parse_instance, parse_solution
+    from models.generator import generate
+    from models.generator.current_plan import with_move_prices
+    from solver.evaluate import evaluate
+    from solver.replan import replan
+    from solver.scheduled import solve as scheduled_solve
+    import orjson
+
+    scheduled_solve.MAX_WHOLE_MODEL_DECISIONS = 10**9  # the whole model, as --whole-model
+    base = generate("M", 0)
+    current = parse_solution(orjson.loads(gzip.decompress(open(sys.argv[1], "rb").read())))
+    document = with_move_prices(base.model_dump(mode="json", by_alias=True, exclude_unset=True), 0)
+    site = next(s for s in document["sites"] if s["id"] == "las-vegas-34")
+    site["grid_kw"] = site["grid_kw"] * 0.5
+    result = replan(
+        parse_instance(document, "grid cut"), current, max_training_moves=5,
+        time_limit_s=5, workers=2, seed=0,
+    )
+    print(result.solution.status)
+    """
+)
+
+
+def test_a_hinted_infeasible_whole_model_does_not_abort_the_process() -> None:
+    """The #28 incident (busiest site's grid halved, at most 5 training moves) through the
+    whole model ends with a status, in a child process so that an abort fails this test
+    rather than the test run. The whole model proves it infeasible in about 4 s; any
+    status is accepted here (the claim itself is covered by the oracle tests), only the
+    process must survive."""
+    data = Path(__file__).parent / "data" / "replan" / "M-0-current-30s.json.gz"
+    completed = subprocess.run(
+        [sys.executable, "-c", ABORTING_REPLAN, str(data)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert completed.stdout.split()[-1] in {"infeasible", "unknown", "feasible", "optimal"}

@@ -45,6 +45,13 @@ MAX_FINE_PROOF_VARIABLES = 5_000
 MAX_WHOLE_MODEL_DECISIONS = 10_000
 #: Least seconds any CP-SAT run gets.
 MIN_RUN_S = 0.05
+#: CP-SAT subsolvers left out of an interleaved search of a hinted model. OR-Tools
+#: 9.15.6755 aborts the whole process (`Check failed: heuristics.fixed_search != nullptr`)
+#: when its `max_lp` worker runs interleaved with a hint on a model it then finds
+#: infeasible: a re-plan of generated M with a training-move budget its incident breaks
+#: (tests/test_replan_regressions.py). Fixed upstream after that release
+#: (google/or-tools#5025); the abort cannot be caught, so the worker is left out here.
+HINTED_INTERLEAVE_EXCLUDED: tuple[str, ...] = ("max_lp",)
 
 
 @dataclass
@@ -82,6 +89,10 @@ def run(
             field.extend(value)
         else:
             setattr(params, name, value)
+    if params.interleave_search and built.model.proto.has_solution_hint():
+        params.ignore_subsolvers.extend(
+            name for name in HINTED_INTERLEAVE_EXCLUDED if name not in params.ignore_subsolvers
+        )
     status = solver.solve(built.model)
     if status == cp_model.MODEL_INVALID:
         raise ModelInvalidError(f"CP-SAT rejected the model: {built.model.validate()}")
