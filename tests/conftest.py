@@ -2,14 +2,24 @@
 
 The builders return new dicts on every call, so a test may break one freely. Tests that
 need validated objects call `models.parse_instance` on them.
+
+Property tests are derandomized (hypothesis profile "repeatable"): `make test` and CI run
+the same cases every time. `HYPOTHESIS_PROFILE=explore` draws fresh cases; a failing case
+found that way is added as an `@example` or a test of its own.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
+
+settings.register_profile("repeatable", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_PATH = REPO_ROOT / "instances" / "example.json"
