@@ -168,6 +168,20 @@ def solve(
                     "evaluator; please report this instance"
                 )
             return answer
+        from solver import static_replan
+
+        if static_replan.applies(instance):
+            # A static re-plan: v1's search on the v1 instance that relaxes it, every plan
+            # checked by the v2 evaluator (solver.static_replan).
+            return static_replan.solve_static_replan(
+                instance,
+                time_limit_s=time_limit_s,
+                workers=workers,
+                seed=seed,
+                hint=hint,
+                on_progress=on_progress,
+                options=options,
+            )
         # Schema infraplan/v2 (SPEC §8-§12): its own model and claims (solver.scheduled).
         from solver.scheduled.solve import solve_v2
 
@@ -185,6 +199,14 @@ def solve(
     options = options or SolveOptions()
     workers = workers or default_workers()
     reporter = Reporter(on_progress, started) if on_progress else None
+    # A hint that is not a complete plan of this instance (a plan of an edited one that
+    # now breaks a limit or leaves demand short) would take the greedy start's place and
+    # start the search from a broken plan: on the demand +20% re-plan of generated M it
+    # ended 16.5% above the search without it (benchmarks/RESULTS.md, "Re-planning").
+    # Such a hint is dropped; a valid one is improved.
+    valid_hint = None if hint is None else _valid_plan(instance, hint)
+    if valid_hint is None:
+        hint = None
     start: Solution | Plan | None = hint
     #: The cheapest complete SPEC plan of the steps before the full search (the greedy
     #: planner's, the rounding search's), returned when the search ends with none better.
@@ -200,7 +222,7 @@ def solve(
         first: Plan | None = None
         bound: float | None = None
         if hint is not None and options.neighbourhood_search:
-            first = _valid_plan(instance, hint)
+            first = valid_hint
             if first is not None:
                 if reporter is not None:
                     reporter.plan(first.objective, None)
@@ -265,7 +287,7 @@ def solve(
     # from the greedy plan (or the caller's hint) when it is a complete plan, until
     # MIP_SHARE of the search time; CP-SAT searches with the other workers until then, and
     # then with all of them from the better plan (docs/tuning.md#mip_share).
-    first = fallback if fallback is not None or hint is None else _valid_plan(instance, hint)
+    first = fallback if fallback is not None or hint is None else valid_hint
     highs = _highs_run(instance, decisions, workers, options, first, seed, search_end)
     cp_workers = workers - 1 if highs is not None else workers
     phase_end = highs.deadline if highs is not None else search_end
@@ -411,7 +433,7 @@ def proved(objective: float, bound: float | None) -> bool:
     return bound is not None and objective - bound <= PROOF_TOLERANCE * max(1.0, abs(objective))
 
 
-def _check_bound(bound: float | None, objective: float, source: str) -> None:
+def check_bound(bound: float | None, objective: float, source: str) -> None:
     """Raise ClaimContradictionError when a proved bound is above a checked plan's cost
     (beyond the float rounding of the two sums): one of the proofs is wrong."""
     if bound is not None and bound > objective + 1e-12 * max(1.0, abs(objective)):
@@ -521,7 +543,7 @@ def _claimed(instance: Instance, outcome: Outcome) -> Outcome:
             "internal error: the plan to be returned fails the evaluator; "
             "please report this instance"
         )
-    _check_bound(outcome.bound, plan.objective, "proved")
+    check_bound(outcome.bound, plan.objective, "proved")
     status: Status = "optimal" if proved(plan.objective, outcome.bound) else "feasible"
     return Outcome(status, outcome.bound, plan)
 
@@ -673,7 +695,7 @@ def _large_answer(
                 "please report this instance"
             )
         plan = checked
-        _check_bound(bound, plan.objective, "Lagrangian")
+        check_bound(bound, plan.objective, "Lagrangian")
         status = "optimal" if proved(plan.objective, bound) else "feasible"
         note = (
             "whole model not built (too large for its LP relaxation): greedy plan improved "
