@@ -87,10 +87,13 @@ def scheduled_copy(document: dict[str, Any], seed: int = 0, periods: int = 4) ->
 ORACLE_TOL = 1e-6
 
 
-def assert_claims_agree(instance: Instance, solution: Solution, expected: float | None) -> None:
+def assert_claims_agree(
+    instance: Instance, solution: Solution, expected: float | None, *, proves: bool = True
+) -> None:
     """No claim of `solution` contradicts the oracle's optimum `expected` (None: no plan
     exists): infeasible only without a plan, a bound at most the optimum, a plan checked
-    and no cheaper than it, optimal equal to it; tiny instances are proved in their limit."""
+    and no cheaper than it, optimal equal to it; tiny instances are proved in their limit
+    (unless `proves` is False: a path whose bound is a relaxation's may stop short)."""
     if expected is None:
         assert solution.status in ("infeasible", "unknown"), solution.summary()
         return
@@ -104,4 +107,7 @@ def assert_claims_agree(instance: Instance, solution: Solution, expected: float 
         assert solution.objective >= expected - slack
     if solution.status == "optimal":
         assert solution.objective == pytest.approx(expected, rel=ORACLE_TOL, abs=ORACLE_TOL)
-    assert solution.status == "optimal", (solution.summary(), expected)
+    if proves:
+        assert solution.status == "optimal", (solution.summary(), expected)
+    else:
+        assert solution.has_plan, (solution.summary(), expected)

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from solver import solve
+from solver.scheduled import solve as scheduled_solve
 from tests import builders as b
 from tests.scheduled_cases import assert_claims_agree, v2
 
@@ -299,6 +300,23 @@ def test_no_replan_claim_contradicts_the_oracle(seed: int) -> None:
     expected = oracle(case)
     solution = solve(instance, time_limit_s=20, workers=1, seed=seed)
     assert_claims_agree(instance, solution, expected)
+
+
+@pytest.mark.parametrize("seed", range(0, 36, 2))
+def test_no_claim_of_the_static_replan_path_contradicts_the_oracle(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The static cases through v1's search on the relaxing v1 instance
+    (solver.static_replan, taken above MAX_WHOLE_MODEL_DECISIONS, here forced): its bound
+    is a relaxation's, so it need not prove optimality, but it must have a plan whenever
+    one exists and never claim beyond the oracle."""
+    monkeypatch.setattr(scheduled_solve, "MAX_WHOLE_MODEL_DECISIONS", 0)
+    case = draw(seed)
+    assert not case["scheduled"]
+    instance = build(case)
+    expected = oracle(case)
+    solution = solve(instance, time_limit_s=20, workers=1, seed=seed)
+    assert_claims_agree(instance, solution, expected, proves=False)
 
 
 def test_the_cases_cover_moves_budgets_and_both_kinds() -> None:

@@ -114,9 +114,12 @@ def solve_v2(
     hint: SolutionModel | None = None,
     on_progress: ProgressCallback | None = None,
     options: SolveOptions | None = None,
+    whole_model: bool = False,
 ) -> SolutionModel:
     """The cheapest plan of a v2 instance within `time_limit_s` (build included), with a
-    proved bound and the status those proofs support (see `solver.solve.solve`)."""
+    proved bound and the status those proofs support (see `solver.solve.solve`).
+    `whole_model` searches the whole model whatever the instance's size (a static
+    re-plan's budgets, which only the whole model knows: solver.static_replan)."""
     from solver.solve import ClaimContradictionError, lowered_bound, proved
 
     started = time.perf_counter()
@@ -133,7 +136,7 @@ def solve_v2(
     check_s = time.perf_counter() - checking
     if on_progress is not None and fallback is not None:
         on_progress(time.perf_counter() - started, fallback.objective, None)
-    if decisions(instance) > MAX_WHOLE_MODEL_DECISIONS:
+    if not whole_model and decisions(instance) > MAX_WHOLE_MODEL_DECISIONS:
         if fallback is None and start is not None and hint is not None and options.greedy_start:
             # A hint that fails the check (a re-plan's current plan after an incident)
             # leaves the large path nothing to improve on: its own first plan instead.

@@ -1,0 +1,211 @@
+"""A static re-plan (SPEC §10 without periods or expansions) through v1's search.
+
+A static instance with `current` is v1 plus three things: move costs, replica start
+costs and move budgets. `relaxed_v1` states it as a v1 instance that *relaxes* it:
+
+- a job of `current` pays, at every site other than its current one, its move cost plus
+  its checkpoint's egress from the current site, as a `site_costs` entry (SPEC §6), and
+  its move cost as (extra) `unplaced_cost` when it is optional; a job with a checkpoint
+  may only go where its current site reaches (its `allowed_sites`), as §10 says;
+- the move costs of a job moved to another accelerator at its own site, replica start
+  costs and the move budgets are left out.
+
+Every plan of the v2 instance is a plan of the v1 one, and costs there at most what it
+costs in v2 (the added amounts are rounded down by RELAXATION_MARGIN), so v1's proved
+bound and "infeasible" hold for the v2 instance too. v1's plans are only candidates:
+each is restated and priced by the v2 evaluator, and counts only once it passes there
+(its moves within the budgets). When no candidate passes, or a budget is set, the v2
+whole model (`solver.scheduled.solve_v2`, the one that knows the budgets, whatever the
+instance's size) searches for the rest of the time from v1's plan (which may break only
+the budgets), and the answer keeps the better plan and the larger bound.
+
+Why: v1's search (greedy start, neighbourhood search, LP and Lagrangian bounds) is the
+strong one on static instances; the v2 large path ignored `current` and moved half the
+jobs of generated M after a demand change (benchmarks/RESULTS.md, "Re-planning").
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from solver.scheduled.greedy import decisions
+from solver.scheduled.variables import current_training
+
+if TYPE_CHECKING:
+    from models import Instance, Solution, SolverInfo
+    from models.solution import Status
+    from solver.search.options import SolveOptions
+    from solver.search.progress import ProgressCallback
+
+#: Relative amount by which the move costs added to the v1 instance are rounded down, so
+#: that float rounding can never make the v1 instance dearer than the v2 one.
+RELAXATION_MARGIN = 1e-9
+#: Share of the time limit v1's search gets when a move budget is set (the rest goes to
+#: the v2 model, which knows the budgets); with no budget v1's search gets all of it.
+BUDGETED_V1_SHARE = 0.5
+
+
+def applies(instance: Instance) -> bool:
+    """Whether `instance` is a static re-plan `relaxed_v1` can state (static, with
+    `current`, no expansions or supply limits) and too large for the v2 whole model
+    (over `MAX_WHOLE_MODEL_DECISIONS` eligible decisions), whose search is exact and
+    proves optimality below that size; above it, this path replaces the v2 large path."""
+    from solver.scheduled import solve as scheduled
+
+    return (
+        instance.is_v2
+        and not instance.is_scheduled
+        and instance.current is not None
+        and not instance.supply_limits
+        and not any(site.expansions for site in instance.sites)
+        and decisions(instance) > scheduled.MAX_WHOLE_MODEL_DECISIONS
+    )
+
+
+def relaxed_v1(instance: Instance) -> Instance:
+    """The v1 instance that relaxes the static re-plan `instance` (module docstring)."""
+    from solver.v1_equivalent import as_v1
+
+    where = current_training(instance)
+    training = []
+    for job in instance.training:
+        document = job.model_dump(by_alias=True, exclude_unset=True)
+        document.pop("move_cost", None)
+        document.pop("checkpoint_gb", None)
+        here = where.get(job.id)
+        if here is not None:
+            site_costs = dict(job.site_costs)
+            allowed = None if job.allowed_sites is None else set(job.allowed_sites)
+            for site in instance.sites:
+                if site.id == here[0]:
+                    continue
+                added = job.moving_cost
+                if job.checkpoint_size_gb > 0:
+                    route = instance.paths.route(here[0], site.id)
+                    if route is None:
+                        if allowed is None:
+                            allowed = {s.id for s in instance.sites}
+                        allowed.discard(site.id)
+                        continue
+                    added += job.checkpoint_size_gb * route.egress_per_gb
+                if added > 0:
+                    site_costs[site.id] = site_costs.get(site.id, 0.0) + _rounded_down(added)
+            document["site_costs"] = site_costs
+            if allowed is not None:
+                document["allowed_sites"] = [s.id for s in instance.sites if s.id in allowed]
+            if not job.required and job.moving_cost > 0:
+                document["unplaced_cost"] = job.unplaced_cost + _rounded_down(job.moving_cost)
+        training.append(document)
+    stripped = instance.model_copy(
+        update={
+            "current": None,
+            "moves": None,
+            "training": [type(instance.training[0]).model_validate(d) for d in training]
+            if training
+            else [],
+        }
+    )
+    return as_v1(stripped)
+
+
+def _rounded_down(amount: float) -> float:
+    return amount * (1.0 - RELAXATION_MARGIN)
+
+
+def solve_static_replan(
+    instance: Instance,
+    *,
+    time_limit_s: float,
+    workers: int | None,
+    seed: int,
+    hint: Solution | None,
+    on_progress: ProgressCallback | None,
+    options: SolveOptions | None,
+) -> Solution:
+    """The cheapest plan of a static re-plan `instance` (`applies`), with the claims the
+    module docstring explains. `on_progress` sees v1's search, whose objective leaves out
+    the costs `relaxed_v1` drops."""
+    from solver.replan import plan_violations, restated
+    from solver.scheduled.solve import solve_v2
+    from solver.solve import check_bound, proved, solve
+    from solver.v1_equivalent import as_v1_solution
+
+    started = time.perf_counter()
+    budgeted = instance.moves is not None and (
+        instance.moves.max_training_moves is not None
+        or instance.moves.max_replica_changes is not None
+    )
+    v1_limit = time_limit_s * (BUDGETED_V1_SHARE if budgeted else 1.0)
+    v1_hint = None
+    if hint is not None and hint.has_plan and not any(e.period for e in hint.inference):
+        v1_hint = as_v1_solution(hint) if hint.schema_ != "infraplan-solution/v1" else hint
+    relaxed = solve(
+        relaxed_v1(instance),
+        time_limit_s=v1_limit,
+        workers=workers,
+        seed=seed,
+        hint=v1_hint,
+        on_progress=on_progress,
+        options=options,
+    )
+    bound = relaxed.bound
+    if relaxed.status == "infeasible":
+        # The v1 instance relaxes this one: no plan there, none here.
+        return _answer(instance, None, None, "infeasible", relaxed.solver, started)
+    plan: Solution | None = None
+    candidate: Solution | None = None
+    cost = float("inf")
+    if relaxed.has_plan:
+        candidate, checked = restated(instance, relaxed)
+        if not plan_violations(checked):
+            plan, cost = candidate, checked.objective
+    left = time_limit_s - (time.perf_counter() - started)
+    if plan is None or (budgeted and left > 0 and not proved(cost, bound)):
+        searched = solve_v2(
+            instance,
+            time_limit_s=max(left, 0.0),
+            workers=workers,
+            seed=seed,
+            hint=candidate if candidate is not None else hint,
+            options=options,
+            whole_model=True,
+        )
+        if searched.status == "infeasible":
+            return searched
+        if searched.bound is not None and (bound is None or searched.bound > bound):
+            bound = searched.bound
+        if searched.objective is not None and (plan is None or searched.objective < cost):
+            plan, cost = searched, searched.objective
+    if plan is not None:
+        check_bound(bound, cost, "static re-plan")
+    status: Status = "unknown" if plan is None else "optimal" if proved(cost, bound) else "feasible"
+    return _answer(instance, plan, bound, status, relaxed.solver, started)
+
+
+def _answer(
+    instance: Instance,
+    plan: Solution | None,
+    bound: float | None,
+    status: Status,
+    info: SolverInfo,
+    started: float,
+) -> Solution:
+    """The solution: `plan`'s decisions and evaluator figures (or none), with the bound,
+    status and solver record of this search (its wall time the whole re-plan's)."""
+    from models import CostBreakdown
+    from models import Solution as SolutionModel
+
+    solver = info.model_copy(update={"wall_s": round(time.perf_counter() - started, 3)})
+    if plan is None:
+        return SolutionModel(
+            schema_="infraplan-solution/v2",
+            instance=instance.name,
+            instance_sha256=instance.sha256,
+            status=status,
+            bound=None if status == "infeasible" else bound,
+            expansions=[],
+            costs=CostBreakdown(lateness=0.0, moves=0.0, replica_starts=0.0, expansions=0.0),
+            solver=solver,
+        )
+    return plan.model_copy(update={"bound": bound, "status": status, "solver": solver})
