@@ -41,6 +41,9 @@ if TYPE_CHECKING:
 #: Relative amount by which the move costs added to the v1 instance are rounded down, so
 #: that float rounding can never make the v1 instance dearer than the v2 one.
 RELAXATION_MARGIN = 1e-9
+#: Share of the time left after v1's search for the search between v1's plan and `current`
+#: when v1's plan breaks a budget (`between_plans`); the v2 whole model gets the rest.
+BETWEEN_SHARE = 0.6
 #: Share of the time limit v1's search gets when a move budget is set (the rest goes to
 #: the v2 model, which knows the budgets); with no budget v1's search gets all of it.
 BUDGETED_V1_SHARE = 0.5
@@ -160,6 +163,15 @@ def solve_static_replan(
         candidate, checked = restated(instance, relaxed)
         if not plan_violations(checked):
             plan, cost = candidate, checked.objective
+    if plan is None and candidate is not None and budgeted:
+        # v1's plan breaks only the budgets: the whole model, free only where that plan
+        # differs from `current`, finds one within them between the two.
+        share = BETWEEN_SHARE * (time_limit_s - (time.perf_counter() - started))
+        between = between_plans(
+            instance, candidate, time.perf_counter() + share, workers, seed, options
+        )
+        if between is not None:
+            plan, cost = between
     left = time_limit_s - (time.perf_counter() - started)
     if plan is None or (budgeted and left > 0 and not proved(cost, bound)):
         searched = solve_v2(
@@ -209,3 +221,56 @@ def _answer(
             solver=solver,
         )
     return plan.model_copy(update={"bound": bound, "status": status, "solver": solver})
+
+
+def between_plans(
+    instance: Instance,
+    candidate: Solution,
+    deadline: float,
+    workers: int | None,
+    seed: int,
+    options: SolveOptions | None,
+) -> tuple[Solution, float] | None:
+    """A plan within the move budgets on the way from `current` to `candidate` (a plan
+    that breaks only the budgets): the v2 restricted model (every plan of which is a
+    SPEC plan, checked again here) with the placements of jobs not in `current` fixed to
+    `candidate`'s, and each first-period replica count where `candidate` and `current`
+    agree; the jobs of `current` and every route stay free (fixing the jobs where the two
+    plans agree would keep at a site whose grid was cut the job `candidate` kept there by
+    moving many small ones: generated M, no plan within 10 moves). Hinted with
+    `candidate`, and its cost; None when it finds none by `deadline`."""
+    from solver.scheduled.check import accepted
+    from solver.scheduled.model import add_hint, build_model, extract_plan
+    from solver.scheduled.plan import ScheduledPlan
+    from solver.scheduled.solve import run
+    from solver.scheduled.variables import current_replicas
+    from solver.search.options import SolveOptions, default_workers
+    from solver.solve import ClaimContradictionError
+
+    start = ScheduledPlan.projected(instance, candidate)
+    placed = {t.job: (t.site, t.accelerator) for t in start.training}
+    counts = {(g.service, g.site, g.accelerator): g.replicas for g in start.inference}
+    where = current_training(instance)
+    running = current_replicas(instance)
+    restricted = build_model(instance, widened=False)
+    model = restricted.model
+    for placement, var in restricted.variables.placement.items():
+        here = (placement.site, placement.accelerator)
+        job = placement.job
+        if job not in where:
+            model.add(var == int(placed.get(job) == here))
+    for option, var in restricted.variables.periods[0].replicas.items():
+        key = (option.service, option.site, option.accelerator)
+        if counts.get(key, 0) == running.get(key, 0):
+            model.add(var == counts.get(key, 0))
+    add_hint(restricted, start)
+    found = run(restricted, deadline, workers or default_workers(), seed, options or SolveOptions())
+    if not found.has_plan:
+        return None
+    plan = accepted(instance, extract_plan(restricted, found.values))
+    if plan is None:
+        raise ClaimContradictionError(
+            "internal error: a plan of the restricted model fails the check; "
+            "please report this instance"
+        )
+    return plan.solution(instance, "feasible", None, candidate.solver), plan.objective

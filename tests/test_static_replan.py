@@ -122,3 +122,29 @@ def test_infeasible_is_claimed_only_when_the_relaxation_has_no_plan(
 def test_small_instances_keep_the_exact_v2_model() -> None:
     """Below MAX_WHOLE_MODEL_DECISIONS the whole v2 model (exact, proving) is used."""
     assert not applies(moving_job(stay_rate=3.0))
+
+
+def test_a_replica_change_budget_is_met_between_current_and_the_v1_plan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """4 replicas run at A (2.0 an hour); demand needs 2; B costs 1.0. v1's plan (2 at B,
+    20) changes 6 replicas; with at most 2 changes the cheapest plan keeps 2 at A (40)
+    (1 at A and 1 at B would change 4)."""
+    monkeypatch.setattr(scheduled_solve, "MAX_WHOLE_MODEL_DECISIONS", 0)
+    instance = v2(
+        None,
+        horizon_hours=10,
+        sites=[b.site("A", {"gpu": (8, 2.0)}), b.site("B", {"gpu": (8, 1.0)})],
+        regions=["r"],
+        links=[b.link("r", "A"), b.link("r", "B")],
+        inference=[b.service("s", {"gpu": (1, 10.0)}, {"r": 20.0})],
+        current={
+            "training": [],
+            "inference": [{"service": "s", "site": "A", "accelerator": "gpu", "replicas": 4}],
+        },
+        moves={"max_replica_changes": 2},
+    )
+    solution = solve(instance, time_limit_s=10, workers=1)
+    assert_checked(instance, solution)
+    assert [(g.site, g.replicas) for g in solution.inference if g.replicas] == [("A", 2)]
+    assert solution.objective == pytest.approx(40.0)
