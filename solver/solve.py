@@ -182,6 +182,20 @@ def solve(
                 on_progress=on_progress,
                 options=options,
             )
+        from solver import static_expansion
+
+        if static_expansion.applies(instance):
+            # Static, with expansions: v1's search on the instance with every expansion
+            # free (the bound) and with those its plan needs (solver.static_expansion).
+            return static_expansion.solve_static_expansion(
+                instance,
+                time_limit_s=time_limit_s,
+                workers=workers,
+                seed=seed,
+                hint=hint,
+                on_progress=on_progress,
+                options=options,
+            )
         # Schema infraplan/v2 (SPEC §8-§12): its own model and claims (solver.scheduled).
         from solver.scheduled.solve import solve_v2
 

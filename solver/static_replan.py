@@ -33,7 +33,7 @@ from solver.scheduled.greedy import decisions
 from solver.scheduled.variables import current_training
 
 if TYPE_CHECKING:
-    from models import Instance, Solution, SolverInfo
+    from models import Instance, Solution
     from models.solution import Status
     from solver.search.options import SolveOptions
     from solver.search.progress import ProgressCallback
@@ -132,7 +132,7 @@ def solve_static_replan(
     from solver.replan import plan_violations, restated
     from solver.scheduled.solve import solve_v2
     from solver.solve import check_bound, proved, solve
-    from solver.v1_equivalent import as_v1_solution
+    from solver.v1_equivalent import as_v1_solution, v2_answer
 
     started = time.perf_counter()
     budgeted = instance.moves is not None and (
@@ -155,7 +155,7 @@ def solve_static_replan(
     bound = relaxed.bound
     if relaxed.status == "infeasible":
         # The v1 instance relaxes this one: no plan there, none here.
-        return _answer(instance, None, None, "infeasible", relaxed.solver, started)
+        return v2_answer(instance, None, None, "infeasible", relaxed.solver, started)
     plan: Solution | None = None
     candidate: Solution | None = None
     cost = float("inf")
@@ -192,35 +192,7 @@ def solve_static_replan(
     if plan is not None:
         check_bound(bound, cost, "static re-plan")
     status: Status = "unknown" if plan is None else "optimal" if proved(cost, bound) else "feasible"
-    return _answer(instance, plan, bound, status, relaxed.solver, started)
-
-
-def _answer(
-    instance: Instance,
-    plan: Solution | None,
-    bound: float | None,
-    status: Status,
-    info: SolverInfo,
-    started: float,
-) -> Solution:
-    """The solution: `plan`'s decisions and evaluator figures (or none), with the bound,
-    status and solver record of this search (its wall time the whole re-plan's)."""
-    from models import CostBreakdown
-    from models import Solution as SolutionModel
-
-    solver = info.model_copy(update={"wall_s": round(time.perf_counter() - started, 3)})
-    if plan is None:
-        return SolutionModel(
-            schema_="infraplan-solution/v2",
-            instance=instance.name,
-            instance_sha256=instance.sha256,
-            status=status,
-            bound=None if status == "infeasible" else bound,
-            expansions=[],
-            costs=CostBreakdown(lateness=0.0, moves=0.0, replica_starts=0.0, expansions=0.0),
-            solver=solver,
-        )
-    return plan.model_copy(update={"bound": bound, "status": status, "solver": solver})
+    return v2_answer(instance, plan, bound, status, relaxed.solver, started)
 
 
 def between_plans(

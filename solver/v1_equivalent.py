@@ -8,12 +8,14 @@ a current plan, replica start costs or expansions come in.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from models.solution import SOLUTION_SCHEMA, SOLUTION_SCHEMA_V2, V2_COST_PARTS
 
 if TYPE_CHECKING:
-    from models import Instance, Solution
+    from models import Instance, Solution, SolverInfo
+    from models.solution import Status
 
 
 def means_v1(instance: Instance) -> bool:
@@ -72,3 +74,32 @@ def as_v1_solution(solution: Solution) -> Solution:
     return solution.model_copy(
         update={"schema_": SOLUTION_SCHEMA, "expansions": None, "costs": costs}
     )
+
+
+def v2_answer(
+    instance: Instance,
+    plan: Solution | None,
+    bound: float | None,
+    status: Status,
+    info: SolverInfo,
+    started: float,
+) -> Solution:
+    """The answer of a search through v1's path (solver.static_replan,
+    solver.static_expansion): `plan`'s decisions and evaluator figures (or none), with the
+    bound, status and solver record of the search (its wall time the whole search's)."""
+    from models import CostBreakdown
+    from models import Solution as SolutionModel
+
+    solver = info.model_copy(update={"wall_s": round(time.perf_counter() - started, 3)})
+    if plan is None:
+        return SolutionModel(
+            schema_="infraplan-solution/v2",
+            instance=instance.name,
+            instance_sha256=instance.sha256,
+            status=status,
+            bound=None if status == "infeasible" else bound,
+            expansions=[],
+            costs=CostBreakdown(lateness=0.0, moves=0.0, replica_starts=0.0, expansions=0.0),
+            solver=solver,
+        )
+    return plan.model_copy(update={"bound": bound, "status": status, "solver": solver})

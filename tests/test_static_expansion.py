@@ -1,0 +1,93 @@
+"""solver.static_expansion: static instances with site expansions (SPEC §11) through v1's
+search, on tiny cases priced by hand (the path is forced by lowering the whole-model size
+it takes over from)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from models import parse_instance
+from solver import solve
+from solver.scheduled import solve as scheduled_solve
+from solver.static_expansion import applies, expanded_v1, needed
+from tests import builders as b
+from tests.scheduled_cases import assert_checked, v2
+
+
+def expansions_case(**extra: Any) -> dict[str, Any]:
+    """Job j needs 4 gpus for 10 h. A has 1 gpu at 1.0 an hour and three expansions
+    (+2 gpus for 5, +2 for 3, +4 for 7); B has 4 gpus at 10.0. Cheapest: j at A with the
+    +4 step (7; the two +2 steps cost 8, one +2 step is too few): 40 + 7 = 47. At B:
+    400."""
+    return v2(
+        None,
+        horizon_hours=10,
+        sites=[
+            b.site(
+                "A",
+                {"gpu": (1, 1.0)},
+                expansions=[
+                    {"id": "two", "cost": 5.0, "inventory": [{"accelerator": "gpu", "count": 2}]},
+                    {"id": "two-b", "cost": 3.0, "inventory": [{"accelerator": "gpu", "count": 2}]},
+                    {"id": "four", "cost": 7.0, "inventory": [{"accelerator": "gpu", "count": 4}]},
+                ],
+            ),
+            b.site("B", {"gpu": (4, 10.0)}),
+        ],
+        training=[b.job("j", {"gpu": 4})],
+        **extra,
+    ).model_dump(by_alias=True, exclude_unset=True)
+
+
+@pytest.fixture
+def forced(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scheduled_solve, "MAX_WHOLE_MODEL_DECISIONS", 0)
+
+
+def test_every_expansion_built_free_is_the_relaxation() -> None:
+    instance = parse_instance(expansions_case())
+    relaxed = expanded_v1(instance, None)
+    assert relaxed.schema_ == "infraplan/v1"
+    assert relaxed.site_by_id["A"].inventory[0].count == 1 + 2 + 2 + 4
+    only = expanded_v1(instance, {("A", "four")})
+    assert only.site_by_id["A"].inventory[0].count == 5
+
+
+def test_the_cheapest_cover_of_a_plans_use_is_chosen(forced: None) -> None:
+    instance = parse_instance(expansions_case())
+    assert applies(instance)
+    solution = solve(instance, time_limit_s=10, workers=1)
+    assert_checked(instance, solution)
+    assert needed(instance, solution) == {("A", "four")}
+    assert [(e.site, e.expansion) for e in solution.expansions or []] == [("A", "four")]
+    assert solution.objective == pytest.approx(47.0)
+    assert solution.costs.expansions == pytest.approx(7.0)
+    # The relaxation builds everything free: 40 <= bound <= 47; not proved optimal.
+    assert solution.bound is not None and 40.0 - 1e-6 <= solution.bound <= 47.0 + 1e-9
+
+
+def test_a_supply_limit_that_forbids_the_step_leaves_the_base_capacity(forced: None) -> None:
+    """At most 1 gpu may be added: no step fits, so j goes to B (400)."""
+    instance = parse_instance(
+        expansions_case(supply_limits=[{"accelerator": "gpu", "max_count": 1}])
+    )
+    solution = solve(instance, time_limit_s=10, workers=1)
+    assert_checked(instance, solution)
+    assert solution.expansions == []
+    assert [t.site for t in solution.training] == ["B"]
+    assert solution.objective == pytest.approx(400.0)
+
+
+def test_infeasible_only_when_every_expansion_built_is_not_enough(forced: None) -> None:
+    document = expansions_case()
+    document["training"].append(b.job("huge", {"gpu": 20}))
+    instance = parse_instance(document)
+    solution = solve(instance, time_limit_s=10, workers=1)
+    assert solution.status == "infeasible"
+    assert not solution.has_plan
+
+
+def test_small_instances_keep_the_exact_v2_model() -> None:
+    assert not applies(parse_instance(expansions_case()))
