@@ -97,6 +97,40 @@ def test_every_row_is_labelled() -> None:
     assert set(built.notes.labels) == set(range(len(built.model.proto.constraints)))
 
 
+def test_site_flow_cover_rows_open_a_site_by_the_demand_it_takes() -> None:
+    """One region's 1 rps, unserved at 1,000 per rps-hour (10,000 over 10 h), can go to A
+    or B (fixed cost 100 each, free replicas of 1 accelerator serving 100 rps): one site
+    opens (100). Site use and site capacity let the LP run 1% of a replica and open its
+    site 1% (1); the redundant flow cover rows give the LP the whole 100, and the optimum
+    is unchanged."""
+    sites = [b.site(name, {"gpu": (100, 0.0)}, fixed_cost=100.0) for name in "AB"]
+    instance = b.instance(
+        sites=sites,
+        regions=["r"],
+        links=[b.link("r", "A"), b.link("r", "B")],
+        inference=[
+            b.service("s", {"gpu": (1, 100.0)}, {"r": 1.0}, unserved_cost_per_rps_hour=1000.0)
+        ],
+    )
+    built = build_model(instance)
+    assert built.notes.rows["site_flow_cover"] == 2
+    assert solve_linear(built).bound == pytest.approx(100.0)
+
+    without = build_model(instance)
+    proto = without.model.proto
+    for index, label in without.notes.labels.items():
+        if label.family == "site_flow_cover":  # state the row with no limit
+            domain = proto.constraints[index].linear.domain
+            domain.clear()
+            domain.extend([-(2**62), 2**62])
+    assert solve_linear(without).bound == pytest.approx(1.0)
+
+    solution = solve(instance, time_limit_s=20.0, workers=2)
+    assert solution.status == "optimal"
+    assert solution.objective == pytest.approx(100.0)
+    assert_valid_plan(instance, solution)
+
+
 def test_site_capacity_rows_make_fixed_costs_grow_with_use() -> None:
     """Four 5-accelerator jobs on four 10-accelerator sites with a fixed cost of 100: two
     sites must open (200). Site use alone lets the LP open each site a quarter (100); the

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 #: Up to this many failure domains, n+1 rows list the capacity outside each domain
 #: directly; beyond it they go through one total-capacity variable per service.
 SMALL_DOMAIN_COUNT = 3
+#: State `site_flow_cover` (measured in docs/tuning.md#site_flow_cover).
+SITE_FLOW_COVER = True
 
 
 @dataclass
@@ -494,6 +496,27 @@ def site_capacity(
         notes.note_row(model, "site_capacity", site_id, accelerator_id)
 
 
+def site_flow_cover(
+    model: CpModel, instance: Instance, variables: PlanVariables, notes: ModelNotes
+) -> None:
+    """Redundant: at a site with a fixed cost, x[i, u, s] <= demand[i, u] * z[s] (+ the
+    serving rows' slack in the widened model).
+
+    Implied by the demand, serving capacity and site use rows (rps reach s only where
+    replicas run, and replicas run only at an open site); stated because their LP
+    relaxation lets a site be opened by the share of its stock the flows use, while this
+    row makes it open by the largest share of a region's demand it takes (the strong,
+    disaggregated form of facility location's assignment rows)."""
+    for pair, var in variables.flow.items():
+        active = variables.site_active.get(pair.site)
+        if active is None:
+            continue
+        units = variables.units[pair.service]
+        most = units.demand_units[pair.region]
+        model.add(var <= most * active + units.slack)
+        notes.note_row(model, "site_flow_cover", pair.site)
+
+
 def add_constraints(
     model: CpModel,
     instance: Instance,
@@ -520,6 +543,8 @@ def add_constraints(
         notes.inexact.append("bandwidth rows stated on the rps grid (a restriction)")
     site_use(model, instance, variables, notes)
     site_capacity(model, instance, variables, notes)
+    if SITE_FLOW_COVER:
+        site_flow_cover(model, instance, variables, notes)
     for service_id, units in variables.units.items():
         if not units.exact:
             notes.inexact.append(f"rps of service {service_id} rounded to a 1e-6 grid")
