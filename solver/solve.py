@@ -37,6 +37,8 @@ from solver.search.progress import ProgressCallback, ProgressRelay, Reporter
 from solver.search.runner import ModelInvalidError, Search, combined, time_left
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from models import Instance
     from models.solution import Status
     from solver.cpsat.model import BuiltModel
@@ -168,38 +170,8 @@ def solve(
                     "evaluator; please report this instance"
                 )
             return answer
-        from solver import static_replan
-
-        if static_replan.applies(instance):
-            # A static re-plan: v1's search on the v1 instance that relaxes it, every plan
-            # checked by the v2 evaluator (solver.static_replan).
-            return static_replan.solve_static_replan(
-                instance,
-                time_limit_s=time_limit_s,
-                workers=workers,
-                seed=seed,
-                hint=hint,
-                on_progress=on_progress,
-                options=options,
-            )
-        from solver import static_expansion
-
-        if static_expansion.applies(instance):
-            # Static, with expansions: v1's search on the instance with every expansion
-            # free (the bound) and with those its plan needs (solver.static_expansion).
-            return static_expansion.solve_static_expansion(
-                instance,
-                time_limit_s=time_limit_s,
-                workers=workers,
-                seed=seed,
-                hint=hint,
-                on_progress=on_progress,
-                options=options,
-            )
-        # Schema infraplan/v2 (SPEC §8-§12): its own model and claims (solver.scheduled).
-        from solver.scheduled.solve import solve_v2
-
-        return solve_v2(
+        # Schema infraplan/v2 (SPEC §8-§12): the search its fields call for.
+        return v2_search(instance)(
             instance,
             time_limit_s=time_limit_s,
             workers=workers,
@@ -440,6 +412,22 @@ class Outcome:
     plan: Plan | None
     #: A plan whose flows could not be made to fit the exact link rows (to repair).
     rejected: Plan | None = None
+
+
+def v2_search(instance: Instance) -> Callable[..., Solution]:
+    """The search for a v2 instance that uses v2 fields: above the whole v2 model's size,
+    a static re-plan goes through v1's search on the v1 instance that relaxes it
+    (`solver.static_replan`), a static instance with expansions through v1's search with
+    every expansion free and with those its plan needs (`solver.static_expansion`);
+    everything else to the v2 model and its claims (`solver.scheduled.solve_v2`)."""
+    from solver import static_expansion, static_replan
+    from solver.scheduled.solve import solve_v2
+
+    if static_replan.applies(instance):
+        return static_replan.solve_static_replan
+    if static_expansion.applies(instance):
+        return static_expansion.solve_static_expansion
+    return solve_v2
 
 
 def proved(objective: float, bound: float | None) -> bool:
