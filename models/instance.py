@@ -128,6 +128,13 @@ class Instance(Annotatable, OmitUnsetV2):
         return {(s.id, item.accelerator): item for s in self.sites for item in s.inventory}
 
     @cached_property
+    def current_training_at(self) -> dict[str, tuple[str, str]]:
+        """Where each job of `current` runs at hour 0 (SPEC §10): job -> (site, accelerator)."""
+        if self.current is None:
+            return {}
+        return {entry.job: (entry.site, entry.accelerator) for entry in self.current.training}
+
+    @cached_property
     def paths(self) -> NetworkPaths:
         """Minimum-latency paths from every region and dataset node to every site (SPEC §3)."""
         from models.paths import NetworkPaths

@@ -226,7 +226,7 @@ def solve(
                 instance, found, deadline, time_limit_s, reporter
             )
             fallback = first
-            no_time = time_left(deadline) < _whole_model_s(decisions)
+            no_time = time_left(deadline) < whole_model_s(decisions)
             if first is None and options.neighbourhood_search and no_time:
                 return _large_answer(
                     instance, None, bound, seed, time_limit_s, started, workers, options
@@ -787,7 +787,7 @@ def _beside_highs(
     return early, handed
 
 
-def _whole_model_s(decisions: int) -> float:
+def whole_model_s(decisions: int) -> float:
     """The least time worth building and searching the whole model of an instance with
     `decisions` eligible decisions: WHOLE_MODEL_ROOM times its estimated build."""
     return WHOLE_MODEL_ROOM * BUILD_S_PER_DECISION * decisions

@@ -131,7 +131,7 @@ def solve_static_replan(
     the costs `relaxed_v1` drops."""
     from solver.replan import plan_violations, restated
     from solver.scheduled.solve import solve_v2
-    from solver.solve import check_bound, proved, solve
+    from solver.solve import check_bound, proved, solve, whole_model_s
     from solver.v1_equivalent import as_v1_solution, v2_answer
 
     started = time.perf_counter()
@@ -163,7 +163,12 @@ def solve_static_replan(
         candidate, checked = restated(instance, relaxed)
         if not plan_violations(checked):
             plan, cost = candidate, checked.objective
-    if plan is None and candidate is not None and budgeted:
+    if (
+        plan is None
+        and candidate is not None
+        and budgeted
+        and time_limit_s - (time.perf_counter() - started) >= whole_model_s(decisions(instance))
+    ):
         # v1's plan breaks only the budgets: the whole model, free only where that plan
         # differs from `current`, finds one within them between the two.
         share = BETWEEN_SHARE * (time_limit_s - (time.perf_counter() - started))
@@ -173,7 +178,10 @@ def solve_static_replan(
         if between is not None:
             plan, cost = between
     left = time_limit_s - (time.perf_counter() - started)
-    if plan is None or (budgeted and left > 0 and not proved(cost, bound)):
+    # The v2 whole model only when there is time to build and search it (its build took
+    # 31 s on generated L, where the limit's 10 s were gone).
+    room = left >= whole_model_s(decisions(instance))
+    if room and (plan is None or (budgeted and not proved(cost, bound))):
         searched = solve_v2(
             instance,
             time_limit_s=max(left, 0.0),

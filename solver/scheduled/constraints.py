@@ -146,11 +146,12 @@ def continuing_jobs(
 ) -> None:
     """A job of `current` placed at its current (site, accelerator) continues: it starts
     at hour 0 (SPEC §10)."""
+    by_job = variables.placements_by_job()
     for job_id, (site, accelerator) in current_training(instance).items():
         start = variables.start.get(job_id)
         if start is None:
             continue
-        for placement, var in variables.placements_by_job().get(job_id, []):
+        for placement, var in by_job.get(job_id, []):
             if (placement.site, placement.accelerator) == (site, accelerator):
                 model.add(start == 0).only_enforce_if(var)
                 notes.note_row(model, "continuing", job_id)

@@ -83,8 +83,9 @@ def cost_scale(
         return entry[1] if entry else 0.0
 
     low = high = units = 0.0
+    by_job = variables.placements_by_job()
     for job in instance.training:
-        ways = [cost(var) for _, var in variables.placements_by_job().get(job.id, [])]
+        ways = [cost(var) for _, var in by_job.get(job.id, [])]
         if job.id in variables.unplaced:
             ways.append(cost(variables.unplaced[job.id]))
         if ways:
@@ -96,6 +97,12 @@ def cost_scale(
             units += late.proto.domain[-1]
         units += 1.0
     for view in variables.periods:
+        unserved_of: dict[str, list[float]] = defaultdict(list)
+        for (service_id, _), var in view.unserved.items():
+            unserved_of[service_id].append(cost(var))
+        egress_of: dict[str, list[float]] = defaultdict(list)
+        for pair, var in view.flow.items():
+            egress_of[pair.service].append(cost(var))
         by_service: dict[str, list[float]] = defaultdict(list)
         most_replica: dict[str, float] = defaultdict(float)
         for option, var in view.replicas.items():
@@ -105,16 +112,8 @@ def cost_scale(
         for service_id, service_units in view.units.items():
             demand = sum(service_units.demand_units.values()) * service_units.unit
             per_rps = by_service.get(service_id, [0.0])
-            unserved = [
-                cost(v) / service_units.unit
-                for (s, _), v in view.unserved.items()
-                if s == service_id
-            ]
-            egress = [
-                cost(v) / service_units.unit
-                for p, v in view.flow.items()
-                if p.service == service_id
-            ]
+            unserved = [c / service_units.unit for c in unserved_of.get(service_id, [])]
+            egress = [c / service_units.unit for c in egress_of.get(service_id, [])]
             low += demand * min([*per_rps, *unserved])
             high += demand * (max(per_rps) + max(egress, default=0.0) + max(unserved, default=0.0))
             high += most_replica[service_id]

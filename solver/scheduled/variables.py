@@ -95,9 +95,7 @@ def job_window(instance: Instance, job_id: str) -> tuple[int, int] | None:
 
 def current_training(instance: Instance) -> dict[str, tuple[str, str]]:
     """Where each job of `current` runs at hour 0 (SPEC §10): job -> (site, accelerator)."""
-    if instance.current is None:
-        return {}
-    return {entry.job: (entry.site, entry.accelerator) for entry in instance.current.training}
+    return instance.current_training_at
 
 
 def current_replicas(instance: Instance) -> dict[tuple[str, str, str], int]:
