@@ -87,19 +87,9 @@ def v2_answer(
     """The answer of a search through v1's path (solver.static_replan,
     solver.static_expansion): `plan`'s decisions and evaluator figures (or none), with the
     bound, status and solver record of the search (its wall time the whole search's)."""
-    from models import CostBreakdown
-    from models import Solution as SolutionModel
+    from solver.scheduled.plan import no_plan_solution
 
     solver = info.model_copy(update={"wall_s": round(time.perf_counter() - started, 3)})
     if plan is None:
-        return SolutionModel(
-            schema_="infraplan-solution/v2",
-            instance=instance.name,
-            instance_sha256=instance.sha256,
-            status=status,
-            bound=None if status == "infeasible" else bound,
-            expansions=[],
-            costs=CostBreakdown(lateness=0.0, moves=0.0, replica_starts=0.0, expansions=0.0),
-            solver=solver,
-        )
+        return no_plan_solution(instance, status, bound, solver)
     return plan.model_copy(update={"bound": bound, "status": status, "solver": solver})

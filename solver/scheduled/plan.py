@@ -179,3 +179,20 @@ def usable_hint(instance: Instance, plan: Solution) -> Solution:
             ],
         }
     )
+
+
+def no_plan_solution(
+    instance: Instance, status: Status, bound: float | None, solver: SolverInfo
+) -> Solution:
+    """A `infraplan-solution/v2` Solution of `instance` that holds no plan (SPEC §12):
+    v2 cost parts at 0, no bound when the status is `infeasible`."""
+    return Solution(
+        schema_="infraplan-solution/v2",
+        instance=instance.name,
+        instance_sha256=instance.sha256,
+        status=status,
+        bound=None if status == "infeasible" else bound,
+        expansions=[],
+        costs=CostBreakdown(lateness=0.0, moves=0.0, replica_starts=0.0, expansions=0.0),
+        solver=solver,
+    )

@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING
 
 from ortools.sat.python import cp_model
 
-from models import CostBreakdown, SolverInfo
 from models import Solution as SolutionModel
+from models import SolverInfo
 from solver.scheduled.check import accepted
 from solver.scheduled.decomposed import decomposed
 from solver.scheduled.greedy import decisions, first_plan
 from solver.scheduled.model import add_hint, build_model, extract_plan
-from solver.scheduled.plan import ScheduledPlan
+from solver.scheduled.plan import ScheduledPlan, no_plan_solution
 from solver.search.options import SolveOptions, default_workers
 from solver.search.runner import ModelInvalidError
 
@@ -278,18 +278,5 @@ def _answer(
     info: SolverInfo,
 ) -> SolutionModel:
     if plan is None:
-        return SolutionModel(
-            schema_="infraplan-solution/v2",
-            instance=instance.name,
-            instance_sha256=instance.sha256,
-            status=status,
-            bound=bound,
-            expansions=[],
-            costs=_zero_costs(),
-            solver=info,
-        )
+        return no_plan_solution(instance, status, bound, info)
     return plan.solution(instance, status, bound, info)
-
-
-def _zero_costs() -> CostBreakdown:
-    return CostBreakdown(lateness=0.0, moves=0.0, replica_starts=0.0, expansions=0.0)
