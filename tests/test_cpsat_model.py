@@ -97,6 +97,17 @@ def test_every_row_is_labelled() -> None:
     assert set(built.notes.labels) == set(range(len(built.model.proto.constraints)))
 
 
+def without_rows(built: BuiltModel, family: str) -> BuiltModel:
+    """`built` with every row of `family` stated with no limit (as if it were not there)."""
+    proto = built.model.proto
+    for index, label in built.notes.labels.items():
+        if label.family == family:
+            domain = proto.constraints[index].linear.domain
+            domain.clear()
+            domain.extend([-(2**62), 2**62])
+    return built
+
+
 def test_site_flow_cover_rows_open_a_site_by_the_demand_it_takes() -> None:
     """One region's 1 rps, unserved at 1,000 per rps-hour (10,000 over 10 h), can go to A
     or B (fixed cost 100 each, free replicas of 1 accelerator serving 100 rps): one site
@@ -116,13 +127,7 @@ def test_site_flow_cover_rows_open_a_site_by_the_demand_it_takes() -> None:
     assert built.notes.rows["site_flow_cover"] == 2
     assert solve_linear(built).bound == pytest.approx(100.0)
 
-    without = build_model(instance)
-    proto = without.model.proto
-    for index, label in without.notes.labels.items():
-        if label.family == "site_flow_cover":  # state the row with no limit
-            domain = proto.constraints[index].linear.domain
-            domain.clear()
-            domain.extend([-(2**62), 2**62])
+    without = without_rows(build_model(instance), "site_flow_cover")
     assert solve_linear(without).bound == pytest.approx(1.0)
 
     solution = solve(instance, time_limit_s=20.0, workers=2)
@@ -142,13 +147,7 @@ def test_site_capacity_rows_make_fixed_costs_grow_with_use() -> None:
     relaxation = solve_linear(built)
     assert relaxation.bound == pytest.approx(200.0)
 
-    without = build_model(instance)
-    proto = without.model.proto
-    for index, label in without.notes.labels.items():
-        if label.family == "site_capacity":  # state the row with no limit
-            domain = proto.constraints[index].linear.domain
-            domain.clear()
-            domain.extend([-(2**62), 2**62])
+    without = without_rows(build_model(instance), "site_capacity")
     assert solve_linear(without).bound == pytest.approx(100.0)
 
     solution = solve(instance, time_limit_s=20.0, workers=2)
