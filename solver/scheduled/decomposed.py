@@ -118,7 +118,13 @@ def decomposed(
     """Solve a large scheduled instance (see the module's docstring); `check_s` is how long
     the evaluator took on the first plan (time is kept for checking the last one)."""
     from solver.scheduled.solve import _answer
-    from solver.solve import SOLVER_NAME, ClaimContradictionError, proved, solver_version
+    from solver.solve import (
+        SOLVER_NAME,
+        ClaimContradictionError,
+        check_bound,
+        proved,
+        solver_version,
+    )
 
     end = deadline - max(RESERVE_S, CHECK_ROOM * check_s)
     plan = fallback
@@ -149,11 +155,7 @@ def decomposed(
             )
         status = "infeasible"
     elif plan is not None:
-        if bound is not None and bound > plan.objective + 1e-12 * max(1.0, abs(plan.objective)):
-            raise ClaimContradictionError(
-                f"internal error: the proved bound {bound!r} is above the cost "
-                f"{plan.objective!r} of a checked plan; please report this instance"
-            )
+        check_bound(bound, plan.objective, "proved")
         status = "optimal" if proved(plan.objective, bound) else "feasible"
         if on_progress is not None:
             on_progress(time.perf_counter() - started, plan.objective, bound)

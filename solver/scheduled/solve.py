@@ -120,7 +120,7 @@ def solve_v2(
     proved bound and the status those proofs support (see `solver.solve.solve`).
     `whole_model` searches the whole model whatever the instance's size (a static
     re-plan's budgets, which only the whole model knows: solver.static_replan)."""
-    from solver.solve import ClaimContradictionError, lowered_bound, proved
+    from solver.solve import ClaimContradictionError, check_bound, lowered_bound, proved
 
     started = time.perf_counter()
     deadline = started + time_limit_s
@@ -200,11 +200,7 @@ def solve_v2(
                     plan = better
     status: Status = "unknown"
     if plan is not None:
-        if bound is not None and bound > plan.objective + 1e-12 * max(1.0, abs(plan.objective)):
-            raise ClaimContradictionError(
-                f"internal error: the proved bound {bound!r} is above the cost "
-                f"{plan.objective!r} of a checked plan; please report this instance"
-            )
+        check_bound(bound, plan.objective, "proved")
         status = "optimal" if proved(plan.objective, bound) else "feasible"
     if on_progress is not None and plan is not None:
         on_progress(time.perf_counter() - started, plan.objective, bound)
