@@ -25,7 +25,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from ortools.linear_solver import pywraplp
 from ortools.math_opt import (
@@ -41,7 +41,10 @@ from ortools.math_opt.core.python import solver as mathopt_solver
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
-    from solver.cpsat.model import BuiltModel
+    from ortools.sat.python import cp_model
+
+    from solver.cpsat.constraints import ModelNotes
+    from solver.cpsat.objective import ObjectiveTerms
 
 _STATUS = {
     pywraplp.Solver.OPTIMAL: "optimal",
@@ -85,6 +88,25 @@ class LinearModel:
     rows_of_constraint: list[list[int]]
 
 
+class LinearSource(Protocol):
+    """A CP-SAT model this module can read linearly: v1's `BuiltModel` or the v2
+    `ScheduledModel` (static or scheduled)."""
+
+    @property
+    def model(self) -> cp_model.CpModel: ...
+
+    @property
+    def notes(self) -> ModelNotes: ...
+
+    @property
+    def objective(self) -> ObjectiveTerms: ...
+
+    def continuous(self) -> set[int]:
+        """Indices of the variables that are continuous in the linear reading (flows and
+        unserved demand)."""
+        ...
+
+
 def _literal(ref: int) -> tuple[int, float, float]:
     """A CP-SAT literal as (variable index, coefficient, constant): constant + coef * var."""
     return (ref, 1.0, 0.0) if ref >= 0 else (-ref - 1, -1.0, 1.0)
@@ -106,13 +128,12 @@ class LinearRows:
 
 
 def linear_rows(
-    built: BuiltModel, *, integer: bool, fixed: dict[int, float] | None = None
+    built: LinearSource, *, integer: bool, fixed: dict[int, float] | None = None
 ) -> LinearRows:
     """Walk the CP-SAT model proto and state each row linearly (`fixed` pins variables
     by index)."""
     proto = built.model.proto
-    continuous = {v.index for v in built.variables.flow.values()}
-    continuous |= {v.index for v in built.variables.unserved.values()}
+    continuous = built.continuous()
     fixed = fixed or {}
     lower: list[float] = []
     upper: list[float] = []
@@ -215,7 +236,7 @@ def safe_bound(data: LinearRows, duals: Sequence[float]) -> float | None:
 
 
 def to_linear(
-    built: BuiltModel,
+    built: LinearSource,
     solver_id: str,
     *,
     integer: bool,
@@ -304,7 +325,7 @@ def _quiet_stdout() -> Iterator[None]:
 
 
 def solve_linear(
-    built: BuiltModel,
+    built: LinearSource,
     *,
     solver_id: str = "GLOP",
     integer: bool = False,
@@ -387,7 +408,7 @@ def _dense(vector: sparse_containers_pb2.SparseDoubleVectorProto, size: int) -> 
 
 
 def _solve_lp_mathopt(
-    built: BuiltModel,
+    built: LinearSource,
     fixed: dict[int, float] | None,
     time_limit_s: float | None,
     threads: int,

@@ -61,6 +61,12 @@ class BuiltModel:
         """Whether some rows are looser than the SPEC's, so plans need their flows polished."""
         return bool(self.notes.relaxed)
 
+    def continuous(self) -> set[int]:
+        """Indices of the flow and unserved-demand variables (continuous in an LP/MIP)."""
+        return {v.index for v in self.variables.flow.values()} | {
+            v.index for v in self.variables.unserved.values()
+        }
+
 
 def build_model(
     instance: Instance,

@@ -55,6 +55,15 @@ class ScheduledModel:
         """Whether this is the relaxation (its bound and infeasibility are proofs)."""
         return self.notes.widened
 
+    def continuous(self) -> set[int]:
+        """Indices of every period's flow and unserved-demand variables (continuous in an
+        LP/MIP, as v1's)."""
+        return {
+            var.index
+            for period in self.variables.periods
+            for var in (*period.flow.values(), *period.unserved.values())
+        }
+
 
 def build_model(
     instance: Instance,
