@@ -13,15 +13,30 @@ costs are a constant. Two v1 instances come from it (`expanded_v1`):
   beyond the site's own (exhaustively over the site's expansions, up to
   MAX_SUBSET_EXPANSIONS of them); v1's plan there plus those costs is a v2 plan.
 
-The search: v1 on the relaxation (RELAXED_SHARE of the limit) gives the bound and a plan;
-the expansions that plan needs are chosen, and v1 on the restriction with them, hinted
-with that plan, improves it for the rest of the time (its plan may need fewer of them:
-they are chosen again). Every candidate is restated with its expansions and priced by
-the v2 evaluator, and counts only once it passes there (supply limits included).
+A third relaxation charges expansions: the LP of the widened v2 model (`expansion_lp`),
+where each expansion is a fraction e in [0, 1] of its capacity at e times its cost.
+
+The search:
+
+1. The LP gives the first bound and says which expansions are worth building: those it
+   builds at least ROUND_AT of, kept while within the supply limits (`rounded`).
+2. v1 on the restriction with those built (V1_SHARE of the time left) gives the plan;
+   `needed` then drops the expansions it does not use.
+3. The whole v2 model, hinted with that plan, for the rest of the time: its CP-SAT bound
+   charges each expansion whole, and its plan may choose them better than v1, which
+   does not see their costs. The answer's bound is the higher of the two proved bounds.
+
+When the LP is not solved (a row with no linear reading, or no time), v1 on the
+free-expansion relaxation (RELAXED_SHARE of the limit) gives the bound, `infeasible`
+and a plan whose needed expansions v1 on the restriction then uses. Every candidate is
+restated with its expansions and priced by the v2 evaluator, and counts only once it
+passes there (supply limits included).
 
 Why: the v2 large path never chose an expansion and granted them all free in its bound
 (expand-M-0: 11.94%, benchmarks/RESULTS.md "Capacity expansion"); v1's search is the
-strong one on static instances.
+strong one on static instances, but its free-expansion relaxation is weak (expand-M-0:
+its bound is the LP's, 129.30M; the charged LP's is 131.24M and the whole model's, in
+15 s, 132.87M).
 """
 
 from __future__ import annotations
@@ -30,6 +45,7 @@ import itertools
 import math
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from models.schedule import expansion_adds
@@ -39,13 +55,27 @@ if TYPE_CHECKING:
     from models import Instance, Solution
     from models.accelerators import CoolingKind
     from models.sites import Site
-    from models.solution import Status
+    from models.solution import SolverInfo, Status
     from models.v2_fields import Expansion
     from solver.search.options import SolveOptions
     from solver.search.progress import ProgressCallback
 
-#: Share of the time limit for v1's search of the relaxation (every expansion free).
+#: Share of the time limit for v1's search of the relaxation (every expansion free), when
+#: the LP is not solved.
 RELAXED_SHARE = 0.5
+#: An expansion the LP builds at least this much of is built for v1's search (tuning
+#: instance expand-M-0, 13 s of v1: 0.5 -> 137.21M, 0.4 -> 136.55M, 0.25 -> 136.10M,
+#: 0.1 -> 141.72M; the more are built, the more v1 uses without seeing their costs).
+ROUND_AT = 0.25
+#: Share of the time left after the LP for v1's search with the rounded expansions; the
+#: rest goes to the whole v2 model.
+V1_SHARE = 0.5
+#: Least time left for the whole v2 model to be worth starting (its build and first LP).
+MIN_WHOLE_S = 2.0
+#: Least time left for the LP to be worth starting.
+MIN_LP_S = 0.2
+#: LP solver of `expansion_lp` (row duals through MathOpt, as v1's).
+LP_SOLVER = "HIGHS"
 #: Most expansions of one site whose subsets `needed` tries (2^n subsets).
 MAX_SUBSET_EXPANSIONS = 10
 #: A plan's use over a limit by at most this share (float sums) counts as fitting when
@@ -206,6 +236,48 @@ def within_supply(instance: Instance, chosen: set[tuple[str, str]]) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class ExpansionLP:
+    """The LP of the widened v2 model: its proved bound, and how much of each expansion
+    (site id, expansion id) it builds, in [0, 1]."""
+
+    bound: float
+    built: dict[tuple[str, str], float]
+
+
+def expansion_lp(instance: Instance, deadline: float) -> ExpansionLP | None:
+    """The LP relaxation of the widened v2 model of `instance` (whose plans include every
+    SPEC plan, to the SPEC's tolerance): each expansion a fraction e in [0, 1] of its
+    capacity at e times its cost, so unlike the free relaxation it charges expansions.
+    Its bound is `solver.linear.safe_bound` on HiGHS's duals (weak duality). None when the
+    LP is not solved to optimality before `deadline` or a row has no linear reading."""
+    from solver.linear import solve_linear
+    from solver.scheduled.model import build_model
+
+    built = build_model(instance, widened=True)
+    left = deadline - time.perf_counter()
+    if left <= MIN_LP_S:
+        return None
+    try:
+        result = solve_linear(built, solver_id=LP_SOLVER, time_limit_s=left)
+    except ValueError:
+        return None
+    if result.status != "optimal" or result.bound is None:
+        return None
+    values = {key: result.values[var.index] for key, var in built.variables.expansion.items()}
+    return ExpansionLP(result.bound, values)
+
+
+def rounded(instance: Instance, built: dict[tuple[str, str], float]) -> set[tuple[str, str]]:
+    """The expansions the LP builds at least ROUND_AT of, most built first, each kept
+    only while the set stays within the supply limits."""
+    chosen: set[tuple[str, str]] = set()
+    for key in sorted(built, key=lambda k: (-built[k], k)):
+        if built[key] >= ROUND_AT and within_supply(instance, chosen | {key}):
+            chosen.add(key)
+    return chosen
+
+
 def solve_static_expansion(
     instance: Instance,
     *,
@@ -218,52 +290,113 @@ def solve_static_expansion(
 ) -> Solution:
     """The cheapest plan of a static instance with expansions (`applies`), with the claims
     the module docstring explains. `on_progress` sees v1's searches, whose objectives
-    leave out the expansion costs."""
+    leave out the expansion costs, and the whole model's."""
     from solver.solve import check_bound, proved, solve
-    from solver.v1_equivalent import v2_answer
 
     started = time.perf_counter()
-    relaxed = solve(
-        expanded_v1(instance, None),
-        time_limit_s=RELAXED_SHARE * time_limit_s,
-        workers=workers,
-        seed=seed,
-        on_progress=on_progress,
-        options=options,
-    )
-    bound = relaxed.bound
-    if relaxed.status == "infeasible":
-        # Every expansion built at no cost relaxes the instance: no plan there, none here.
-        return v2_answer(instance, None, None, "infeasible", relaxed.solver, started)
+    deadline = started + time_limit_s
+    lp = expansion_lp(instance, deadline)
     best: tuple[Solution, float] | None = None
-    hint_plan: Solution | None = relaxed if relaxed.has_plan else None
-    chosen = needed(instance, relaxed) if relaxed.has_plan else None
-    if chosen is not None and within_supply(instance, chosen):
-        best = _priced(instance, relaxed, chosen, best)
+    hint_plan: Solution | None = None
+    info: SolverInfo | None = None
+    if lp is not None:
+        bound: float | None = lp.bound
+        chosen = rounded(instance, lp.built)
+        v1_limit = V1_SHARE * (deadline - time.perf_counter())
     else:
-        chosen = set()
-    left = time_limit_s - (time.perf_counter() - started)
-    if left > 0:
+        relaxed = solve(
+            expanded_v1(instance, None),
+            time_limit_s=RELAXED_SHARE * time_limit_s,
+            workers=workers,
+            seed=seed,
+            on_progress=on_progress,
+            options=options,
+        )
+        bound, info = relaxed.bound, relaxed.solver
+        if relaxed.status == "infeasible":
+            # Every expansion built at no cost relaxes the instance: no plan there, none here.
+            return _answer(instance, None, None, "infeasible", info, started, time_limit_s)
+        hint_plan = relaxed if relaxed.has_plan else None
+        chosen_or_none = needed(instance, relaxed) if relaxed.has_plan else None
+        if chosen_or_none is not None and within_supply(instance, chosen_or_none):
+            chosen = chosen_or_none
+            best = _priced(instance, relaxed, chosen, best)
+        else:
+            chosen = set()
+        v1_limit = deadline - time.perf_counter()
+    if v1_limit > 0:
         restricted = solve(
             expanded_v1(instance, chosen),
-            time_limit_s=left,
+            time_limit_s=v1_limit,
             workers=workers,
             seed=seed,
             hint=hint_plan,
             on_progress=on_progress,
             options=options,
         )
+        info = info or restricted.solver
         if restricted.has_plan:
             # Its plan fits what `chosen` builds; it may need less of it.
             again = needed(instance, restricted)
             fewer = again if again is not None and within_supply(instance, again) else chosen
             best = _priced(instance, restricted, fewer, best)
+    if lp is not None and best is not None and deadline - time.perf_counter() > MIN_WHOLE_S:
+        whole = _whole_model(instance, best[0], deadline, workers, seed, on_progress, options)
+        bound = max(bound, whole.bound) if bound is not None and whole.bound is not None else bound
+        if whole.has_plan and whole.objective is not None and whole.objective < best[1]:
+            best = (whole, whole.objective)
     if best is None:
-        return v2_answer(instance, None, bound, "unknown", relaxed.solver, started)
+        return _answer(instance, None, bound, "unknown", info, started, time_limit_s)
     plan, cost = best
     check_bound(bound, cost, "expansion relaxation")
     status: Status = "optimal" if proved(cost, bound) else "feasible"
-    return v2_answer(instance, plan, bound, status, relaxed.solver, started)
+    return _answer(instance, plan, bound, status, info, started, time_limit_s)
+
+
+def _whole_model(
+    instance: Instance,
+    plan: Solution,
+    deadline: float,
+    workers: int | None,
+    seed: int,
+    on_progress: ProgressCallback | None,
+    options: SolveOptions | None,
+) -> Solution:
+    """The whole v2 model searched until `deadline`, hinted with `plan`: its proved bound
+    charges every expansion whole (solver.scheduled.solve_v2's claims), and its plan may
+    choose expansions better than v1's, which does not see their costs."""
+    from solver.scheduled.solve import solve_v2
+
+    return solve_v2(
+        instance,
+        time_limit_s=deadline - time.perf_counter(),
+        workers=workers,
+        seed=seed,
+        hint=plan,
+        on_progress=on_progress,
+        options=options,
+        whole_model=True,
+    )
+
+
+def _answer(
+    instance: Instance,
+    plan: Solution | None,
+    bound: float | None,
+    status: Status,
+    info: SolverInfo | None,
+    started: float,
+    time_limit_s: float,
+) -> Solution:
+    """`solver.v1_equivalent.v2_answer` with the record of the first v1 search that ran
+    (the whole search's time limit), or a bare record when none did."""
+    from models.solution import SolverInfo
+    from solver.solve import SOLVER_NAME, solver_version
+    from solver.v1_equivalent import v2_answer
+
+    record = info or SolverInfo(name=SOLVER_NAME, version=solver_version())
+    record = record.model_copy(update={"time_limit_s": time_limit_s})
+    return v2_answer(instance, plan, bound, status, record, started)
 
 
 def _priced(

@@ -4,6 +4,7 @@ it takes over from)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -11,7 +12,14 @@ import pytest
 from models import parse_instance
 from solver import solve
 from solver.scheduled import solve as scheduled_solve
-from solver.static_expansion import applies, expanded_v1, needed
+from solver.static_expansion import (
+    ROUND_AT,
+    applies,
+    expanded_v1,
+    expansion_lp,
+    needed,
+    rounded,
+)
 from tests import builders as b
 from tests.scheduled_cases import assert_checked, v2
 
@@ -64,8 +72,31 @@ def test_the_cheapest_cover_of_a_plans_use_is_chosen(forced: None) -> None:
     assert [(e.site, e.expansion) for e in solution.expansions or []] == [("A", "four")]
     assert solution.objective == pytest.approx(47.0)
     assert solution.costs.expansions == pytest.approx(7.0)
-    # The relaxation builds everything free: 40 <= bound <= 47; not proved optimal.
-    assert solution.bound is not None and 40.0 - 1e-6 <= solution.bound <= 47.0 + 1e-9
+    # At least the LP's 44.75 (test_the_lp_charges_each_expansion_its_share), at most 47.
+    assert solution.bound is not None and 44.75 - 1e-6 <= solution.bound <= 47.0 + 1e-9
+
+
+def test_the_lp_charges_each_expansion_its_share() -> None:
+    """The LP places j at A (40) and buys the 3 gpus it lacks at the least cost per gpu:
+    all of two-b (1.5 a gpu: 3) and a quarter of four (1.75 a gpu: 1.75), so 44.75,
+    where the free relaxation's bound is 40."""
+    lp = expansion_lp(parse_instance(expansions_case()), time.perf_counter() + 30)
+    assert lp is not None
+    assert 44.75 - 1e-6 <= lp.bound <= 44.75 + 1e-9
+    assert lp.built == pytest.approx(
+        {("A", "two"): 0.0, ("A", "two-b"): 1.0, ("A", "four"): 0.25}, abs=1e-7
+    )
+
+
+def test_rounding_builds_what_the_lp_builds_enough_of_within_supply() -> None:
+    built = {("A", "two"): 0.0, ("A", "two-b"): 1.0, ("A", "four"): ROUND_AT}
+    instance = parse_instance(expansions_case())
+    assert rounded(instance, built) == {("A", "two-b"), ("A", "four")}
+    # Three gpus may be added: two-b (2) fits; four (2 + 4) does not.
+    limited = parse_instance(
+        expansions_case(supply_limits=[{"accelerator": "gpu", "max_count": 3}])
+    )
+    assert rounded(limited, built) == {("A", "two-b")}
 
 
 def test_a_supply_limit_that_forbids_the_step_leaves_the_base_capacity(forced: None) -> None:
