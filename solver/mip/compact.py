@@ -11,11 +11,14 @@ Columns:
 * `r[i,s,a]` integer, one per eligible replica option, at most the stock allows;
 * `x[i,u,s]` continuous rps, one per route pair within the SLO; `w[i,u]` continuous unserved
   rps where the service prices it (none where it does not: that demand must be served);
-* `z[s]` binary for each site with a fixed cost.
+* `z[s]` binary for each site with a fixed cost;
+* `e[s,x]` binary for each expansion of a static v2 instance (SPEC §11), at its cost.
 
 Rows: inventory per (site, accelerator) and grid power and cooling per site, each in the strong
 form `... <= limit * z[s]` at sites with a fixed cost, plus `y <= z[s]` for every placement
-there; demand per (service, region); serving capacity per (service, site); n+1 per (service,
+there; each limit raised by what the site's expansions add (`+ added * e[s,x]`, with
+`e[s,x] <= z[s]` at a site with a fixed cost); accelerators added by expansions per supply
+limit; demand per (service, region); serving capacity per (service, site); n+1 per (service,
 failure domain where it has options); bandwidth per limited link over the SPEC §3 paths.
 """
 
@@ -28,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from models.network import GBPS_PER_RPS_KB
+from models.schedule import expansion_adds
 from solver.costs import replica_costs, traffic_egress_per_rps, training_costs
 
 if TYPE_CHECKING:
@@ -55,6 +59,8 @@ class CompactModel:
     pairs: dict[int, RoutePair] = field(default_factory=dict)
     unserved: dict[int, tuple[str, str]] = field(default_factory=dict)
     opened: dict[int, str] = field(default_factory=dict)
+    #: e[s,x] columns: (site id, expansion id).
+    expansions: dict[int, tuple[str, str]] = field(default_factory=dict)
     build_s: float = 0.0
 
     def column(self, cost: float, upper: float, *, integer: bool) -> int:
@@ -76,9 +82,28 @@ class CompactModel:
         return [i for i, flag in enumerate(self.integer) if flag]
 
 
+def unsupported_fields(instance: Instance) -> list[str]:
+    """What of `instance` the compact MIP does not state: periods (SPEC §9) and re-planning
+    (SPEC §10: `current`, budgets, move and replica start costs)."""
+    found: list[str] = []
+    if instance.is_scheduled:
+        found.append("periods (SPEC §9)")
+    if instance.current is not None or instance.moves is not None:
+        found.append("current and moves (SPEC §10)")
+    if any(service.start_cost > 0 for service in instance.inference):
+        found.append("replica start costs (SPEC §10)")
+    if any(job.move_cost is not None or job.checkpoint_gb is not None for job in instance.training):
+        found.append("training move costs (SPEC §10)")
+    return found
+
+
 def build_compact(instance: Instance, *, serve_all: bool = False) -> CompactModel:
-    """The compact SPEC MIP of `instance` (`serve_all`: no unserved-demand columns, so all
-    demand must be served, whatever the SPEC allows)."""
+    """The compact SPEC MIP of `instance`, static v1 or v2 with expansions and supply limits
+    (`serve_all`: no unserved-demand columns, so all demand must be served, whatever the
+    SPEC allows)."""
+    refused = unsupported_fields(instance)
+    if refused:
+        raise ValueError(f"the compact MIP does not state {', '.join(refused)}")
     started = time.perf_counter()
     model = CompactModel(instance)
     eligibility = instance.eligibility
@@ -116,6 +141,9 @@ def build_compact(instance: Instance, *, serve_all: bool = False) -> CompactMode
         model.row(choice, 1.0, 1.0)
 
     stock = {(s.id, item.accelerator): item.count for s in instance.sites for item in s.inventory}
+    added = _expansion_columns(model, instance, z_of)
+    for (site_id, accelerator_id), terms in added.stock.items():
+        stock[site_id, accelerator_id] += int(sum(terms.values()))
     for service in instance.inference:
         capacity: dict[str, dict[int, float]] = defaultdict(dict)
         for option in eligibility.replicas[service.id]:
@@ -165,17 +193,22 @@ def build_compact(instance: Instance, *, serve_all: bool = False) -> CompactMode
             if not in_use:
                 continue
             accelerator = instance.accelerator_by_id[item.accelerator]
-            limit_row(model, in_use, float(item.count), z)
+            limit_row(
+                model, in_use, float(item.count), z, added.stock.get((site.id, item.accelerator))
+            )
             for column, count in in_use.items():
                 kw = accelerator.power_kw * count
                 heat[accelerator.cooling][column] = heat[accelerator.cooling].get(column, 0.0) + kw
                 power[column] = power.get(column, 0.0) + site.pue * kw
         if power:
-            limit_row(model, power, site.grid_kw, z)
+            limit_row(model, power, site.grid_kw, z, added.grid.get(site.id))
         for kind, terms in heat.items():
             limit = site.cooling_limit_kw(kind)
             if limit is not None:
-                limit_row(model, terms, limit, z)
+                limit_row(model, terms, limit, z, added.cooling.get((site.id, kind)))
+    supply_limits = instance.supply_limits or []
+    for limit_index, supply in added.supply.items():
+        model.row(supply, -_INFINITY, float(supply_limits[limit_index].max_count))
 
     for index, link in enumerate(instance.links):
         if link.bandwidth_gbps is not None and link_terms.get(index):
@@ -184,12 +217,58 @@ def build_compact(instance: Instance, *, serve_all: bool = False) -> CompactMode
     return model
 
 
-def limit_row(model: CompactModel, terms: dict[int, float], limit: float, z: int | None) -> None:
-    """Σ terms <= limit, or <= limit * z[s] at a site with a fixed cost."""
+@dataclass
+class _Added:
+    """What the expansion columns add, as terms {e column: amount}: accelerators per (site,
+    accelerator), grid kW per site, cooling kW per (site, kind); and per supply limit (its
+    index) the accelerators of its type all expansions add."""
+
+    stock: dict[tuple[str, str], dict[int, float]] = field(default_factory=dict)
+    grid: dict[str, dict[int, float]] = field(default_factory=dict)
+    cooling: dict[tuple[str, CoolingKind], dict[int, float]] = field(default_factory=dict)
+    supply: dict[int, dict[int, float]] = field(default_factory=dict)
+
+
+def _expansion_columns(model: CompactModel, instance: Instance, z_of: dict[str, int]) -> _Added:
+    """One binary column per expansion at its cost (`e <= z[s]` at a site with a fixed cost:
+    an expansion serves only an open site) and the capacity each adds."""
+    added = _Added()
+    limit_of = {limit.accelerator: i for i, limit in enumerate(instance.supply_limits or [])}
+    for site in instance.sites:
+        for expansion in site.expansions or []:
+            e = model.column(expansion.cost, 1.0, integer=True)
+            model.expansions[e] = (site.id, expansion.id)
+            if site.id in z_of:
+                model.row({e: 1.0, z_of[site.id]: -1.0}, -_INFINITY, 0.0)
+            grid_kw, cooling_kw, inventory = expansion_adds(expansion)
+            if grid_kw:
+                added.grid.setdefault(site.id, {})[e] = grid_kw
+            for kind, kw in cooling_kw.items():
+                if kw:
+                    added.cooling.setdefault((site.id, kind), {})[e] = kw
+            for accelerator_id, count in inventory.items():
+                if count:
+                    added.stock.setdefault((site.id, accelerator_id), {})[e] = float(count)
+                    if accelerator_id in limit_of:
+                        supply = added.supply.setdefault(limit_of[accelerator_id], {})
+                        supply[e] = float(count)
+    return added
+
+
+def limit_row(
+    model: CompactModel,
+    terms: dict[int, float],
+    limit: float,
+    z: int | None,
+    added: dict[int, float] | None = None,
+) -> None:
+    """Σ terms <= limit + Σ added, or <= limit * z[s] + Σ added at a site with a fixed cost
+    (`added`: what expansion columns add to the limit)."""
+    row = {**terms, **{e: -amount for e, amount in (added or {}).items()}}
     if z is None:
-        model.row(terms, -_INFINITY, limit)
+        model.row(row, -_INFINITY, limit)
     else:
-        model.row({**terms, z: -limit}, -_INFINITY, 0.0)
+        model.row({**row, z: -limit}, -_INFINITY, 0.0)
 
 
 def n_plus_one(

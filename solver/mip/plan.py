@@ -8,6 +8,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from models import Solution
+from models.solution import SOLUTION_SCHEMA_V2
 from solver.costs import plan_costs
 
 if TYPE_CHECKING:
@@ -47,6 +48,13 @@ def plan_solution(model: CompactModel, values: list[float], info: SolverInfo) ->
         "routes": routes,
         "unserved": unserved,
     }
+    built = sorted(key for e, key in model.expansions.items() if round(values[e]) == 1)
+    v2: dict[str, object] = {}
+    if instance.is_v2:
+        v2 = {
+            "schema": SOLUTION_SCHEMA_V2,
+            "expansions": [{"site": s, "expansion": x} for s, x in built],
+        }
     draft = Solution.model_validate(
         {
             "instance": instance.name,
@@ -54,6 +62,7 @@ def plan_solution(model: CompactModel, values: list[float], info: SolverInfo) ->
             "status": "feasible",
             "solver": info,
             **plan,
+            **v2,
         }
     )
     costs = plan_costs(
@@ -64,6 +73,18 @@ def plan_solution(model: CompactModel, values: list[float], info: SolverInfo) ->
         draft.routes,
         draft.unserved,
     )
+    if instance.is_v2:
+        # A static v2 instance without re-planning fields (`build_compact` refuses them):
+        # its only v2 cost is the expansions'.
+        cost_of = {(s.id, x.id): x.cost for s in instance.sites for x in s.expansions or []}
+        costs = costs.model_copy(
+            update={
+                "lateness": 0.0,
+                "moves": 0.0,
+                "replica_starts": 0.0,
+                "expansions": math.fsum(cost_of[key] for key in built),
+            }
+        )
     return draft.model_copy(update={"objective": costs.total, "costs": costs})
 
 
