@@ -9,8 +9,11 @@ from typing import Any
 
 import pytest
 
-from models import parse_instance
+from models import Solution, SolverInfo, parse_instance
 from solver import solve
+from solver.mip.compact import build_compact
+from solver.mip.highs import solve_compact
+from solver.mip.plan import plan_solution
 from solver.scheduled import solve as scheduled_solve
 from solver.static_expansion import (
     ROUND_AT,
@@ -63,10 +66,11 @@ def test_every_expansion_built_free_is_the_relaxation() -> None:
     assert only.site_by_id["A"].inventory[0].count == 5
 
 
-def test_the_cheapest_cover_of_a_plans_use_is_chosen(forced: None) -> None:
+@pytest.mark.parametrize("workers", [1, 2], ids=["cp-sat only", "highs beside"])
+def test_the_cheapest_cover_of_a_plans_use_is_chosen(forced: None, workers: int) -> None:
     instance = parse_instance(expansions_case())
     assert applies(instance)
-    solution = solve(instance, time_limit_s=10, workers=1)
+    solution = solve(instance, time_limit_s=10, workers=workers)
     assert_checked(instance, solution)
     assert needed(instance, solution) == {("A", "four")}
     assert [(e.site, e.expansion) for e in solution.expansions or []] == [("A", "four")]
@@ -97,6 +101,40 @@ def test_rounding_builds_what_the_lp_builds_enough_of_within_supply() -> None:
         expansions_case(supply_limits=[{"accelerator": "gpu", "max_count": 3}])
     )
     assert rounded(limited, built) == {("A", "two-b")}
+
+
+def compact_plan(document: dict[str, Any]) -> Solution:
+    """HiGHS's plan of the compact MIP (solver.mip) of an expansion case."""
+    instance = parse_instance(document)
+    model = build_compact(instance)
+    result = solve_compact(model, time_limit_s=30.0)
+    assert result.values is not None
+    return plan_solution(model, result.values, SolverInfo(name="test", version="0"))
+
+
+def test_the_compact_mip_chooses_the_cheapest_expansion() -> None:
+    instance = parse_instance(expansions_case())
+    solution = compact_plan(expansions_case())
+    assert_checked(instance, solution)
+    assert [(e.site, e.expansion) for e in solution.expansions or []] == [("A", "four")]
+    assert solution.objective == pytest.approx(47.0)
+    assert solution.costs.expansions == pytest.approx(7.0)
+
+
+def test_the_compact_mip_keeps_to_the_supply_limit() -> None:
+    """At most 1 gpu may be added: no step fits, j goes to B (400)."""
+    document = expansions_case(supply_limits=[{"accelerator": "gpu", "max_count": 1}])
+    solution = compact_plan(document)
+    assert_checked(parse_instance(document), solution)
+    assert solution.expansions == []
+    assert solution.objective == pytest.approx(400.0)
+
+
+def test_the_compact_mip_refuses_what_it_does_not_state() -> None:
+    document = expansions_case()
+    document["training"][0]["move_cost"] = 1.0
+    with pytest.raises(ValueError, match="training move costs"):
+        build_compact(parse_instance(document))
 
 
 def test_a_supply_limit_that_forbids_the_step_leaves_the_base_capacity(forced: None) -> None:
