@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 
 from models import InputError, load_instance
+from models.generator.expansion_families import EXPANSION_FAMILIES
 from models.generator.families import FAMILIES, ZOO
 from models.generator.scheduled_families import SCHEDULED_FAMILIES
 from models.io import instance_json_schema, write_atomic
@@ -319,10 +320,10 @@ def import_command(
 
 
 def _family_name(name: str) -> str:
-    """`--family` checked against the family tables (models.generator.FAMILIES and
-    SCHEDULED_FAMILIES)."""
-    if name not in FAMILIES and name not in SCHEDULED_FAMILIES:
-        known = ", ".join([*FAMILIES, *SCHEDULED_FAMILIES])
+    """`--family` checked against the family tables (models.generator.FAMILIES,
+    SCHEDULED_FAMILIES and EXPANSION_FAMILIES)."""
+    if name not in FAMILIES and name not in SCHEDULED_FAMILIES and name not in EXPANSION_FAMILIES:
+        known = ", ".join([*FAMILIES, *SCHEDULED_FAMILIES, *EXPANSION_FAMILIES])
         raise typer.BadParameter(f"{name!r} is not one of {known}")
     return name
 
@@ -334,8 +335,9 @@ def generate(
         typer.Option(
             "--family",
             callback=_family_name,
-            help=f"Instance family: S, M, L, XL, a zoo family ({', '.join(ZOO)}), or a "
-            f"scheduled one ({', '.join(SCHEDULED_FAMILIES)}).",
+            help=f"Instance family: S, M, L, XL, a zoo family ({', '.join(ZOO)}), a "
+            f"scheduled one ({', '.join(SCHEDULED_FAMILIES)}), or one with site expansions "
+            f"({', '.join(EXPANSION_FAMILIES)}).",
         ),
     ],
     seed: Annotated[int, typer.Option("--seed", min=0, help="Seed; the same seed, the same file.")],
@@ -351,10 +353,13 @@ def generate(
         generate_with_witness,
         save_generated,
     )
+    from models.generator.expansion import generate_expansion_with_witness
     from solver.evaluate import evaluate
 
     if family in SCHEDULED_FAMILIES:
         instance, plan = generate_scheduled_with_witness(family, seed)
+    elif family in EXPANSION_FAMILIES:
+        instance, plan = generate_expansion_with_witness(family, seed)
     else:
         instance, plan = generate_with_witness(family, seed)
     if witness is not None:

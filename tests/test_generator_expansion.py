@@ -6,13 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
-from models import Instance, load_instance
+from models import Instance, load_instance, load_solution
 from models.generator.committed import EXPANSION_COMMITTED, EXPANSION_DIR
 from models.generator.expansion import generate_expansion, generate_expansion_with_witness
 from models.generator.expansion_families import EXPANSION_FAMILIES, expansion_family
 from models.io import dump_model
 from solver import solve
+from solver.cli import app
 from solver.evaluate import evaluate
 from tests.builders import job, site
 from tests.v2_builders import v2_instance
@@ -115,3 +117,15 @@ def test_committed_files_are_the_listed_seeds() -> None:
     """expand-M and sched-expand-M seeds 0 (tuning) and 100 (held out), nothing else."""
     listed = {f"{name}-{seed}.json" for name, seed in EXPANSION_COMMITTED}
     assert {p.name for p in (ROOT / EXPANSION_DIR).glob("*.json")} == listed
+
+
+def test_cli_generates_an_expansion_family(tmp_path: Path) -> None:
+    """`infraplan generate --family expand-M` writes the generator's instance and a witness
+    the evaluator accepts."""
+    target, plan = tmp_path / "expand-M-1.json", tmp_path / "expand-M-1.witness.json"
+    args = ["generate", "--family", "expand-M", "--seed", "1", "-o", str(target)]
+    result = CliRunner().invoke(app, [*args, "--witness", str(plan)])
+    assert result.exit_code == 0, result.output
+    assert target.read_bytes() == dump_model(generate_expansion("expand-M", 1), exclude_unset=True)
+    instance = load_instance(target)
+    assert evaluate(instance, load_solution(plan)).feasible
