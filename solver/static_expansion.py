@@ -85,7 +85,8 @@ ROUND_AT = 0.25
 #: Share of the time left after the LP for v1's search with the rounded expansions; the
 #: rest goes to the whole v2 model.
 V1_SHARE = 0.5
-#: Least time left for the whole v2 model to be worth starting (its build and first LP).
+#: Least time left for the whole v2 model to be worth starting (its build and first LP;
+#: and at least `solver.solve.whole_model_s` of the instance's size).
 MIN_WHOLE_S = 2.0
 #: Run HiGHS on the compact MIP with the expansions beside the CP-SAT steps, on one of two
 #: or more workers' cores (tuning seeds expand-M 0-3, 25 s alone: 137.26M, 120.40M,
@@ -314,10 +315,11 @@ def solve_static_expansion(
     """The cheapest plan of a static instance with expansions (`applies`), with the claims
     the module docstring explains. `on_progress` sees v1's searches, whose objectives
     leave out the expansion costs, and the whole model's."""
-    from solver.solve import check_bound, proved, solve
+    from solver.solve import check_bound, proved, solve, whole_model_s
 
     started = time.perf_counter()
     deadline = started + time_limit_s
+    size = decisions(instance)
     workers = workers or default_workers()
     highs = _highs_beside(instance, workers, seed, deadline)
     cp_workers = workers - 1 if highs is not None else workers
@@ -367,7 +369,8 @@ def solve_static_expansion(
         info = info or restricted.solver
         if restricted.has_plan:
             best = _priced(instance, restricted, _fewest(instance, restricted, chosen), best)
-    if lp is not None and best is not None and phase_end - time.perf_counter() > MIN_WHOLE_S:
+    left = phase_end - time.perf_counter()
+    if lp is not None and best is not None and left > max(MIN_WHOLE_S, whole_model_s(size)):
         whole = _whole_model(instance, best[0], phase_end, cp_workers, seed, on_progress, options)
         bound = max(bound, whole.bound) if bound is not None and whole.bound is not None else bound
         if whole.has_plan and whole.objective is not None and whole.objective < best[1]:

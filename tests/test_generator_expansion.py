@@ -1,4 +1,4 @@
-"""Expansion families (SPEC §11): expand-M and sched-expand-M, and a tiny instance whose
+"""Expansion families (SPEC §11): expand-M, expand-L and sched-expand-M, and a tiny instance whose
 optimal choice of expansions is known by hand."""
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def test_three_candidates_per_site_and_a_supply_limit(
     name, instance, _ = drawn
     family = expansion_family(name)
     assert instance.schema_ == "infraplan/v2"
-    assert len(instance.sites) == 40
+    assert len(instance.sites) == {"M": 40, "sched-M": 40, "L": 100}[family.base]
     offered = 0
     for s in instance.sites:
         steps = s.expansions or []

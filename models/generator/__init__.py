@@ -48,9 +48,9 @@ Scheduled instances (schema `infraplan/v2`, SPEC §9): `generate_scheduled(famil
 steps above and add pipelines, windows, due dates, growing demand, new campuses powered later
 and late accelerator deliveries, all sized around a witness with start hours and replicas per
 period (`scheduled.py`). Capacity-expansion families (SPEC §11, `expansion_families.py`,
-`expansion.py`): `expand-M` (static v2) and `sched-expand-M` add three optional steps per
-site (grid, liquid retrofit, GB200 stock) and a GB200 supply limit to the M and sched-M
-instances of the same seed, whose witness (no expansion) stays feasible.
+`expansion.py`): `expand-M`, `expand-L` (static v2) and `sched-expand-M` add three optional
+steps per site (grid, liquid retrofit, GB200 stock) and a GB200 supply limit to the M, L and
+sched-M instances of the same seed, whose witness (no expansion) stays feasible.
 `python -m models.generator.committed` rewrites every committed generated file
 (instances/generated, instances/scheduled, instances/expansion).
 """
