@@ -1,8 +1,9 @@
 """Families with capacity expansions (SPEC §11): a base family plus optional capacity steps.
 
 `expand-M` and `expand-L` are the static M and L families (schema `infraplan/v2`, no periods)
-and `sched-expand-M` the scheduled sched-M family, each with three candidate expansions per site (more grid, a liquid
-retrofit with the grid to feed it, GB200 stock) and a supply limit on the GB200 they add.
+and `sched-expand-M` the scheduled sched-M family, each with three candidate expansions per
+site (more grid, a liquid retrofit with the grid to feed it, GB200 stock) and a supply limit
+on the GB200 they add.
 What each knob means is on `ExpansionFamily`; how they are drawn is in `expansion.py`.
 Seeds split as for the other families (`TUNING_SEEDS`, `HELD_OUT_SEEDS` in families.py).
 """
