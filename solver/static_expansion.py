@@ -391,11 +391,17 @@ def solve_static_expansion(
 def _highs_beside(instance: Instance, workers: int, seed: int, deadline: float) -> HighsRun | None:
     """HiGHS on the compact MIP with the expansions (`solver.mip`), started now in a thread
     on one of the workers' cores until HIGHS_RESERVE_S before `deadline`; None with one
-    worker, when HIGHS_BESIDE is off, or when less than MIN_HIGHS_S would be left."""
+    worker, when HIGHS_BESIDE is off, when less than MIN_HIGHS_S would be left, or from
+    v1's MIP_MAX_DECISIONS eligible decisions."""
     from solver.mip.portfolio import HighsRun
+    from solver.solve import MIP_MAX_DECISIONS
 
     end = deadline - HIGHS_RESERVE_S
     if not HIGHS_BESIDE or workers < 2 or end - time.perf_counter() < MIN_HIGHS_S:
+        return None
+    if decisions(instance) >= MIP_MAX_DECISIONS:
+        # As v1's gate: from this size HiGHS is far behind (expand-L-0, 88,061 decisions,
+        # 120 s: the peer alone 2,902.76M against infraplan's 962.88M).
         return None
     return HighsRun(instance, None, end, seed)
 
