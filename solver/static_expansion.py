@@ -57,6 +57,7 @@ from typing import TYPE_CHECKING
 from models.schedule import expansion_adds
 from solver.scheduled.greedy import decisions
 from solver.search.options import default_workers
+from solver.search.progress import Reporter, shifted
 
 if TYPE_CHECKING:
     from models import Instance, Solution
@@ -313,11 +314,14 @@ def solve_static_expansion(
     options: SolveOptions | None,
 ) -> Solution:
     """The cheapest plan of a static instance with expansions (`applies`), with the claims
-    the module docstring explains. `on_progress` sees v1's searches, whose objectives
-    leave out the expansion costs, and the whole model's."""
+    the module docstring explains. `on_progress` sees each improving plan as a plan of this
+    instance (v1's with the cost of the expansions it was found with, at most what it
+    costs once `needed` trims them) with the best proved bound known then; the free
+    relaxation's plans, which are not plans of it, are not reported."""
     from solver.solve import BUILD_S_PER_DECISION, check_bound, proved, solve, whole_model_s
 
     started = time.perf_counter()
+    reporter = Reporter(on_progress, started) if on_progress is not None else None
     deadline = started + time_limit_s
     size = decisions(instance)
     workers = workers or default_workers()
@@ -338,7 +342,6 @@ def solve_static_expansion(
             time_limit_s=RELAXED_SHARE * (phase_end - started),
             workers=cp_workers,
             seed=seed,
-            on_progress=on_progress,
             options=options,
         )
         bound, info = relaxed.bound, relaxed.solver
@@ -363,7 +366,7 @@ def solve_static_expansion(
             workers=cp_workers,
             seed=seed,
             hint=hint_plan,
-            on_progress=on_progress,
+            on_progress=shifted(reporter, _cost(instance, chosen), bound),
             options=options,
         )
         info = info or restricted.solver
@@ -375,7 +378,8 @@ def solve_static_expansion(
         # about as long as its build: expand-L-0 ended 4.0 s after a 120 s limit without
         # this room.
         end = phase_end - BUILD_S_PER_DECISION * size
-        whole = _whole_model(instance, best[0], end, cp_workers, seed, on_progress, options)
+        progress = shifted(reporter, 0.0, bound)
+        whole = _whole_model(instance, best[0], end, cp_workers, seed, progress, options)
         bound = max(bound, whole.bound) if bound is not None and whole.bound is not None else bound
         if whole.has_plan and whole.objective is not None and whole.objective < best[1]:
             best = (whole, whole.objective)
@@ -384,6 +388,8 @@ def solve_static_expansion(
         if found is not None:
             built = {(e.site, e.expansion) for e in found.expansions or []}
             best = _priced(instance, found, _fewest(instance, found, built), best)
+            if reporter is not None and best is not None:
+                reporter.plan(best[1], bound)
     if best is None:
         return _answer(instance, None, bound, "unknown", info, started, time_limit_s)
     plan, cost = best
@@ -408,6 +414,16 @@ def _highs_beside(instance: Instance, workers: int, seed: int, deadline: float) 
         # 120 s: the peer alone 2,902.76M against infraplan's 962.88M).
         return None
     return HighsRun(instance, None, end, seed)
+
+
+def _cost(instance: Instance, chosen: set[tuple[str, str]]) -> float:
+    """What building `chosen` costs."""
+    return math.fsum(
+        x.cost
+        for site in instance.sites
+        for x in site.expansions or []
+        if (site.id, x.id) in chosen
+    )
 
 
 def _fewest(

@@ -80,6 +80,21 @@ def test_the_cheapest_cover_of_a_plans_use_is_chosen(forced: None, workers: int)
     assert solution.bound is not None and 44.75 - 1e-6 <= solution.bound <= 47.0 + 1e-9
 
 
+def test_progress_reports_plans_of_this_instance_at_their_cost(forced: None) -> None:
+    """v1's plans are reported with the expansions' cost: never below the optimum 47
+    (v1 alone prices j at A at 40, the expansion left out), and with proved bounds."""
+    reports: list[tuple[float, float, float | None]] = []
+    instance = parse_instance(expansions_case())
+    solution = solve(instance, time_limit_s=10, workers=1, on_progress=lambda *r: reports.append(r))
+    assert solution.objective == pytest.approx(47.0)
+    assert reports
+    assert all(objective >= 47.0 - 1e-9 for _, objective, _ in reports)
+    assert all(bound is None or bound <= 47.0 + 1e-9 for _, _, bound in reports)
+    assert [objective for _, objective, _ in reports] == sorted(
+        (objective for _, objective, _ in reports), reverse=True
+    )
+
+
 def test_the_lp_charges_each_expansion_its_share() -> None:
     """The LP places j at A (40) and buys the 3 gpus it lacks at the least cost per gpu:
     all of two-b (1.5 a gpu: 3) and a quarter of four (1.75 a gpu: 1.75), so 44.75,

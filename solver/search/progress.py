@@ -55,3 +55,20 @@ class ProgressRelay(cp_model.CpSolverSolutionCallback):
             return
         bound = self.best_objective_bound / self._scale if self._proves else None
         self._reporter.plan(self.objective_value / self._scale, bound)
+
+
+def shifted(
+    reporter: Reporter | None, extra_cost: float, bound: float | None
+) -> ProgressCallback | None:
+    """A callback for a search of another instance inside a larger one (v1's search in
+    `solver.static_expansion`): its plans reach `reporter` (timed from the whole search's
+    start, improving plans only) at their cost plus `extra_cost`, what the larger
+    instance adds to each of them, with `bound`, a proof for the larger instance, in
+    place of the inner search's own bound, which proves nothing about it."""
+    if reporter is None:
+        return None
+
+    def report(_elapsed: float, objective: float, _inner_bound: float | None) -> None:
+        reporter.plan(objective + extra_cost, bound)
+
+    return report
