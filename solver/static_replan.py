@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 from solver.scheduled.greedy import decisions
 from solver.scheduled.variables import current_training
+from solver.search.progress import Reporter, shifted
 
 if TYPE_CHECKING:
     from models import Instance, Solution
@@ -125,14 +126,17 @@ def solve_static_replan(
     options: SolveOptions | None,
 ) -> Solution:
     """The cheapest plan of a static re-plan `instance` (`applies`), with the claims the
-    module docstring explains. `on_progress` sees v1's search, whose objective leaves out
-    the costs `relaxed_v1` drops."""
+    module docstring explains. `on_progress` sees each plan once it is priced as a plan of
+    this instance (v1's search prices plans of the relaxation, whose costs leave out
+    what `relaxed_v1` drops, so its own reports are not passed on), with the best proved
+    bound known then."""
     from solver.replan import plan_violations, restated
     from solver.scheduled.solve import solve_v2
     from solver.solve import check_bound, proved, solve, whole_model_s
     from solver.v1_equivalent import as_v1_solution, v2_answer
 
     started = time.perf_counter()
+    reporter = Reporter(on_progress, started) if on_progress is not None else None
     budgeted = instance.moves is not None and (
         instance.moves.max_training_moves is not None
         or instance.moves.max_replica_changes is not None
@@ -147,7 +151,6 @@ def solve_static_replan(
         workers=workers,
         seed=seed,
         hint=v1_hint,
-        on_progress=on_progress,
         options=options,
     )
     bound = relaxed.bound
@@ -161,6 +164,8 @@ def solve_static_replan(
         candidate, checked = restated(instance, relaxed)
         if not plan_violations(checked):
             plan, cost = candidate, checked.objective
+            if reporter is not None:
+                reporter.plan(cost, bound)
     if (
         plan is None
         and candidate is not None
@@ -175,6 +180,8 @@ def solve_static_replan(
         )
         if between is not None:
             plan, cost = between
+            if reporter is not None:
+                reporter.plan(cost, bound)
     left = time_limit_s - (time.perf_counter() - started)
     # The v2 whole model only when there is time to build and search it (its build took
     # 31 s on generated L, where the limit's 10 s were gone).
@@ -186,6 +193,7 @@ def solve_static_replan(
             workers=workers,
             seed=seed,
             hint=candidate if candidate is not None else hint,
+            on_progress=shifted(reporter, 0.0, bound),
             options=options,
             whole_model=True,
         )

@@ -79,6 +79,19 @@ def test_a_job_moves_when_the_saving_pays_for_the_move(monkeypatch: pytest.Monke
     assert solution.status == "optimal"
 
 
+def test_progress_reports_the_re_plans_own_costs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """v1 prices the move at B 22 x (1 - RELAXATION_MARGIN) on the relaxation; only the
+    re-plan's own price of its plans, 22, is reported (never below the optimum)."""
+    monkeypatch.setattr(scheduled_solve, "MAX_WHOLE_MODEL_DECISIONS", 0)
+    reports: list[tuple[float, float, float | None]] = []
+    instance = moving_job(stay_rate=3.0)
+    solution = solve(instance, time_limit_s=10, workers=1, on_progress=lambda *r: reports.append(r))
+    assert solution.objective == pytest.approx(22.0)
+    assert reports
+    assert all(objective >= 22.0 - 1e-12 for _, objective, _ in reports)
+    assert all(bound is None or bound <= 22.0 + 1e-12 for _, _, bound in reports)
+
+
 def test_a_job_stays_when_the_move_costs_more_than_it_saves(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
