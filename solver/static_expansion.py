@@ -74,7 +74,7 @@ if TYPE_CHECKING:
 #: whole model's own MAX_WHOLE_MODEL_DECISIONS (10,000): at 9,986 decisions (expand-M-102,
 #: 30 s) the whole model alone ended 15.07% from its bound, this path 0.91%. 1,000 is v1's
 #: least size for HiGHS beside CP-SAT (solver.solve.MIP_MIN_DECISIONS); sizes between it
-#: and 9,986 are not measured here (the generator's expansion family is M only).
+#: and 9,986 are not measured here (the generated expansion families are M and L).
 MIN_DECISIONS = 1_000
 #: Share of the time limit for v1's search of the relaxation (every expansion free), when
 #: the LP is not solved.
