@@ -107,6 +107,31 @@ def test_the_lp_charges_each_expansion_its_share() -> None:
     )
 
 
+def test_the_lp_charges_a_whole_expansion_for_any_use_of_what_only_it_supplies() -> None:
+    """A has no gpu of its own; its one expansion adds 4 for 7. Job j (2 gpus, 10 h) at A
+    costs 20 + 7 = 27, at B 200. Without the prerequisite row the LP builds half of the
+    expansion (23.5); with it, any use at A needs all of it: 27, the optimum."""
+    document = v2(
+        None,
+        horizon_hours=10,
+        sites=[
+            b.site(
+                "A",
+                {"gpu": (0, 1.0)},
+                expansions=[
+                    {"id": "four", "cost": 7.0, "inventory": [{"accelerator": "gpu", "count": 4}]}
+                ],
+            ),
+            b.site("B", {"gpu": (2, 10.0)}),
+        ],
+        training=[b.job("j", {"gpu": 2})],
+    ).model_dump(by_alias=True, exclude_unset=True)
+    lp = expansion_lp(parse_instance(document), time.perf_counter() + 30)
+    assert lp is not None
+    assert 27.0 - 1e-6 <= lp.bound <= 27.0 + 1e-9
+    assert lp.built == pytest.approx({("A", "four"): 1.0}, abs=1e-7)
+
+
 def test_rounding_builds_what_the_lp_builds_enough_of_within_supply() -> None:
     built = {("A", "two"): 0.0, ("A", "two-b"): 1.0, ("A", "four"): ROUND_AT}
     instance = parse_instance(expansions_case())
