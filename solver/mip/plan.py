@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from models import Solution
 from models.solution import SOLUTION_SCHEMA_V2
 from solver.costs import plan_costs
+from solver.scheduled.costs import plan_costs as v2_plan_costs
 
 if TYPE_CHECKING:
     from models import SolverInfo
@@ -22,7 +23,8 @@ FLOW_EPSILON = 1e-9
 
 def plan_solution(model: CompactModel, values: list[float], info: SolverInfo) -> Solution:
     """The plan of rounded integer columns and cleaned flows as a SPEC Solution (status
-    `feasible`, no bound), costed by `solver.costs.plan_costs`."""
+    `feasible`, no bound), costed by `solver.costs.plan_costs` (v1) or
+    `solver.scheduled.costs.plan_costs` (v2, with the chosen expansions)."""
     instance = model.instance
     training = [
         {"job": p.job, "site": p.site, "accelerator": p.accelerator, "count": p.count}
@@ -65,26 +67,12 @@ def plan_solution(model: CompactModel, values: list[float], info: SolverInfo) ->
             **v2,
         }
     )
-    costs = plan_costs(
-        instance,
-        draft.training,
-        draft.unplaced_training,
-        draft.inference,
-        draft.routes,
-        draft.unserved,
-    )
+    parts = (draft.training, draft.unplaced_training, draft.inference, draft.routes, draft.unserved)
     if instance.is_v2:
-        # A static v2 instance without re-planning fields (`build_compact` refuses them):
-        # its only v2 cost is the expansions'.
-        cost_of = {(s.id, x.id): x.cost for s in instance.sites for x in s.expansions or []}
-        costs = costs.model_copy(
-            update={
-                "lateness": 0.0,
-                "moves": 0.0,
-                "replica_starts": 0.0,
-                "expansions": math.fsum(cost_of[key] for key in built),
-            }
-        )
+        # Every v2 part (the expansions' among them) as the v2 path prices them.
+        costs = v2_plan_costs(instance, *parts, draft.expansions or [])
+    else:
+        costs = plan_costs(instance, *parts)
     return draft.model_copy(update={"objective": costs.total, "costs": costs})
 
 
