@@ -38,6 +38,13 @@ STALL_POLL_S = 0.1
 ROUNDING_GAP = 1e-3
 #: The rounding search's full-search subsolvers (docs/tuning.md#rounding_subsolvers).
 ROUNDING_SUBSOLVERS: tuple[str, ...] = ("default_lp", "max_lp")
+#: CP-SAT subsolvers left out of an interleaved search of a model whose hint is not known
+#: to be one of its plans. OR-Tools 9.15.6755 aborts the whole process (`Check failed:
+#: heuristics.fixed_search != nullptr`) when its `max_lp` worker runs interleaved with a
+#: hint on a model it then finds infeasible (google/or-tools#5025, fixed after that
+#: release; seen on a v2 re-plan, `solver.scheduled.solve`); the abort cannot be caught.
+#: A model is known feasible when its hint is one of its plans (`hint_is_plan`).
+HINTED_INTERLEAVE_EXCLUDED: tuple[str, ...] = ("max_lp",)
 
 
 class ModelInvalidError(RuntimeError):
@@ -69,10 +76,13 @@ def search(
     relay: ProgressRelay | None,
     *,
     stall: bool = False,
+    hint_is_plan: bool = False,
 ) -> Search:
     """Run CP-SAT on a built model until `deadline` (a perf_counter time); with `stall`
     (and a `relay`), also stop once the search has found no better plan for a while
-    (`stop_when_stalled`). Raises ModelInvalidError if CP-SAT rejects the model."""
+    (`stop_when_stalled`). `hint_is_plan` says the model's hint is one of its plans (so the
+    model is feasible); without it an interleaved, hinted search runs without
+    HINTED_INTERLEAVE_EXCLUDED. Raises ModelInvalidError if CP-SAT rejects the model."""
     solver = cp_model.CpSolver()
     params = solver.parameters
     if options.parameters.get("stop_after_first_solution"):
@@ -95,6 +105,10 @@ def search(
             field.extend(value)
         else:
             setattr(params, name, value)
+    if params.interleave_search and built.model.proto.has_solution_hint() and not hint_is_plan:
+        params.ignore_subsolvers.extend(
+            name for name in HINTED_INTERLEAVE_EXCLUDED if name not in params.ignore_subsolvers
+        )
     with _stall_watch(solver, relay) if stall and relay is not None else nullcontext():
         status = solver.solve(built.model, relay)
     if status == cp_model.MODEL_INVALID:

@@ -93,7 +93,8 @@ def full_search(
             hint_solution(built, first.values)
             lns_first = True
     if not lns_first or not tuned:
-        return runner.search(built, deadline, workers, seed, full, relay)
+        # With `lns_first` the hint is a complete plan: the model has plans.
+        return runner.search(built, deadline, workers, seed, full, relay, hint_is_plan=lns_first)
     share = LNS_SHARE if options.prove else 1.0
     lns_end = time.perf_counter() + share * (deadline - time.perf_counter())
     # No bound is reported from this step: with the LNS workers alone it is presolve's.
@@ -108,7 +109,9 @@ def full_search(
         hint_solution(built, improved.values)
     if not options.prove:
         return improved
-    proving = runner.search(built, deadline, workers, seed, full, relay)
+    proving = runner.search(
+        built, deadline, workers, seed, full, relay, hint_is_plan=improved.has_plan
+    )
     return runner.combined(improved, proving)
 
 
@@ -155,7 +158,16 @@ def rounding_search(
         budget_end = time.perf_counter() + share * (deadline - time.perf_counter())
         restricted_relay = relay.restricted() if relay is not None else None
         rounding = runner.rounding_options(options)
-        found = runner.search(restricted, budget_end, workers, seed, rounding, restricted_relay)
+        # Widened by the incumbent, the copy has the incumbent (its hint) among its plans.
+        found = runner.search(
+            restricted,
+            budget_end,
+            workers,
+            seed,
+            rounding,
+            restricted_relay,
+            hint_is_plan=widened and start is not None,
+        )
         if found.has_plan:
             plan = extract_plan(built, found.values)
             break
