@@ -112,8 +112,9 @@ def test_site_flow_cover_rows_open_a_site_by_the_demand_it_takes() -> None:
     """One region's 1 rps, unserved at 1,000 per rps-hour (10,000 over 10 h), can go to A
     or B (fixed cost 100 each, free replicas of 1 accelerator serving 100 rps): one site
     opens (100). Site use and site capacity let the LP run 1% of a replica and open its
-    site 1% (1); the redundant flow cover rows give the LP the whole 100, and the optimum
-    is unchanged."""
+    site 1% (1); the redundant site flow cover rows give the LP the whole 100 (here the
+    replica flow cover rows do too: one whole replica, for which site use opens the site),
+    and the optimum is unchanged."""
     sites = [b.site(name, {"gpu": (100, 0.0)}, fixed_cost=100.0) for name in "AB"]
     instance = b.instance(
         sites=sites,
@@ -127,12 +128,50 @@ def test_site_flow_cover_rows_open_a_site_by_the_demand_it_takes() -> None:
     assert built.notes.rows["site_flow_cover"] == 2
     assert solve_linear(built).bound == pytest.approx(100.0)
 
-    without = without_rows(build_model(instance), "site_flow_cover")
+    only_sites = without_rows(build_model(instance), "replica_flow_cover")
+    assert solve_linear(only_sites).bound == pytest.approx(100.0)
+
+    without = without_rows(only_sites, "site_flow_cover")
     assert solve_linear(without).bound == pytest.approx(1.0)
 
     solution = solve(instance, time_limit_s=20.0, workers=2)
     assert solution.status == "optimal"
     assert solution.objective == pytest.approx(100.0)
+    assert_valid_plan(instance, solution)
+
+
+def test_replica_flow_cover_rows_run_a_whole_replica_for_a_small_demand() -> None:
+    """Two regions' 1 rps each, unserved at 1,000 per rps-hour (20,000 over 10 h), reach
+    only A and only B; a replica of 1 accelerator at 10 per hour (100 over 10 h) serves 100
+    rps: one replica runs at each site (200). The serving rows let the LP run 1% of a
+    replica at each (2); the redundant replica flow cover rows give the LP the whole 200,
+    and the optimum is unchanged."""
+    sites = [b.site(name, {"gpu": (4, 10.0)}) for name in "AB"]
+    instance = b.instance(
+        sites=sites,
+        regions=["r1", "r2"],
+        links=[b.link("r1", "A"), b.link("r2", "B")],
+        inference=[
+            b.service(
+                "s",
+                {"gpu": (1, 100.0)},
+                {"r1": 1.0, "r2": 1.0},
+                unserved_cost_per_rps_hour=1000.0,
+            )
+        ],
+    )
+    built = build_model(instance)
+    assert built.notes.rows["replica_flow_cover"] == 2
+    assert solve_linear(built).bound == pytest.approx(200.0)
+
+    without = without_rows(build_model(instance), "replica_flow_cover")
+    # (A replica's rate in the widened model carries the SPEC's tolerance: 2 less 2e-5.)
+    assert solve_linear(without).bound == pytest.approx(2.0, rel=1e-4)
+
+    solution = solve(instance, time_limit_s=20.0, workers=2)
+    assert solution.status == "optimal"
+    assert solution.objective == pytest.approx(200.0)
+    assert [group.replicas for group in solution.inference] == [1, 1]
     assert_valid_plan(instance, solution)
 
 

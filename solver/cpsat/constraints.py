@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 SMALL_DOMAIN_COUNT = 3
 #: State `site_flow_cover` (measured in docs/tuning.md#site_flow_cover).
 SITE_FLOW_COVER = True
+#: State `replica_flow_cover` (measured in docs/tuning.md#replica_flow_cover).
+REPLICA_FLOW_COVER = True
 
 
 @dataclass
@@ -517,6 +519,41 @@ def site_flow_cover(
         notes.note_row(model, "site_flow_cover", pair.site)
 
 
+def replica_flow_cover(
+    model: CpModel, instance: Instance, variables: PlanVariables, notes: ModelNotes
+) -> None:
+    """Redundant: x[i, u, s] <= sum_a min(demand[i, u], rps_ia) * r[i, s, a] (+ the
+    serving row's slack in the widened model), where some replica at s carries more than
+    region u's demand.
+
+    Implied for integer replica counts by the demand and serving capacity rows: if a
+    replica that carries the whole demand of u runs at s, the right side is at least that
+    demand; else every replica that runs has min(...) = rps_ia and the row is the serving
+    row with the other regions' flows left out. Stated because the LP relaxation serves a
+    small demand from a fraction of a replica, while this row makes a site serve u by
+    the largest share of u's demand it takes (the disaggregated strong form, as
+    `site_flow_cover` for sites). Rows where every replica carries less than u's demand
+    are the serving row itself and are not stated."""
+    flows: dict[tuple[str, str, str], list[IntVar]] = defaultdict(list)
+    for pair, var in variables.flow.items():
+        flows[pair.service, pair.region, pair.site].append(var)
+    capacity = _capacity_terms(variables)
+    for (service_id, region, site_id), served in flows.items():
+        units = variables.units[service_id]
+        most = units.demand_units[region]
+        terms = capacity.get((service_id, site_id), [])
+        if not terms or all(per <= most for _, per in terms):
+            continue
+        model.add(
+            cp_model.LinearExpr.sum(served)
+            <= cp_model.LinearExpr.weighted_sum(
+                [v for v, _ in terms], [min(most, per) for _, per in terms]
+            )
+            + units.slack
+        )
+        notes.note_row(model, "replica_flow_cover", service_id, site_id)
+
+
 def add_constraints(
     model: CpModel,
     instance: Instance,
@@ -545,6 +582,8 @@ def add_constraints(
     site_capacity(model, instance, variables, notes)
     if SITE_FLOW_COVER:
         site_flow_cover(model, instance, variables, notes)
+    if REPLICA_FLOW_COVER:
+        replica_flow_cover(model, instance, variables, notes)
     for service_id, units in variables.units.items():
         if not units.exact:
             notes.inexact.append(f"rps of service {service_id} rounded to a 1e-6 grid")
