@@ -344,7 +344,8 @@ def solve_linear(
     solver = linear.solver
     solver.SuppressOutput()
     if time_limit_s is not None:
-        solver.SetTimeLimit(max(1, int(time_limit_s * 1000)))
+        left = time_limit_s - (time.perf_counter() - started)
+        solver.SetTimeLimit(max(1, int(left * 1000)))
     if threads > 1:
         solver.SetNumThreads(threads)
     with _quiet_stdout() if solver_id == "HIGHS" else contextlib.nullcontext():
@@ -413,8 +414,12 @@ def _solve_lp_mathopt(
     time_limit_s: float | None,
     threads: int,
 ) -> LinearResult:
-    """The LP relaxation solved by HiGHS through MathOpt, with values and row duals."""
+    """The LP relaxation solved by HiGHS through MathOpt, with values and row duals; the
+    time its rows take to read (seconds on a large model) comes off `time_limit_s`."""
+    started = time.perf_counter()
     data = linear_rows(built, integer=False, fixed=fixed)
+    if time_limit_s is not None:
+        time_limit_s -= time.perf_counter() - started
     return solve_rows(data, time_limit_s, threads)
 
 
@@ -438,17 +443,23 @@ def run_highs(
 
 def solve_rows(data: LinearRows, time_limit_s: float | None, threads: int = 1) -> LinearResult:
     """The LP of `data` solved by HiGHS through MathOpt, with values, row duals and the
-    safe bound of those duals (`safe_bound`)."""
+    safe bound of those duals (`safe_bound`). The model's conversion comes off
+    `time_limit_s`; with no time left, HiGHS is not started (status "unknown")."""
     started = time.perf_counter()
+    model = _mathopt_model(data)
     parameters = parameters_pb2.SolveParametersProto(enable_output=False)
     if time_limit_s is not None:
-        parameters.time_limit.FromTimedelta(datetime.timedelta(seconds=max(time_limit_s, 1e-3)))
+        left = time_limit_s - (time.perf_counter() - started)
+        parameters.time_limit.FromTimedelta(datetime.timedelta(seconds=max(left, 1e-3)))
     if threads > 1:
         parameters.threads = threads
-    result = run_highs(_mathopt_model(data), parameters)
-    reason = result.termination.reason
-    status = _MATHOPT_STATUS.get(reason, "unknown")
-    solution = result.solutions[0] if result.solutions else None
+    if time_limit_s is None or left > 0:
+        result = run_highs(model, parameters)
+        reason = result.termination.reason
+        status = _MATHOPT_STATUS.get(reason, "unknown")
+        solution = result.solutions[0] if result.solutions else None
+    else:
+        status, solution = "unknown", None
     has_values = status == "optimal" and solution is not None
     if not has_values or solution is None:
         return LinearResult(

@@ -9,6 +9,7 @@ from ortools.sat.python import cp_model
 
 from models import load_instance
 from solver import solve
+from solver.cpsat import constraints
 from solver.cpsat.model import add_hint, build_model, extract_plan, hint_solution
 from solver.heuristics.greedy import greedy
 from solver.linear import solve_linear
@@ -16,6 +17,7 @@ from tests import builders as b
 from tests.checks import assert_valid_plan
 
 if TYPE_CHECKING:
+    from models import Instance
     from solver.cpsat.model import BuiltModel
 
 
@@ -108,13 +110,15 @@ def without_rows(built: BuiltModel, family: str) -> BuiltModel:
     return built
 
 
-def test_site_flow_cover_rows_open_a_site_by_the_demand_it_takes() -> None:
+def test_site_flow_cover_rows_open_a_site_by_the_demand_it_takes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """One region's 1 rps, unserved at 1,000 per rps-hour (10,000 over 10 h), can go to A
     or B (fixed cost 100 each, free replicas of 1 accelerator serving 100 rps): one site
-    opens (100). Site use and site capacity let the LP run 1% of a replica and open its
-    site 1% (1); the redundant site flow cover rows give the LP the whole 100 (here the
-    replica flow cover rows do too: one whole replica, for which site use opens the site),
-    and the optimum is unchanged."""
+    opens (100). With serving rows at the replicas' full rate, site use and site capacity
+    let the LP run 1% of a replica and open its site 1% (1); the redundant flow cover rows
+    give the LP the whole 100, and the optimum is unchanged."""
+    monkeypatch.setattr(constraints, "SERVING_TIGHTENED", False)
     sites = [b.site(name, {"gpu": (100, 0.0)}, fixed_cost=100.0) for name in "AB"]
     instance = b.instance(
         sites=sites,
@@ -128,10 +132,7 @@ def test_site_flow_cover_rows_open_a_site_by_the_demand_it_takes() -> None:
     assert built.notes.rows["site_flow_cover"] == 2
     assert solve_linear(built).bound == pytest.approx(100.0)
 
-    only_sites = without_rows(build_model(instance), "replica_flow_cover")
-    assert solve_linear(only_sites).bound == pytest.approx(100.0)
-
-    without = without_rows(only_sites, "site_flow_cover")
+    without = without_rows(build_model(instance), "site_flow_cover")
     assert solve_linear(without).bound == pytest.approx(1.0)
 
     solution = solve(instance, time_limit_s=20.0, workers=2)
@@ -140,39 +141,40 @@ def test_site_flow_cover_rows_open_a_site_by_the_demand_it_takes() -> None:
     assert_valid_plan(instance, solution)
 
 
-def test_replica_flow_cover_rows_run_a_whole_replica_for_a_small_demand() -> None:
+def small_demands() -> Instance:
     """Two regions' 1 rps each, unserved at 1,000 per rps-hour (20,000 over 10 h), reach
     only A and only B; a replica of 1 accelerator at 10 per hour (100 over 10 h) serves 100
-    rps: one replica runs at each site (200). The serving rows let the LP run 1% of a
-    replica at each (2); the redundant replica flow cover rows give the LP the whole 200,
-    and the optimum is unchanged."""
-    sites = [b.site(name, {"gpu": (4, 10.0)}) for name in "AB"]
-    instance = b.instance(
-        sites=sites,
+    rps: one replica runs at each site (200)."""
+    return b.instance(
+        sites=[b.site(name, {"gpu": (4, 10.0)}) for name in "AB"],
         regions=["r1", "r2"],
         links=[b.link("r1", "A"), b.link("r2", "B")],
         inference=[
             b.service(
-                "s",
-                {"gpu": (1, 100.0)},
-                {"r1": 1.0, "r2": 1.0},
-                unserved_cost_per_rps_hour=1000.0,
+                "s", {"gpu": (1, 100.0)}, {"r1": 1.0, "r2": 1.0}, unserved_cost_per_rps_hour=1000.0
             )
         ],
     )
-    built = build_model(instance)
-    assert built.notes.rows["replica_flow_cover"] == 2
-    assert solve_linear(built).bound == pytest.approx(200.0)
 
-    without = without_rows(build_model(instance), "replica_flow_cover")
-    # (A replica's rate in the widened model carries the SPEC's tolerance: 2 less 2e-5.)
-    assert solve_linear(without).bound == pytest.approx(2.0, rel=1e-4)
 
+def test_serving_rows_cap_a_replica_at_the_demand_its_site_may_serve(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """In `small_demands` a replica's 100 rps are capped at the 1 rps its site may serve:
+    the LP runs a whole replica at each site (200), where at the full rate it runs 1% of
+    one (2); the optimum is 200 either way."""
+    instance = small_demands()
+    assert solve_linear(build_model(instance)).bound == pytest.approx(200.0)
     solution = solve(instance, time_limit_s=20.0, workers=2)
     assert solution.status == "optimal"
     assert solution.objective == pytest.approx(200.0)
     assert [group.replicas for group in solution.inference] == [1, 1]
     assert_valid_plan(instance, solution)
+
+    monkeypatch.setattr(constraints, "SERVING_TIGHTENED", False)
+    # (A replica's rate in the widened model carries the SPEC's tolerance: 2 less 2e-5.)
+    assert solve_linear(build_model(instance)).bound == pytest.approx(2.0, rel=1e-4)
+    assert solve(instance, time_limit_s=20.0, workers=2).objective == pytest.approx(200.0)
 
 
 def test_site_capacity_rows_make_fixed_costs_grow_with_use() -> None:

@@ -209,8 +209,9 @@ def test_without_highs_or_with_one_worker_no_run_starts(monkeypatch: pytest.Monk
 def test_the_compact_lp_runs_a_whole_replica_for_a_small_demand() -> None:
     """Two regions' 1 rps each (unserved at 1,000 per rps-hour) reach only A and only B;
     a replica of 1 accelerator at 10 per hour serves 100 rps; 10 hours: one replica at each
-    site, 200 by hand. The serving rows alone let the LP run 1% of a replica at each (2);
-    with the disaggregated serving rows the LP relaxation is already 200."""
+    site, 200 by hand. Serving rows at the replicas' full rate let the LP run 1% of a
+    replica at each (2); with the rate capped at the demand each site may serve (1 rps),
+    the LP relaxation is already 200."""
     instance = b.instance(
         sites=[b.site(name, {"gpu": (4, 10.0)}) for name in "AB"],
         regions=["r1", "r2"],

@@ -29,8 +29,9 @@ if TYPE_CHECKING:
 SMALL_DOMAIN_COUNT = 3
 #: State `site_flow_cover` (measured in docs/tuning.md#site_flow_cover).
 SITE_FLOW_COVER = True
-#: State `replica_flow_cover` (measured in docs/tuning.md#replica_flow_cover).
-REPLICA_FLOW_COVER = True
+#: Serving rows with each replica's rate capped at the demand the site may serve
+#: (docs/tuning.md#serving_tightened).
+SERVING_TIGHTENED = True
 
 
 @dataclass
@@ -238,17 +239,25 @@ def _capacity_terms(variables: PlanVariables) -> dict[tuple[str, str], list[tupl
 def serving_capacity(
     model: CpModel, instance: Instance, variables: PlanVariables, notes: ModelNotes
 ) -> None:
-    """sum_u x[i, u, s] <= sum_a rps_ia * r[i, s, a] (SPEC §5.5)."""
+    """sum_u x[i, u, s] <= sum_a min(rps_ia, D) * r[i, s, a] (SPEC §5.5), where D is the
+    demand of the regions the site may serve (with SERVING_TIGHTENED; else rps_ia): the
+    flows never exceed D, so a replica that carries D carries all a plan can send
+    (CP-SAT's presolve finds the same; the LP relaxation needs it stated)."""
     flows: dict[tuple[str, str], list[IntVar]] = defaultdict(list)
+    reach: dict[tuple[str, str], int] = defaultdict(int)
     for pair, var in variables.flow.items():
         flows[pair.service, pair.site].append(var)
+        reach[pair.service, pair.site] += variables.units[pair.service].demand_units[pair.region]
     capacity = _capacity_terms(variables)
     for key, served in flows.items():
         terms = capacity[key]
         slack = variables.units[key[0]].slack
+        most = reach[key] if SERVING_TIGHTENED else None
         model.add(
             cp_model.LinearExpr.sum(served)
-            <= cp_model.LinearExpr.weighted_sum([v for v, _ in terms], [c for _, c in terms])
+            <= cp_model.LinearExpr.weighted_sum(
+                [v for v, _ in terms], [c if most is None else min(c, most) for _, c in terms]
+            )
             + slack
         )
         notes.note_row(model, "serving_capacity", *key)
@@ -519,41 +528,6 @@ def site_flow_cover(
         notes.note_row(model, "site_flow_cover", pair.site)
 
 
-def replica_flow_cover(
-    model: CpModel, instance: Instance, variables: PlanVariables, notes: ModelNotes
-) -> None:
-    """Redundant: x[i, u, s] <= sum_a min(demand[i, u], rps_ia) * r[i, s, a] (+ the
-    serving row's slack in the widened model), where some replica at s carries more than
-    region u's demand.
-
-    Implied for integer replica counts by the demand and serving capacity rows: if a
-    replica that carries the whole demand of u runs at s, the right side is at least that
-    demand; else every replica that runs has min(...) = rps_ia and the row is the serving
-    row with the other regions' flows left out. Stated because the LP relaxation serves a
-    small demand from a fraction of a replica, while this row makes a site serve u by
-    the largest share of u's demand it takes (the disaggregated strong form, as
-    `site_flow_cover` for sites). Rows where every replica carries less than u's demand
-    are the serving row itself and are not stated."""
-    flows: dict[tuple[str, str, str], list[IntVar]] = defaultdict(list)
-    for pair, var in variables.flow.items():
-        flows[pair.service, pair.region, pair.site].append(var)
-    capacity = _capacity_terms(variables)
-    for (service_id, region, site_id), served in flows.items():
-        units = variables.units[service_id]
-        most = units.demand_units[region]
-        terms = capacity.get((service_id, site_id), [])
-        if not terms or all(per <= most for _, per in terms):
-            continue
-        model.add(
-            cp_model.LinearExpr.sum(served)
-            <= cp_model.LinearExpr.weighted_sum(
-                [v for v, _ in terms], [min(most, per) for _, per in terms]
-            )
-            + units.slack
-        )
-        notes.note_row(model, "replica_flow_cover", service_id, site_id)
-
-
 def add_constraints(
     model: CpModel,
     instance: Instance,
@@ -582,8 +556,6 @@ def add_constraints(
     site_capacity(model, instance, variables, notes)
     if SITE_FLOW_COVER:
         site_flow_cover(model, instance, variables, notes)
-    if REPLICA_FLOW_COVER:
-        replica_flow_cover(model, instance, variables, notes)
     for service_id, units in variables.units.items():
         if not units.exact:
             notes.inexact.append(f"rps of service {service_id} rounded to a 1e-6 grid")

@@ -18,11 +18,10 @@ Rows: inventory per (site, accelerator) and grid power and cooling per site, eac
 form `... <= limit * z[s]` at sites with a fixed cost, plus `y <= z[s]` for every placement
 there; each limit raised by what the site's expansions add (`+ added * e[s,x]`, with
 `e[s,x] <= z[s]` at a site with a fixed cost); accelerators added by expansions per supply
-limit; demand per (service, region); serving capacity per (service, site), and per route pair
-in its disaggregated form `x[i,u,s] <= sum_a min(demand[i,u], rps_a) * r[i,s,a]` where a
-replica carries more than the region's demand (implied for integer r by the two before; it
-strengthens the LP, as the strong form of facility location does); n+1 per (service,
-failure domain where it has options); bandwidth per limited link over the SPEC §3 paths.
+limit; demand per (service, region); serving capacity per (service, site), each replica's
+rate capped at the demand of the regions the site may serve (the same integer plans, a
+tighter LP); n+1 per (service, failure domain where it has options); bandwidth per limited
+link over the SPEC §3 paths.
 """
 
 from __future__ import annotations
@@ -160,16 +159,11 @@ def build_compact(instance: Instance, *, serve_all: bool = False) -> CompactMode
         kb = service.kb_per_request
         for pair in eligibility.routes[service.id]:
             egress = traffic_egress_per_rps(instance, kb, pair.region, pair.site) if kb else 0.0
-            rps_wanted = service.demand_rps[pair.region]
-            x = model.column(egress, rps_wanted, integer=False)
+            x = model.column(egress, service.demand_rps[pair.region], integer=False)
             model.pairs[x] = pair
             served_at[pair.site][x] = 1.0
             demand_terms[pair.region][x] = 1.0
-            at_site = capacity[pair.site]
-            if any(rps > rps_wanted for rps in at_site.values()):
-                # The disaggregated serving row: x <= sum min(demand, rps) * r.
-                cover = {r: -min(rps_wanted, rps) for r, rps in at_site.items()}
-                model.row({x: 1.0, **cover}, -_INFINITY, 0.0)
+
             if kb > 0:
                 route = paths.route(pair.region, pair.site)
                 assert route is not None, "route pairs are reachable"
@@ -186,9 +180,12 @@ def build_compact(instance: Instance, *, serve_all: bool = False) -> CompactMode
                 terms[w] = 1.0
             model.row(terms, rps, rps)
         for site_id, flows in served_at.items():
+            # A replica carries at most the demand the site may serve (coefficient
+            # tightening: the same integer plans, a tighter LP).
+            reach = math.fsum(model.upper[x] for x in flows)
             row = dict(flows)
             for r, rps in capacity[site_id].items():
-                row[r] = -rps
+                row[r] = -min(rps, reach)
             model.row(row, -_INFINITY, 0.0)
         if service.resilience == "n+1":
             n_plus_one(model, instance, capacity, served_at)

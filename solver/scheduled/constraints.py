@@ -451,15 +451,12 @@ def period_services(
     model: CpModel, instance: Instance, variables: ScheduledVariables, notes: ModelNotes
 ) -> None:
     """SPEC §9.4-9.6: §5's demand, serving capacity and n+1 rows per period, with v1's
-    redundant covers (`replica_flow_cover` included), by v1's own row builders on each
-    period's variables."""
+    redundant covers, by v1's own row builders on each period's variables."""
     for view in variables.periods:
         v1.demand(model, instance, view, notes)
         v1.serving_capacity(model, instance, view, notes)
         v1.demand_cover(model, instance, view, notes)
         v1.replica_count_cover(model, instance, view, notes)
-        if v1.REPLICA_FLOW_COVER:
-            v1.replica_flow_cover(model, instance, view, notes)
         v1.resilience(model, instance, view, notes)
         for service_id, units in view.units.items():
             if not units.exact:
