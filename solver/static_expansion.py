@@ -289,7 +289,8 @@ def expansion_lp(instance: Instance, deadline: float) -> ExpansionLP | None:
     if left <= MIN_LP_S:
         return None
     try:
-        result = solve_linear(built, solver_id=LP_SOLVER, time_limit_s=left)
+        limit = left if math.isfinite(left) else None
+        result = solve_linear(built, solver_id=LP_SOLVER, time_limit_s=limit)
     except ValueError:
         return None
     if result.status != "optimal" or result.bound is None:
@@ -346,12 +347,14 @@ def prerequisite_rows(instance: Instance, built: ScheduledModel) -> int:
     return rows
 
 
-def rounded(instance: Instance, built: dict[tuple[str, str], float]) -> set[tuple[str, str]]:
-    """The expansions the LP builds at least ROUND_AT of, most built first, each kept
-    only while the set stays within the supply limits."""
+def rounded(
+    instance: Instance, built: dict[tuple[str, str], float], *, at: float = ROUND_AT
+) -> set[tuple[str, str]]:
+    """The expansions the LP builds at least `at` of, most built first, each kept only
+    while the set stays within the supply limits."""
     chosen: set[tuple[str, str]] = set()
     for key in sorted(built, key=lambda k: (-built[k], k)):
-        if built[key] >= ROUND_AT and within_supply(instance, chosen | {key}):
+        if built[key] >= at and within_supply(instance, chosen | {key}):
             chosen.add(key)
     return chosen
 

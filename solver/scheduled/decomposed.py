@@ -1,6 +1,9 @@
 """Large scheduled instances without their whole model (docs/formulation.md, "Scheduled
 instances", "Large instances").
 
+With candidate expansions, the periods' LPs that charge them come first: they are the
+bound and choose the expansions the plan is built with (`expansion`).
+
 The first plan (`greedy.first_plan`) fixes the training; then, period by period, v1's LP
 of the period's inference in what the plan's training leaves guides the rounding of the
 period's inference (`rounding.rounded_period`), which replaces the plan's when the whole
@@ -22,6 +25,14 @@ from solver.heuristics.greedy import Guide
 from solver.linear import solve_linear
 from solver.scheduled.bound import PeriodLP, period_lp, summed_bound, training_floor
 from solver.scheduled.check import accepted
+from solver.scheduled.expansion import (
+    charged_lps,
+    chosen_expansions,
+    has_expansions,
+    restated,
+    with_built,
+)
+from solver.scheduled.greedy import first_plan
 from solver.scheduled.period_parts import training_ledger, with_period
 from solver.scheduled.period_view import period_view
 from solver.scheduled.rounding import rounded_period
@@ -128,16 +139,32 @@ def decomposed(
 
     end = deadline - max(RESERVE_S, CHECK_ROOM * check_s)
     plan = fallback
-    if plan is not None and options.lp and not plan.expansions:
-        # The plan first: each period's LP of what training leaves, rounded.
-        rounded = rounded_periods(instance, plan, end - BOUND_SHARE * (end - time.perf_counter()))
-        if rounded is not plan:
-            plan = _checked(instance, rounded)
-            if on_progress is not None:
-                on_progress(time.perf_counter() - started, plan.objective, None)
     floors = training_floor(instance)
     lps: list[PeriodLP] = []
-    if floors is not None and options.lp:
+    charged = None
+    if floors is not None and options.lp and has_expansions(instance):
+        # The periods' LPs that charge expansions first: they are the bound, and they
+        # choose the expansions the plan is made with (solver.scheduled.expansion).
+        charged = charged_lps(instance, end - (1 - BOUND_SHARE) * (end - time.perf_counter()))
+        if charged is not None:
+            lps = [PeriodLP(lp.bound) for lp in charged]
+    if plan is not None and options.lp and not plan.expansions:
+        chosen = chosen_expansions(instance, charged) if charged is not None else set()
+        built_plan = _with_expansions(instance, chosen, end) if chosen else None
+        if built_plan is not None:
+            if built_plan.objective < plan.objective * (1 - MIN_GAIN):
+                plan = built_plan
+                if on_progress is not None:
+                    on_progress(time.perf_counter() - started, plan.objective, None)
+        else:
+            # The plan first: each period's LP of what training leaves, rounded.
+            share = 0.0 if charged is not None else BOUND_SHARE
+            rounded = rounded_periods(instance, plan, end - share * (end - time.perf_counter()))
+            if rounded is not plan:
+                plan = _checked(instance, rounded)
+                if on_progress is not None:
+                    on_progress(time.perf_counter() - started, plan.objective, None)
+    if floors is not None and options.lp and charged is None:
         pace = Pace()
         for position in range(len(instance.schedule.periods)):
             if not pace.room(end):
@@ -172,6 +199,30 @@ def decomposed(
         model_notes=[],
     )
     return _answer(instance, plan, status, bound, info)
+
+
+def _with_expansions(
+    instance: Instance, chosen: set[tuple[str, str]], deadline: float
+) -> ScheduledPlan | None:
+    """The first plan of `instance` with the expansions in `chosen` built in
+    (`expansion.with_built`), its periods rounded until `deadline`, as a checked plan of
+    `instance` that lists them; None when that first plan is incomplete. A refusal of
+    the restated plan is a bug (the same decisions in the same capacity), raised as
+    ClaimContradictionError."""
+    from solver.solve import ClaimContradictionError
+
+    built = with_built(instance, chosen)
+    first = accepted(built, first_plan(built))
+    if first is None:
+        return None
+    improved = rounded_periods(built, first, deadline)
+    checked = accepted(instance, restated(instance, improved, chosen))
+    if checked is None:
+        raise ClaimContradictionError(
+            "internal error: a plan with its expansions built in fails the check once "
+            "they are listed; please report this instance"
+        )
+    return checked
 
 
 def _checked(instance: Instance, plan: ScheduledPlan) -> ScheduledPlan:
