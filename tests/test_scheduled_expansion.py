@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from models.solution import ReplicaAssignment, RouteFlow
 from solver import solve
 from solver.scheduled import solve as scheduled_solve
 from solver.scheduled.bound import PeriodLP, period_lp, summed_bound, training_floor
@@ -16,8 +17,10 @@ from solver.scheduled.expansion import (
     chosen_expansions,
     cost_shares,
     period_expansion_view,
+    unneeded,
     with_built,
 )
+from solver.scheduled.plan import ScheduledPlan
 from tests import builders as b
 from tests.scheduled_cases import assert_checked, v2
 
@@ -128,3 +131,28 @@ def test_a_step_too_dear_is_left_out_and_the_bound_stays_below_the_plan(
     assert solution.bound is not None and solution.bound <= 100.0 * (1 + 1e-9)
     assert solution.status == "optimal"
     assert_checked(instance, solution)
+
+
+def serving_from(site: str, instance: Instance) -> ScheduledPlan:
+    """One replica at `site` serving the 10 rps in both periods of `one_gpu_step`."""
+    periods = ["p1", "p2"]
+    return ScheduledPlan.build(
+        instance,
+        [],
+        [],
+        [
+            ReplicaAssignment(service="s", site=site, accelerator="gpu", replicas=1, period=p)
+            for p in periods
+        ],
+        [RouteFlow(service="s", region="r", site=site, rps=10.0, period=p) for p in periods],
+        [],
+        [],
+    )
+
+
+def test_an_expansion_the_plan_does_not_use_is_not_needed() -> None:
+    instance = one_gpu_step()
+    chosen = {("A", "A-gpu")}
+    built = with_built(instance, chosen)
+    assert unneeded(instance, built, serving_from("A", built), chosen) == set()
+    assert unneeded(instance, built, serving_from("B", built), chosen) == chosen

@@ -29,16 +29,23 @@ import math
 import time
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from models import COOLING_KINDS, Instance
 from models.schedule import expansion_adds
 from models.solution import ChosenExpansion
 from models.v2_fields import AcceleratorCount, TimelineEntry
-from solver.scheduled.ledger import Ledger
+from solver.costs import replica_size
+from solver.scheduled.costs import period_position
+from solver.scheduled.ledger import ROOM, Ledger
+from solver.scheduled.period_parts import training_ledger
 from solver.scheduled.period_view import period_view
 from solver.scheduled.plan import ScheduledPlan
 from solver.static_expansion import ExpansionLP, expansion_lp, rounded
 
 if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
     from models import Site
 
 #: Share of its period's hours an expansion must be built on average to be chosen (as the
@@ -220,3 +227,43 @@ def restated(
         plan.unserved,
         [ChosenExpansion(site=site, expansion=expansion) for site, expansion in sorted(chosen)],
     )
+
+
+def unneeded(
+    instance: Instance, built: Instance, plan: ScheduledPlan, chosen: set[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """The expansions of `chosen` that `plan` (a plan of `built = with_built(instance,
+    chosen)`) does not need: dearest first, each one whose additions the plan's use leaves
+    unused at every hour from its period on (stock, grid and cooling as written, as the
+    ledger books them), taken out of the ledger in turn."""
+    ledger = training_ledger(built, plan)
+    for group in plan.inference:
+        hours = ledger.period(period_position(built, group.period))
+        count = group.replicas * replica_size(built, group.service, group.accelerator)
+        ledger.take(group.site, group.accelerator, count, {}, hours)
+    schedule = instance.schedule
+    by_key = {
+        (site.id, expansion.id): expansion
+        for site in instance.sites
+        for expansion in site.expansions or []
+    }
+    dropped: set[tuple[str, str]] = set()
+    for key in sorted(chosen, key=lambda k: (-by_key[k].cost, k)):
+        site_id = key[0]
+        first = ledger.starts[schedule.expansion_period[key]]
+        add_grid, add_cooling, add_stock = expansion_adds(by_key[key])
+        spare: list[tuple[NDArray[np.float64], float]] = [(ledger.grid[site_id], add_grid)]
+        spare += [(ledger.cooling[site_id, kind], kw) for kind, kw in add_cooling.items()]
+        spare += [(ledger.stock[site_id, a], float(n)) for a, n in add_stock.items()]
+        if all(_spare(left[first:], amount) for left, amount in spare):
+            for left, amount in spare:
+                left[first:] -= amount
+            dropped.add(key)
+    return dropped
+
+
+def _spare(left: NDArray[np.float64], amount: float) -> bool:
+    """Whether `amount` less of a limit still leaves every hour's use within it (an
+    unlimited limit, inf, always does)."""
+    after = left - amount
+    return bool(np.all(after >= -ROOM * np.maximum(1.0, np.abs(left))))
