@@ -21,6 +21,7 @@ from solver.mip.portfolio import HighsRun
 from solver.plan import Plan
 from solver.solve import SolveOptions, solve
 from tests.checks import assert_valid_plan
+from tests.test_cpsat_model import small_demands
 
 if TYPE_CHECKING:
     from models import Instance
@@ -207,21 +208,10 @@ def test_without_highs_or_with_one_worker_no_run_starts(monkeypatch: pytest.Monk
 
 
 def test_the_compact_lp_runs_a_whole_replica_for_a_small_demand() -> None:
-    """Two regions' 1 rps each (unserved at 1,000 per rps-hour) reach only A and only B;
-    a replica of 1 accelerator at 10 per hour serves 100 rps; 10 hours: one replica at each
-    site, 200 by hand. Serving rows at the replicas' full rate let the LP run 1% of a
-    replica at each (2); with the rate capped at the demand each site may serve (1 rps),
-    the LP relaxation is already 200."""
-    instance = b.instance(
-        sites=[b.site(name, {"gpu": (4, 10.0)}) for name in "AB"],
-        regions=["r1", "r2"],
-        links=[b.link("r1", "A"), b.link("r2", "B")],
-        inference=[
-            b.service(
-                "s", {"gpu": (1, 100.0)}, {"r1": 1.0, "r2": 1.0}, unserved_cost_per_rps_hour=1000.0
-            )
-        ],
-    )
+    """`small_demands`: one replica at each site, 200 by hand. Serving rows at the
+    replicas' full rate let the LP run 1% of a replica at each (2); with the rate capped
+    at the demand each site may serve (1 rps), the LP relaxation is already 200."""
+    instance = small_demands()
     model = build_compact(instance)
     relaxation = solve_compact(model, time_limit_s=30.0, integer=False)
     assert relaxation.objective == pytest.approx(200.0, rel=1e-9)

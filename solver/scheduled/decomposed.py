@@ -208,9 +208,8 @@ def _with_expansions(
     """The first plan of `instance` with the expansions in `chosen` built in
     (`expansion.with_built`), its periods rounded until `deadline`, as a checked plan of
     `instance` that lists those it needs (`expansion.unneeded`); None when that first
-    plan is incomplete. A refusal of
-    the restated plan is a bug (the same decisions in the same capacity), raised as
-    ClaimContradictionError."""
+    plan is incomplete. A refusal of the restated plan is a bug (the same decisions in the
+    same capacity), raised as ClaimContradictionError."""
     from solver.solve import ClaimContradictionError
 
     built = with_built(instance, chosen)

@@ -39,7 +39,7 @@ from solver.costs import replica_size
 from solver.scheduled.costs import period_position
 from solver.scheduled.ledger import ROOM, Ledger
 from solver.scheduled.period_parts import training_ledger
-from solver.scheduled.period_view import period_view
+from solver.scheduled.period_view import period_view, static_instance
 from solver.scheduled.plan import ScheduledPlan
 from solver.static_expansion import ExpansionLP, expansion_lp, rounded
 
@@ -97,23 +97,15 @@ def period_expansion_view(
             if schedule.expansion_period[site.id, expansion.id] <= position
         ]
         candidates.append(site.model_copy(update={"expansions": expansions or None}))
-    static = Instance(
-        schema_="infraplan/v2",
-        name=view.name,
-        horizon_hours=view.horizon_hours,
-        carbon_price_per_tonne=view.carbon_price_per_tonne,
-        accelerators=view.accelerators,
-        sites=candidates,
-        regions=view.regions,
-        transit=view.transit,
-        links=view.links,
-        training=[],
-        inference=view.inference,
+    return static_instance(
+        instance,
+        view.name,
+        view.horizon_hours,
+        candidates,
+        view.links,
+        view.inference,
         supply_limits=instance.supply_limits,
     )
-    # Same nodes, links and latencies: the instance's minimum-latency paths hold.
-    static.__dict__["paths"] = instance.paths
-    return static
 
 
 def charged_lps(instance: Instance, deadline: float) -> list[ExpansionLP] | None:
@@ -125,7 +117,7 @@ def charged_lps(instance: Instance, deadline: float) -> list[ExpansionLP] | None
         if time.perf_counter() >= deadline:
             return None
         view = period_expansion_view(instance, position, shares)
-        if not view.inference and not any(site.expansions for site in view.sites):
+        if not view.inference and not has_expansions(view):
             lps.append(ExpansionLP(0.0, {}))
             continue
         lp = expansion_lp(view, deadline)

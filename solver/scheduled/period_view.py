@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from models import InferenceService, Site
     from models.network import Link
+    from models.v2_fields import SupplyLimit
     from solver.scheduled.ledger import Ledger
 
 
@@ -96,11 +97,15 @@ def static_instance(
     sites: list[Site],
     links: list[Link],
     inference: list[InferenceService],
+    *,
+    supply_limits: list[SupplyLimit] | None = None,
 ) -> Instance:
-    """A v1 instance on `base`'s network (same nodes, latencies and prices; the given
-    sites and links), holding the given services only; `base`'s paths are shared."""
+    """A static instance on `base`'s network (same nodes, latencies and prices; the given
+    sites and links), holding the given services only; `base`'s paths are shared. v1,
+    unless a site has candidate expansions (then v2, with `supply_limits`)."""
+    v2 = any(site.expansions for site in sites)
     view = Instance(
-        schema_="infraplan/v1",
+        schema_="infraplan/v2" if v2 else "infraplan/v1",
         name=name,
         horizon_hours=hours,
         carbon_price_per_tonne=base.carbon_price_per_tonne,
@@ -111,6 +116,7 @@ def static_instance(
         links=links,
         training=[],
         inference=inference,
+        supply_limits=supply_limits if v2 else None,
     )
     # Same nodes, links and latencies: the instance's minimum-latency paths hold.
     view.__dict__["paths"] = base.paths
