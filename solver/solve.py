@@ -63,7 +63,9 @@ SOLVER_NAME = "infraplan-cpsat"
 RESERVE_SHARE = 0.1
 #: A plan within this relative distance of a proved bound is optimal (SPEC §7's tolerance).
 PROOF_TOLERANCE = 1e-6
-#: Largest model whose LP relaxation is solved; larger instances take the large path.
+#: Most eligible decisions (`_decisions`) for the whole model and its LP relaxation; larger
+#: instances take the large path. The LP itself is bounded by time only: its model may hold
+#: more variables than decisions (small-L-100: 304,180 for 291,487 decisions).
 MAX_LP_VARIABLES = 300_000
 #: Least time left for that LP to be tried.
 MIN_LP_S = 0.5
@@ -353,7 +355,11 @@ def solve(
         )
         if early is not None:
             search = combined(early, search)
-    outcome = _outcome(instance, built, search, deadline, lp_bound, use_lp=options.lp)
+    # An LP that ran out of its share before the search will not finish in the reserve.
+    tried_lp = relaxation is not None
+    outcome = _outcome(
+        instance, built, search, deadline, lp_bound, use_lp=options.lp and not tried_lp
+    )
     left_out = outcome.plan is None or outcome.plan.uses_slack
     if outcome.rejected is not None or (options.elastic and left_out):
         # A plan the evaluator refused (it leant on the widened rows), or an elastic
@@ -590,9 +596,10 @@ def lowered_bound(bound: float | None) -> float | None:
 
 
 def _relaxation(built: BuiltModel, deadline: float) -> LinearResult | None:
-    """The LP relaxation, if it is small enough to be cheap and time is left."""
+    """The LP relaxation, if time is left (the whole model is built only for instances
+    with at most MAX_LP_VARIABLES decisions)."""
     remaining = deadline - time.perf_counter()
-    if len(built.model.proto.variables) > MAX_LP_VARIABLES or remaining < MIN_LP_S:
+    if remaining < MIN_LP_S:
         return None
     return solve_linear(built, solver_id=LP_SOLVER, time_limit_s=remaining)
 
