@@ -177,6 +177,47 @@ def test_serving_rows_cap_a_replica_at_the_demand_its_site_may_serve(
     assert solve(instance, time_limit_s=20.0, workers=2).objective == pytest.approx(200.0)
 
 
+def small_resilient_demand() -> Instance:
+    """One region's 1 rps, n+1, unserved at 1,000 per rps-hour (10,000 over 10 h), reaching
+    A and B in two failure domains; a replica of 1 accelerator at 10 per hour (100 over 10
+    h) serves 100 rps: n+1 needs a replica in each domain (200). (With a price on unserved
+    demand the replica-count rows do not apply: they hold for must-serve services only.)"""
+    return b.instance(
+        sites=[b.site(name, {"gpu": (4, 10.0)}, failure_domain=f"d{name}") for name in "AB"],
+        regions=["r"],
+        links=[b.link("r", "A"), b.link("r", "B")],
+        inference=[
+            b.service(
+                "s",
+                {"gpu": (1, 100.0)},
+                {"r": 1.0},
+                resilience="n+1",
+                unserved_cost_per_rps_hour=1000.0,
+            )
+        ],
+    )
+
+
+def test_resilience_rows_cap_a_replica_at_the_service_demand(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """In `small_resilient_demand` a replica's 100 rps count for the 1 rps the service
+    serves in its n+1 rows: the LP runs a whole replica in each domain (200), where at the
+    full rate it runs 1% of one outside each domain and one replica in all (100); the
+    optimum is 200 either way."""
+    instance = small_resilient_demand()
+    assert solve_linear(build_model(instance)).bound == pytest.approx(200.0, rel=1e-4)
+    solution = solve(instance, time_limit_s=20.0, workers=2)
+    assert solution.status == "optimal"
+    assert solution.objective == pytest.approx(200.0)
+    assert sorted(group.site for group in solution.inference) == ["A", "B"]
+    assert_valid_plan(instance, solution)
+
+    monkeypatch.setattr(constraints, "RESILIENCE_TIGHTENED", False)
+    assert solve_linear(build_model(instance)).bound == pytest.approx(100.0, rel=1e-4)
+    assert solve(instance, time_limit_s=20.0, workers=2).objective == pytest.approx(200.0)
+
+
 def test_site_capacity_rows_make_fixed_costs_grow_with_use() -> None:
     """Four 5-accelerator jobs on four 10-accelerator sites with a fixed cost of 100: two
     sites must open (200). Site use alone lets the LP open each site a quarter (100); the

@@ -21,7 +21,7 @@ from solver.mip.portfolio import HighsRun
 from solver.plan import Plan
 from solver.solve import SolveOptions, solve
 from tests.checks import assert_valid_plan
-from tests.test_cpsat_model import small_demands
+from tests.test_cpsat_model import small_demands, small_resilient_demand
 
 if TYPE_CHECKING:
     from models import Instance
@@ -214,6 +214,18 @@ def test_the_compact_lp_runs_a_whole_replica_for_a_small_demand() -> None:
     instance = small_demands()
     model = build_compact(instance)
     relaxation = solve_compact(model, time_limit_s=30.0, integer=False)
+    assert relaxation.objective == pytest.approx(200.0, rel=1e-9)
+    solution = highs_plan(instance)
+    assert solution.objective == pytest.approx(200.0, rel=1e-9)
+    assert_valid_plan(instance, solution)
+
+
+def test_the_compact_lp_counts_a_replica_for_at_most_the_demand_in_n_plus_one_rows() -> None:
+    """`small_resilient_demand`: a replica in each failure domain, 200 by hand. At the
+    replicas' full rate the n+1 rows let the LP run one replica in all (100); with each
+    replica counted for at most the service's 1 rps, the LP relaxation is already 200."""
+    instance = small_resilient_demand()
+    relaxation = solve_compact(build_compact(instance), time_limit_s=30.0, integer=False)
     assert relaxation.objective == pytest.approx(200.0, rel=1e-9)
     solution = highs_plan(instance)
     assert solution.objective == pytest.approx(200.0, rel=1e-9)

@@ -188,7 +188,7 @@ def build_compact(instance: Instance, *, serve_all: bool = False) -> CompactMode
                 row[r] = -min(rps, reach)
             model.row(row, -_INFINITY, 0.0)
         if service.resilience == "n+1":
-            n_plus_one(model, instance, capacity, served_at)
+            n_plus_one(model, instance, capacity, served_at, math.fsum(service.demand_rps.values()))
 
     for site in instance.sites:
         z = z_of.get(site.id)
@@ -282,9 +282,12 @@ def n_plus_one(
     instance: Instance,
     capacity: dict[str, dict[int, float]],
     served_at: dict[str, dict[int, float]],
+    most_served: float = math.inf,
 ) -> None:
     """SPEC §5.6 for one service: capacity outside each failure domain it has options in
-    covers all the demand it serves (other domains' rows are implied by serving capacity)."""
+    covers all the demand it serves (other domains' rows are implied by serving capacity).
+    A replica counts for at most `most_served`, the service's whole demand, which it never
+    exceeds (the same integer plans, a tighter LP)."""
     served = {x: 1.0 for flows in served_at.values() for x in flows}
     domains = {instance.site_by_id[site_id].domain for site_id in capacity}
     for domain in sorted(domains):
@@ -292,5 +295,5 @@ def n_plus_one(
         for site_id, columns in capacity.items():
             if instance.site_by_id[site_id].domain != domain:
                 for r, rps in columns.items():
-                    row[r] = row.get(r, 0.0) - rps
+                    row[r] = row.get(r, 0.0) - min(rps, most_served)
         model.row(row, -_INFINITY, 0.0)
