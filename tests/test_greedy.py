@@ -6,7 +6,7 @@ import pytest
 
 from models import Instance, load_instance
 from solver.cpsat.model import build_model
-from solver.heuristics.greedy import Guide, capacity_prices, greedy
+from solver.heuristics.greedy import Guide, capacity_prices, greedy, placement
 from solver.linear import solve_linear
 from tests import builders as b
 from tests.checks import assert_valid_plan
@@ -31,9 +31,10 @@ def test_greedy_plans_of_generated_instances_are_valid(seed: int) -> None:
     assert_valid_plan(instance, plan)
 
 
-@pytest.mark.parametrize("seed", [0, 2, 3, 4])
+@pytest.mark.parametrize("seed", range(5))
 def test_greedy_without_partial_plans_generated_instances(seed: int) -> None:
-    """Without `partial` the planner completes S-0, S-2, S-3 and S-4; the evaluator agrees."""
+    """Without `partial` the planner completes every shipped S instance (S-1 since n+1
+    services are also planned spread over their failure domains); the evaluator agrees."""
     instance = load_instance(f"instances/generated/S-{seed}.json")
     plan = greedy(instance)
     assert plan.status == "feasible", plan.summary()
@@ -41,13 +42,22 @@ def test_greedy_without_partial_plans_generated_instances(seed: int) -> None:
 
 
 def test_greedy_without_partial_returns_no_plan_where_it_gives_up() -> None:
-    """Without `partial` the planner gives up on S-1 (a service it cannot plan as a whole)
-    and says `unknown` with nothing in it, not a partial plan; with `partial` it completes
-    S-1 (above)."""
-    plan = greedy(load_instance("instances/generated/S-1.json"))
+    """Without `partial` the planner gives up on a service it cannot plan as a whole (30
+    rps that must be served, room for two 10 rps replicas) and says `unknown` with nothing
+    in it, not a partial plan; with `partial` it serves what fits and says `unknown`."""
+    instance = b.instance(
+        sites=[b.site("A", {"gpu": (2, 1.0)})],
+        regions=["r"],
+        links=[b.link("r", "A")],
+        inference=[b.service("s", {"gpu": (1, 10.0)}, {"r": 30.0})],
+    )
+    plan = greedy(instance)
     assert plan.status == "unknown"
     assert plan.objective is None
     assert (plan.training, plan.inference, plan.routes) == ([], [], [])
+    partial = greedy(instance, partial=True)
+    assert partial.status == "unknown"
+    assert [(r.site, r.replicas) for r in partial.inference] == [("A", 2)]
 
 
 def test_greedy_is_myopic() -> None:
@@ -236,3 +246,39 @@ def test_spare_capacity_for_n_plus_1_is_costed_by_the_cover_it_adds() -> None:
         ("B", "small", 1),
     }
     assert plan.objective == pytest.approx(20.0)
+
+
+def spread_instance() -> Instance:
+    """n+1 service `s`: 30 rps from region r, which reaches A, B, C and D, each its own
+    failure domain; a replica (1 gpu at 10 per hour, 100 over 10 h) serves 10 rps."""
+    return b.instance(
+        sites=[b.site(name, {"gpu": (8, 10.0)}) for name in "ABCD"],
+        regions=["r"],
+        links=[b.link("r", name) for name in "ABCD"],
+        inference=[b.service("s", {"gpu": (1, 10.0)}, {"r": 30.0}, resilience="n+1")],
+    )
+
+
+def test_n_plus_1_service_spreads_its_serving_over_failure_domains(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`spread_instance`: serving 30 rps at one site and covering it at another takes
+    3 + 3 replicas (600); one replica in each of the four domains serves 30 rps and
+    leaves 30 outside any one (400, the optimum: n+1 needs total - largest >= 30 in
+    whole replicas of 10). The planner plans n+1 services both ways and keeps the
+    cheaper."""
+    instance = spread_instance()
+    plan = greedy(instance)
+    assert_valid_plan(instance, plan)
+    assert sorted((r.site, r.replicas) for r in plan.inference) == [
+        ("A", 1),
+        ("B", 1),
+        ("C", 1),
+        ("D", 1),
+    ]
+    assert plan.objective == pytest.approx(400.0)
+
+    monkeypatch.setattr(placement, "SPREAD_N_PLUS_ONE", False)
+    concentrated = greedy(instance)
+    assert_valid_plan(instance, concentrated)
+    assert concentrated.objective == pytest.approx(600.0)

@@ -6,7 +6,9 @@ optimizers such as SkyPilot do); services with a region that few sites serve
 within the SLO go first, as a planner would take the hardest-to-place first.
 Services grow replicas where serving one more rps is cheapest, reuse spare
 capacity first, leave demand unserved where that is cheaper (and allowed), and
-finally add replicas outside the worst failure domain until n+1 holds. Used as
+finally add replicas outside the worst failure domain until n+1 holds (an n+1
+service is also planned with its serving spread over its failure domains, and the
+cheaper of the two plans kept). Used as
 a benchmark peer and as a complete first plan (hint) for CP-SAT. It may fail to
 find a plan where an optimizer would.
 

@@ -53,6 +53,26 @@ class Capacity:
             domain_of={s.id: s.domain for s in instance.sites},
         )
 
+    def copy(self) -> Capacity:
+        """An independent ledger with the same room left (to try a plan on)."""
+        return Capacity(
+            inventory=dict(self.inventory),
+            it_kw=dict(self.it_kw),
+            cooling_kw=dict(self.cooling_kw),
+            link_gbps=dict(self.link_gbps),
+            active=set(self.active),
+            accelerators=self.accelerators,
+            domain_of=self.domain_of,
+        )
+
+    def adopt(self, other: Capacity) -> None:
+        """Take the room left in `other` (a copy on which a plan was kept)."""
+        self.inventory = other.inventory
+        self.it_kw = other.it_kw
+        self.cooling_kw = other.cooling_kw
+        self.link_gbps = other.link_gbps
+        self.active = other.active
+
     def fits(self, instance: Instance, site: str, accelerator: str, count: int) -> int:
         """How many units of `count` accelerators fit at the site (0 if none)."""
         by_inventory = self.inventory.get((site, accelerator), 0) // count

@@ -25,6 +25,9 @@ MIN_RPS = 1e-6
 GUIDE_WEIGHT = 0.5
 #: An optional job the LP places at least this much of is planned with the required ones.
 LP_PLACED = 0.5
+#: Plan n+1 services a second time with their serving spread over failure domains, and
+#: keep the cheaper plan (docs/tuning.md#spread_n_plus_one).
+SPREAD_N_PLUS_ONE = True
 
 
 def place_training(
@@ -118,7 +121,78 @@ def plan_service(
     guide: Guide,
     prices: Prices,
 ) -> ServicePlan | None:
-    """Serve each region (largest first) where one more rps is cheapest; None on failure."""
+    """Serve each region (largest first) where one more rps is cheapest; None on failure.
+
+    An n+1 service is planned twice, each on a copy of the ledger, and the cheaper plan is
+    kept: as above, and with each failure domain serving at most its share of the demand
+    (`_domain_share`), so that the spare capacity n+1 needs spreads over many domains
+    instead of doubling the one that serves most."""
+    service = instance.inference_by_id[service_id]
+    if service.resilience != "n+1" or not SPREAD_N_PLUS_ONE:
+        return _plan_service(instance, capacity, service_id, partial, guide, prices, None)
+    best: tuple[float, ServicePlan, Capacity] | None = None
+    for share in (None, _domain_share(instance, service_id, capacity)):
+        trial = capacity.copy()
+        plan = _plan_service(instance, trial, service_id, partial, guide, prices, share)
+        if plan is None:
+            continue
+        cost = _plan_cost(instance, service_id, plan, capacity, prices, guide)
+        if best is None or cost < best[0] - 1e-9 * abs(cost):
+            best = (cost, plan, trial)
+    if best is None:
+        return None
+    capacity.adopt(best[2])
+    return best[1]
+
+
+def _domain_share(instance: Instance, service_id: str, capacity: Capacity) -> float | None:
+    """The most rps one failure domain serves in the spread plan of an n+1 service: its
+    demand over (domains that may serve it - 1), as with that many equal domains the
+    capacity outside any one covers the demand exactly. None with fewer than three."""
+    service = instance.inference_by_id[service_id]
+    domains = {capacity.domain_of[pair.site] for pair in instance.eligibility.routes[service_id]}
+    if len(domains) < 3:
+        return None
+    return sum(service.demand_rps.values()) / (len(domains) - 1)
+
+
+def _plan_cost(
+    instance: Instance,
+    service_id: str,
+    plan: ServicePlan,
+    before: Capacity,
+    prices: Prices,
+    guide: Guide,
+) -> float:
+    """What `plan` costs as the planner prices it: replicas (with their capacity prices),
+    the fixed costs of the sites it opens (`before` is the ledger before it), egress and
+    unserved demand."""
+    service = instance.inference_by_id[service_id]
+    view = prices.service(service_id, guide)
+    cost = math.fsum(view.per_replica[option] * count for option, count in plan.replicas.items())
+    opened = {option.site for option, count in plan.replicas.items() if count > 0}
+    cost += math.fsum(fixed_cost(instance, before, site) for site in sorted(opened))
+    cost += math.fsum(
+        view.routes[region][0][site] * rps for (region, site), rps in plan.routes.items()
+    )
+    price = service.unserved_cost_per_rps_hour
+    unserved = math.fsum(plan.unserved.values())
+    if unserved > 0:
+        cost += math.inf if price is None else price * instance.horizon_hours * unserved
+    return cost
+
+
+def _plan_service(
+    instance: Instance,
+    capacity: Capacity,
+    service_id: str,
+    partial: bool,
+    guide: Guide,
+    prices: Prices,
+    domain_share: float | None,
+) -> ServicePlan | None:
+    """`plan_service`'s plan, with at most `domain_share` rps of capacity per failure
+    domain while the demand is served (None: no such limit)."""
     service = instance.inference_by_id[service_id]
     view = prices.service(service_id, guide)
     options_at, per_replica, guided = view.options_at, view.per_replica, view.guided
@@ -129,6 +203,8 @@ def plan_service(
         else service.unserved_cost_per_rps_hour * instance.horizon_hours
     )
     plan = ServicePlan()
+    domain_of = capacity.domain_of
+    held: dict[str, float] = defaultdict(float)
 
     for region, demand in view.regions:
         remaining = demand
@@ -149,25 +225,33 @@ def plan_service(
             if remaining <= 1e-9:
                 break
             best: tuple[float, ReplicaOption, int] | None = None
-            for site in sites:
-                # New capacity only helps as far as the links to it still carry traffic.
-                usable = min(remaining, capacity.link_room(links_to[site], gbps_per_rps))
-                usable -= plan.spare_rps[site]
-                if usable <= MIN_RPS:
-                    continue
-                fixed = fixed_cost(instance, capacity, site)
-                for option in options_at[site]:
-                    fit = capacity.fits(instance, site, option.accelerator, option.per_replica)
-                    if fit < 1:
+            # Within the domains' shares first; past them where no domain has room left.
+            for share in (domain_share, None) if domain_share is not None else (None,):
+                for site in sites:
+                    # New capacity only helps as far as the links to it still carry traffic.
+                    usable = min(remaining, capacity.link_room(links_to[site], gbps_per_rps))
+                    usable -= plan.spare_rps[site]
+                    if usable <= MIN_RPS:
                         continue
-                    count = min(fit, math.ceil(usable / option.rps - 1e-9))
-                    served = min(usable, option.rps * count)
-                    cost = (per_replica[option] * count + fixed) / served
-                    cost += egress[site]
-                    if guided[option]:
-                        cost -= GUIDE_WEIGHT * abs(cost)
-                    if best is None or (cost, site) < (best[0], best[1].site):
-                        best = (cost, option, count)
+                    fixed = fixed_cost(instance, capacity, site)
+                    for option in options_at[site]:
+                        fit = capacity.fits(instance, site, option.accelerator, option.per_replica)
+                        if share is not None:
+                            # Whole replicas only while the domain holds less than its share.
+                            room = share - held[domain_of[site]]
+                            fit = min(fit, max(0, math.ceil(room / option.rps - 1e-9)))
+                        if fit < 1:
+                            continue
+                        count = min(fit, math.ceil(usable / option.rps - 1e-9))
+                        served = min(usable, option.rps * count)
+                        cost = (per_replica[option] * count + fixed) / served
+                        cost += egress[site]
+                        if guided[option]:
+                            cost -= GUIDE_WEIGHT * abs(cost)
+                        if best is None or (cost, site) < (best[0], best[1].site):
+                            best = (cost, option, count)
+                if best is not None:
+                    break
             if best is None or (best[0] >= unserved_per_rps and not served_by_lp):
                 if unserved_per_rps == math.inf and not used_spare and not partial:
                     return None
@@ -179,6 +263,7 @@ def plan_service(
             capacity.take(instance, option.site, option.accelerator, option.per_replica * count)
             plan.replicas[option] += count
             plan.spare_rps[option.site] += option.rps * count
+            held[domain_of[option.site]] += option.rps * count
     resilient = service.resilience != "n+1" or _add_spare_domains(
         instance, capacity, plan, per_replica, view.by_cover_cost
     )
