@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
@@ -11,12 +11,10 @@ from benchmarks.harness.compact_mip import solve_compact
 from benchmarks.harness.methods import MethodSettings, run_method
 from benchmarks.harness.scheduled_mip import NotSupportedError, build_scheduled, scheduled_highs
 from benchmarks.harness.scheduled_starts import StartGrid, job_windows, start_grid
-from models import Solution, load_instance
+from models import Instance, Solution, load_instance
 from tests.builders import instance, job, link, service, site
 from tests.checks import assert_valid_plan
-
-if TYPE_CHECKING:
-    from models import Instance
+from tests.test_scheduled_expansion import one_gpu_step
 
 EXAMPLE_V2 = Path(__file__).resolve().parent.parent / "instances" / "v2" / "example-v2.json"
 
@@ -195,6 +193,35 @@ def test_unsupported_fields_are_refused_by_name() -> None:
     )
     with pytest.raises(NotSupportedError, match="moves"):
         build_scheduled(problem)
+
+
+@pytest.mark.parametrize(
+    ("period", "cost", "limit", "optimum", "built"),
+    [
+        ("p1", 30.0, None, 50.0, True),
+        ("p2", 30.0, None, 90.0, True),
+        ("p1", 200.0, None, 100.0, False),
+        ("p1", 30.0, 0, 100.0, False),
+    ],
+)
+def test_the_peer_builds_an_expansion_when_it_pays(
+    period: str, cost: float, limit: int | None, optimum: float, built: bool
+) -> None:
+    """`one_gpu_step` (tests/test_scheduled_expansion.py): from p1 at 30 the step serves
+    both periods (30 + 2 x 10 = 50 against 2 x 50 at B); from p2 only the second (50 + 30 +
+    10 = 90); at 200 it does not pay (100); a supply limit of 0 GPUs forbids it (100)."""
+    problem = one_gpu_step(period, cost)
+    if limit is not None:
+        data = problem.model_dump(mode="json", by_alias=True, exclude_none=True)
+        data["supply_limits"] = [{"accelerator": "gpu", "max_count": limit}]
+        problem = Instance.model_validate(data)
+    answer = scheduled_highs(problem, time_limit_s=30.0)
+    solution = answer.solution
+    assert solution.objective == pytest.approx(optimum, rel=1e-9)
+    chosen = [(x.site, x.expansion) for x in solution.expansions or []]
+    assert chosen == ([("A", "A-gpu")] if built else [])
+    assert answer.highs_bound == pytest.approx(optimum, rel=1e-6)
+    assert_valid_plan(problem, solution)
 
 
 def test_mip_highs_runs_the_scheduled_peer_on_scheduled_instances() -> None:

@@ -15,6 +15,11 @@ start hours of `benchmarks.harness.scheduled_starts`):
   priced: SPEC §4's per period, costed with hours_p.
 * `v[i,s,a,p]` ≥ r[i,s,a,p] − r[i,s,a,p−1] (r before the first period = 0): replicas started,
   at §10's `replica_start_cost`.
+* `e[s,x]` binary for each site expansion (SPEC §11), at its cost; from the period it comes
+  online in, each limit row of its site is raised by what it adds (`+ added · e`), and each
+  replica column's upper bound by the accelerators it may add; `e ≤ z[s]` at a site with a
+  fixed cost (an expansion serves an open site only); per supply limit, Σ count · e ≤
+  max_count.
 * `z[s]` binary for each site with a fixed cost; continuous helpers: `c[j,k]` = Σ_{s,a}
   X[j,s,a,k] for the jobs in `after` relations, and, in a period with several checkpoints, the
   accelerators its replicas take per (site, type), Σ k·r.
@@ -40,8 +45,8 @@ this MIP has the SPEC optimum: HiGHS's dual bound is then reported beside the pl
 grid: every plan is still a SPEC plan, but HiGHS's bound bounds only the restriction, so no
 `solver_bound` is reported (it is kept in the solver info as `restricted_model_bound`).
 
-Not supported (refused with `NotSupportedError`): `current`, `moves`, site `expansions` and
-`supply_limits` (SPEC §10-§11 beyond `replica_start_cost`).
+Not supported (refused with `NotSupportedError`): `current` and `moves` (SPEC §10 beyond
+`replica_start_cost`).
 
 Like the compact peer: HiGHS with its own presolve, cuts and heuristics, one thread, the time
 limit (build included); the incumbent's integers rounded, the continuous columns re-solved as an
@@ -72,6 +77,7 @@ from benchmarks.harness.scheduled_plan import StartColumn, scheduled_solution
 from benchmarks.harness.scheduled_starts import StartGrid, start_grid
 from models import Solution, SolverInfo
 from models.network import GBPS_PER_RPS_KB
+from models.schedule import expansion_adds
 from models.solution import SOLUTION_SCHEMA_V2
 from solver.costs import KB_PER_GB, SECONDS_PER_HOUR, accelerator_hour_costs, training_costs
 
@@ -135,10 +141,6 @@ def unsupported_fields(instance: Instance) -> list[str]:
         found.append("current (SPEC §10)")
     if instance.moves is not None:
         found.append("moves (SPEC §10)")
-    if any(site.expansions for site in instance.sites):
-        found.append("site expansions (SPEC §11)")
-    if instance.supply_limits:
-        found.append("supply_limits (SPEC §11)")
     return found
 
 
@@ -156,16 +158,66 @@ def build_scheduled(instance: Instance, *, grid: StartGrid | None = None) -> Sch
         if site.fixed_cost > 0:
             z_of[site.id] = model.column(site.fixed_cost, 1.0, integer=True)
             model.opened[z_of[site.id]] = site.id
+    added = _expansions(model, z_of)
     running, reads = _training(model, z_of)
     # used[s,a,p]: replica columns and accelerators per replica; traffic[link][p].
     replicas: dict[tuple[str, str, int], dict[int, float]] = defaultdict(dict)
     traffic: dict[int, dict[int, dict[int, float]]] = defaultdict(lambda: defaultdict(dict))
     for service in instance.inference:
-        _service(model, service.id, replicas, traffic)
-    _site_limits(model, running, replicas, z_of)
+        _service(model, service.id, replicas, traffic, added)
+    _site_limits(model, running, replicas, z_of, added)
     _bandwidth(model, reads, traffic)
     model.build_s = time.perf_counter() - started
     return model
+
+
+@dataclass
+class _Added:
+    """What the expansion columns add from the period each comes online in, as terms
+    {e column: amount}: accelerators per (site, accelerator, period), grid kW per (site,
+    period) and cooling kW per (site, kind, period)."""
+
+    stock: dict[tuple[str, str, int], dict[int, float]] = field(default_factory=dict)
+    grid: dict[tuple[str, int], dict[int, float]] = field(default_factory=dict)
+    cooling: dict[tuple[str, CoolingKind, int], dict[int, float]] = field(default_factory=dict)
+
+    def most_stock(self, site_id: str, accelerator_id: str, period: int) -> int:
+        """The most accelerators the site's expansions may add by `period`."""
+        return round(sum(self.stock.get((site_id, accelerator_id, period), {}).values()))
+
+
+def _expansions(model: ScheduledModel, z_of: dict[str, int]) -> _Added:
+    """One binary column per expansion at its cost, `e <= z[s]` at a site with a fixed cost,
+    the supply-limit rows, and what each expansion adds from its period on (SPEC §11; an
+    unlimited cooling kind stays unlimited)."""
+    instance = model.instance
+    schedule = instance.schedule
+    count = len(schedule.periods)
+    added = _Added()
+    supply: dict[str, dict[int, float]] = defaultdict(dict)
+    for site in instance.sites:
+        for expansion in site.expansions or []:
+            e = model.column(expansion.cost, 1.0, integer=True)
+            model.expansions[e] = (site.id, expansion.id)
+            if site.id in z_of:
+                model.row({e: 1.0, z_of[site.id]: -1.0}, -_INFINITY, 0.0)
+            grid_kw, cooling_kw, inventory = expansion_adds(expansion)
+            for p in range(schedule.expansion_period[site.id, expansion.id], count):
+                if grid_kw:
+                    added.grid.setdefault((site.id, p), {})[e] = grid_kw
+                for kind, kw in cooling_kw.items():
+                    if kw and schedule.cooling_kw[site.id, kind][p] is not None:
+                        added.cooling.setdefault((site.id, kind, p), {})[e] = kw
+                for accelerator_id, amount in inventory.items():
+                    if amount:
+                        added.stock.setdefault((site.id, accelerator_id, p), {})[e] = amount
+            for accelerator_id, amount in inventory.items():
+                if amount:
+                    supply[accelerator_id][e] = float(amount)
+    for limit in instance.supply_limits or []:
+        if supply.get(limit.accelerator):
+            model.row(supply[limit.accelerator], -_INFINITY, float(limit.max_count))
+    return added
 
 
 def _training(
@@ -265,6 +317,7 @@ def _service(
     service_id: str,
     replicas: dict[tuple[str, str, int], dict[int, float]],
     traffic: dict[int, dict[int, dict[int, float]]],
+    added: _Added,
 ) -> None:
     """Replicas, routes, unserved demand and replica starts of one service, per period."""
     instance = model.instance
@@ -280,6 +333,7 @@ def _service(
         capacity: dict[str, dict[int, float]] = defaultdict(dict)
         for option in options:
             stock = schedule.count[option.site, option.accelerator][p]
+            stock += added.most_stock(option.site, option.accelerator, p)
             rate = accelerator_hour_costs(instance, option.site, option.accelerator).total
             r = model.column(
                 option.per_replica * hours * rate, float(stock // option.per_replica), integer=True
@@ -363,8 +417,10 @@ def _site_limits(
     running: dict[str, list[_Steps]],
     replicas: dict[tuple[str, str, int], dict[int, float]],
     z_of: dict[str, int],
+    added: _Added,
 ) -> None:
-    """Inventory, grid power and cooling per site, period and checkpoint (SPEC §9.1-3).
+    """Inventory, grid power and cooling per site, period and checkpoint (SPEC §9.1-3),
+    each limit raised by what the site's chosen expansions add by then (§11).
 
     Where a period has several checkpoints, its replicas' accelerators per (site, type) are
     one continuous column (= Σ k·r) in those rows, instead of every replica column in each."""
@@ -398,17 +454,21 @@ def _site_limits(
                     continue
                 accelerator = instance.accelerator_by_id[accelerator_id]
                 stock = schedule.count[site.id, accelerator_id][p]
-                _limit_row(model, terms, float(stock), z)
+                _limit_row(
+                    model, terms, float(stock), z, added.stock.get((site.id, accelerator_id, p))
+                )
                 for column, count in terms.items():
                     kw = accelerator.power_kw * count
                     heat[accelerator.cooling][column] = kw
                     power[column] = site.pue * kw
             if power:
-                _limit_row(model, power, schedule.grid_kw[site.id][p], z)
+                _limit_row(
+                    model, power, schedule.grid_kw[site.id][p], z, added.grid.get((site.id, p))
+                )
             for kind, terms in heat.items():
                 limit = schedule.cooling_kw[site.id, kind][p]
                 if limit is not None:
-                    _limit_row(model, terms, limit, z)
+                    _limit_row(model, terms, limit, z, added.cooling.get((site.id, kind, p)))
 
 
 def _bandwidth(

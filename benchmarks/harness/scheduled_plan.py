@@ -73,7 +73,8 @@ def scheduled_solution(model: ScheduledModel, values: list[float], info: SolverI
         for p, n in sorted(by_period.items())
     ]
     routes, unserved = _clean_flows(model, values)
-    costs = _costs(instance, chosen, unplaced, replicas, routes, unserved)
+    built = sorted(key for e, key in model.expansions.items() if round(values[e]) == 1)
+    costs = _costs(instance, chosen, unplaced, replicas, routes, unserved, built)
     return Solution.model_validate(
         {
             "schema": SOLUTION_SCHEMA_V2,
@@ -92,7 +93,7 @@ def scheduled_solution(model: ScheduledModel, values: list[float], info: SolverI
                 {"service": s, "region": u, "rps": rps, "period": periods[p].id}
                 for s, u, p, rps in unserved
             ],
-            "expansions": [],
+            "expansions": [{"site": site, "expansion": x} for site, x in built],
             "costs": costs,
             "solver": info,
         }
@@ -142,8 +143,10 @@ def _costs(
     replicas: dict[tuple[str, str, str], dict[int, int]],
     routes: list[tuple[str, str, str, int, float]],
     unserved: list[tuple[str, str, int, float]],
+    built: list[tuple[str, str]],
 ) -> CostBreakdown:
-    """SPEC §9's objective (with §10's replica starts) split into §7 and §12 parts."""
+    """SPEC §9's objective (with §10's replica starts and §11's expansions, `built` as
+    (site, expansion id)) split into §7 and §12 parts."""
     periods = instance.schedule.periods
     parts: dict[str, list[float]] = defaultdict(list)
     for c in chosen:
@@ -174,6 +177,8 @@ def _costs(
         price = instance.inference_by_id[service_id].unserved_cost_per_rps_hour or 0.0
         parts["unserved"].append(rps * price * periods[p].hours)
     parts["unplaced"] = [instance.training_by_id[j].unplaced_cost for j in unplaced]
+    cost_of = {(site.id, x.id): x.cost for site in instance.sites for x in site.expansions or []}
+    parts["expansions"] = [cost_of[key] for key in built]
     active = {c.placement.site for c in chosen} | {site for _, site, _ in replicas}
     parts["fixed"] = [instance.site_by_id[s].fixed_cost for s in sorted(active)]
     names: tuple[str, ...] = (
