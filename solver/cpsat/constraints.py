@@ -32,7 +32,7 @@ SITE_FLOW_COVER = True
 #: Serving rows with each replica's rate capped at the demand the site may serve
 #: (docs/tuning.md#serving_tightened).
 SERVING_TIGHTENED = True
-#: n+1 rows with each replica's rate capped at the service's whole demand
+#: n+1 rows of services with an unserved price: each replica's rate capped at the whole demand
 #: (docs/tuning.md#resilience_tightened).
 RESILIENCE_TIGHTENED = True
 
@@ -282,12 +282,14 @@ def resilience(
         served = _served_expression(service.id, served_vars, variables)
         slack = variables.units[service.id].slack
         # Served demand never exceeds the whole demand, so a replica counts for at most
-        # that much (RESILIENCE_TIGHTENED; the same integer plans, a tighter LP).
+        # that much (RESILIENCE_TIGHTENED; the same integer plans, a tighter LP). Only
+        # where demand may go unserved: must-serve services have `replica_count`'s rows.
+        capped = RESILIENCE_TIGHTENED and service.unserved_cost_per_rps_hour is not None
         most_served = sum(variables.units[service.id].demand_units.values())
         by_domain: dict[str, list[tuple[IntVar, int]]] = defaultdict(list)
         for site_id in sorted({option.site for option, _ in replicas.get(service.id, [])}):
             by_domain[instance.site_by_id[site_id].domain].extend(
-                (var, min(c, most_served) if RESILIENCE_TIGHTENED else c)
+                (var, min(c, most_served) if capped else c)
                 for var, c in capacity[service.id, site_id]
             )
         if len(by_domain) <= SMALL_DOMAIN_COUNT:

@@ -188,7 +188,9 @@ def build_compact(instance: Instance, *, serve_all: bool = False) -> CompactMode
                 row[r] = -min(rps, reach)
             model.row(row, -_INFINITY, 0.0)
         if service.resilience == "n+1":
-            n_plus_one(model, instance, capacity, served_at, math.fsum(service.demand_rps.values()))
+            # Capped where demand may go unserved, as the CP-SAT model's n+1 rows are.
+            cap = math.inf if price is None else math.fsum(service.demand_rps.values())
+            n_plus_one(model, instance, capacity, served_at, cap)
 
     for site in instance.sites:
         z = z_of.get(site.id)
@@ -286,8 +288,8 @@ def n_plus_one(
 ) -> None:
     """SPEC §5.6 for one service: capacity outside each failure domain it has options in
     covers all the demand it serves (other domains' rows are implied by serving capacity).
-    A replica counts for at most `most_served`, the service's whole demand, which it never
-    exceeds (the same integer plans, a tighter LP)."""
+    A replica counts for at most `most_served` (the service's whole demand, which it never
+    exceeds, or infinity: no cap), the same integer plans with a tighter LP."""
     served = {x: 1.0 for flows in served_at.values() for x in flows}
     domains = {instance.site_by_id[site_id].domain for site_id in capacity}
     for domain in sorted(domains):
