@@ -25,8 +25,8 @@ MIN_RPS = 1e-6
 GUIDE_WEIGHT = 0.5
 #: An optional job the LP places at least this much of is planned with the required ones.
 LP_PLACED = 0.5
-#: Plan n+1 services a second time with their serving spread over failure domains, and
-#: keep the cheaper plan (docs/tuning.md#spread_n_plus_one).
+#: With a guide, plan n+1 services a second time with their serving spread over failure
+#: domains, and keep the cheaper plan (docs/tuning.md#spread_n_plus_one).
 SPREAD_N_PLUS_ONE = True
 
 
