@@ -89,6 +89,8 @@ class LinearModel:
     rows: list[pywraplp.Constraint]
     #: For each proto constraint, the indices of the rows stating it.
     rows_of_constraint: list[list[int]]
+    #: The rows as plain data (for the safe bound of the LP's duals).
+    data: LinearRows
 
 
 class LinearSource(Protocol):
@@ -276,7 +278,7 @@ def to_linear(
     for index, cost in data.costs.items():
         objective.SetCoefficient(variables[index], cost)
     objective.SetMinimization()
-    return LinearModel(solver, variables, rows, data.rows_of_constraint)
+    return LinearModel(solver, variables, rows, data.rows_of_constraint, data)
 
 
 def _bound(value: int) -> float:
@@ -369,7 +371,7 @@ def solve_linear(
     duals = [row.dual_value() for row in linear.rows] if has_values and not integer else []
     bound: float | None = None
     if status == "optimal" and not integer:
-        bound = safe_bound(linear_rows(built, integer=False, fixed=fixed), duals)
+        bound = safe_bound(linear.data, duals)
     elif has_values and integer:
         # The MIP solver's own bound, to its tolerances: for the benchmark peers, never a
         # claim of infraplan's (solver.solve takes its bounds from safe sources only).

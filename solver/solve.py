@@ -66,7 +66,7 @@ PROOF_TOLERANCE = 1e-6
 #: Most eligible decisions (`_decisions`) for the whole model and its LP relaxation; larger
 #: instances take the large path. The LP itself is bounded by time only: its model may hold
 #: more variables than decisions (small-L-100: 304,180 for 291,487 decisions).
-MAX_LP_VARIABLES = 300_000
+MAX_WHOLE_DECISIONS = 300_000
 #: Least time left for that LP to be tried.
 MIN_LP_S = 0.5
 #: Most of the limit for the LP that guides the greedy start (docs/tuning.md#lp_share).
@@ -200,7 +200,7 @@ def solve(
     #: planner's, the rounding search's), returned when the search ends with none better.
     fallback: Plan | None = None
     decisions = _decisions(instance)
-    if decisions > MAX_LP_VARIABLES:
+    if decisions > MAX_WHOLE_DECISIONS:
         # Too large for the LP that guides the greedy start: plan greedily without the
         # whole model (its build alone may take most of the time), then improve that plan
         # by re-planning neighbourhoods of it, each small enough for the whole pipeline.
@@ -597,7 +597,7 @@ def lowered_bound(bound: float | None) -> float | None:
 
 def _relaxation(built: BuiltModel, deadline: float) -> LinearResult | None:
     """The LP relaxation, if time is left (the whole model is built only for instances
-    with at most MAX_LP_VARIABLES decisions)."""
+    with at most MAX_WHOLE_DECISIONS decisions)."""
     remaining = deadline - time.perf_counter()
     if remaining < MIN_LP_S:
         return None

@@ -440,7 +440,7 @@ def test_large_instance_is_planned_by_neighbourhood_search(
     that plan improved by neighbourhood search: the Lagrangian bound (below the optimum
     the whole model proves), a note saying so, and every improving plan reported, a
     greedy one first (priced by the relaxation, or unguided when that is cheaper)."""
-    monkeypatch.setattr(solve_module, "MAX_LP_VARIABLES", 0)
+    monkeypatch.setattr(solve_module, "MAX_WHOLE_DECISIONS", 0)
     instance = load_instance("instances/generated/S-0.json")
     plan, seen = solve_watched(
         instance,
@@ -482,7 +482,7 @@ def large_greedy_start_watched(
     """Every instance takes the large instances' path, with no neighbourhood search; the
     list returned fills with the guide of each greedy call (`starve_priced`: the priced
     one is given no time, so its plan is incomplete)."""
-    monkeypatch.setattr(solve_module, "MAX_LP_VARIABLES", 0)
+    monkeypatch.setattr(solve_module, "MAX_WHOLE_DECISIONS", 0)
     monkeypatch.setattr(neighbourhood, "improve", lambda _i, plan, *_a, **_k: plan)
     guides: list[Guide | None] = []
     planner = greedy
@@ -612,7 +612,7 @@ def test_large_instance_improves_a_valid_hint(monkeypatch: pytest.MonkeyPatch) -
     never made worse); a hint that is not (a plan of another instance) is dropped, and the
     search runs as it does without one (greedy start and neighbourhood search, no whole
     model)."""
-    monkeypatch.setattr(solve_module, "MAX_LP_VARIABLES", 0)
+    monkeypatch.setattr(solve_module, "MAX_WHOLE_DECISIONS", 0)
     instance = load_instance("instances/generated/S-0.json")
     first = solve(instance, time_limit_s=8.0, workers=2)
     assert first.objective is not None
@@ -878,7 +878,7 @@ def test_large_instance_without_a_plan_or_time_for_the_whole_model_answers_unkno
     take (here: its estimate made huge), the answer is `unknown` with the Lagrangian
     bound, without building the whole model; with time for it, the whole model is built
     and solved as before (the optimum, 84)."""
-    monkeypatch.setattr(solve_module, "MAX_LP_VARIABLES", 0)
+    monkeypatch.setattr(solve_module, "MAX_WHOLE_DECISIONS", 0)
     _starve_greedy(monkeypatch)
     built: list[object] = []
     builder = solve_module.build_model

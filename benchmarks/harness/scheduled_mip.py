@@ -80,6 +80,7 @@ from models.network import GBPS_PER_RPS_KB
 from models.schedule import expansion_adds
 from models.solution import SOLUTION_SCHEMA_V2
 from solver.costs import KB_PER_GB, SECONDS_PER_HOUR, accelerator_hour_costs, training_costs
+from solver.mip.compact import expansion_column
 
 if TYPE_CHECKING:
     from models import Instance
@@ -197,10 +198,7 @@ def _expansions(model: ScheduledModel, z_of: dict[str, int]) -> _Added:
     supply: dict[str, dict[int, float]] = defaultdict(dict)
     for site in instance.sites:
         for expansion in site.expansions or []:
-            e = model.column(expansion.cost, 1.0, integer=True)
-            model.expansions[e] = (site.id, expansion.id)
-            if site.id in z_of:
-                model.row({e: 1.0, z_of[site.id]: -1.0}, -_INFINITY, 0.0)
+            e = expansion_column(model, site.id, expansion, z_of)
             grid_kw, cooling_kw, inventory = expansion_adds(expansion)
             for p in range(schedule.expansion_period[site.id, expansion.id], count):
                 if grid_kw:

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from models import Instance
     from models.accelerators import CoolingKind
     from models.eligibility import ReplicaOption, RoutePair, TrainingPlacement
+    from models.v2_fields import Expansion
 
 _INFINITY = math.inf
 
@@ -237,6 +238,18 @@ class _Added:
     supply: dict[int, dict[int, float]] = field(default_factory=dict)
 
 
+def expansion_column(
+    model: CompactModel, site_id: str, expansion: Expansion, z_of: dict[str, int]
+) -> int:
+    """The binary column of one expansion at its cost, with `e <= z[s]` at a site with a
+    fixed cost (an expansion serves an open site only)."""
+    e = model.column(expansion.cost, 1.0, integer=True)
+    model.expansions[e] = (site_id, expansion.id)
+    if site_id in z_of:
+        model.row({e: 1.0, z_of[site_id]: -1.0}, -_INFINITY, 0.0)
+    return e
+
+
 def _expansion_columns(model: CompactModel, instance: Instance, z_of: dict[str, int]) -> _Added:
     """One binary column per expansion at its cost (`e <= z[s]` at a site with a fixed cost:
     an expansion serves only an open site) and the capacity each adds."""
@@ -244,10 +257,7 @@ def _expansion_columns(model: CompactModel, instance: Instance, z_of: dict[str, 
     limit_of = {limit.accelerator: i for i, limit in enumerate(instance.supply_limits or [])}
     for site in instance.sites:
         for expansion in site.expansions or []:
-            e = model.column(expansion.cost, 1.0, integer=True)
-            model.expansions[e] = (site.id, expansion.id)
-            if site.id in z_of:
-                model.row({e: 1.0, z_of[site.id]: -1.0}, -_INFINITY, 0.0)
+            e = expansion_column(model, site.id, expansion, z_of)
             grid_kw, cooling_kw, inventory = expansion_adds(expansion)
             if grid_kw:
                 added.grid.setdefault(site.id, {})[e] = grid_kw
