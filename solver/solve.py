@@ -87,6 +87,9 @@ BUILD_S_PER_DECISION = 4e-5
 NEIGHBOURHOOD_MIN_DECISIONS = 3 * neighbourhood.NEIGHBOURHOOD_DECISIONS
 #: Mid-sized: the rounding search's share, greedy incomplete (docs/tuning.md#mid_rounding_share).
 MID_ROUNDING_SHARE = 0.15
+#: Most of the time to the full search the training block may take
+#: (docs/tuning.md#training_block_share).
+TRAINING_BLOCK_SHARE = 0.4
 #: Mid-sized: the neighbourhoods' share of the rest (docs/tuning.md#mid_neighbourhood_share).
 MID_NEIGHBOURHOOD_SHARE = 0.5
 #: Mid-sized: one neighbourhood re-plan's time limit (docs/tuning.md#mid_step_s).
@@ -300,6 +303,23 @@ def solve(
             add_hint(built, start)
             if safe is not None and (fallback is None or safe.objective < fallback.objective):
                 fallback = safe
+    if options.training_block and fallback is not None and not neighbourhoods:
+        # Every training job re-placed at once around the greedy plan's inference
+        # (solver.heuristics.training_block; docs/tuning.md#training_block_share).
+        blocked = strategies.training_block_search(
+            built,
+            fallback,
+            phase_end,
+            cp_workers,
+            seed,
+            options,
+            relay,
+            share=TRAINING_BLOCK_SHARE,
+        )
+        safe = None if blocked is None else _spec_plan(instance, blocked, search_end)
+        if safe is not None and safe.objective < fallback.objective:
+            fallback = start = safe
+            add_hint(built, start)
     replanned = neighbourhoods and fallback is not None
     if replanned and fallback is not None:
         end = time.perf_counter() + MID_NEIGHBOURHOOD_SHARE * (

@@ -24,6 +24,7 @@ from solver.cpsat.model import add_hint, build_model, extract_plan, hint_solutio
 from solver.heuristics import neighbourhood
 from solver.heuristics.greedy import Guide, greedy
 from solver.heuristics.rounding import rounding_model
+from solver.heuristics.training_block import training_block_model
 from solver.plan import Plan
 from solver.search import runner
 from solver.search.progress import ProgressRelay
@@ -181,6 +182,32 @@ def rounding_search(
     ):
         return None
     return plan
+
+
+def training_block_search(
+    built: BuiltModel,
+    start: Plan,
+    deadline: float,
+    workers: int,
+    seed: int,
+    options: SolveOptions,
+    relay: ProgressRelay | None,
+    *,
+    share: float,
+) -> Plan | None:
+    """The best plan of the model with `start`'s replica counts fixed (every training job
+    free: solver.heuristics.training_block), searched from `start` for `share` of the time
+    to `deadline` (less when CP-SAT proves it optimal); None without one. The plan is the
+    whole model's (its flows on the model's grid): `solve` makes it a SPEC plan, or not,
+    and compares it with `start`, before it counts."""
+    block = training_block_model(built, plan_values(built, start))
+    if block is None:
+        return None
+    add_hint(block, start)
+    end = time.perf_counter() + share * (deadline - time.perf_counter())
+    watch = relay.restricted() if relay is not None else None
+    found = runner.search(block, end, workers, seed, options, watch, hint_is_plan=True)
+    return extract_plan(built, found.values) if found.has_plan else None
 
 
 def complete(start: Solution | Plan | None) -> bool:

@@ -25,6 +25,8 @@ MIN_RPS = 1e-6
 GUIDE_WEIGHT = 0.5
 #: An optional job the LP places at least this much of is planned with the required ones.
 LP_PLACED = 0.5
+#: With lp_first, jobs the LP places at least this much of at one option go first.
+LP_WHOLE = 0.999
 #: With a guide, plan n+1 services a second time with their serving spread over failure
 #: domains, and keep the cheaper plan (docs/tuning.md#spread_n_plus_one).
 SPREAD_N_PLUS_ONE = True
@@ -54,15 +56,21 @@ def place_training(
     unplaced: list[str] = []
 
     placed_by_lp: dict[str, float] = defaultdict(float)
+    whole_by_lp: set[str] = set()
     for placement, value in guide.placements.items():
         placed_by_lp[placement.job] += value
+        if value >= LP_WHOLE:
+            whole_by_lp.add(placement.job)
 
     # Required jobs (with lp_first, also the optional ones the LP places mostly whole)
-    # first; among them the fewest options first (nowhere else to go), then largest.
-    def order(job_id: str) -> tuple[bool, int, float, str]:
+    # first; among them (with lp_first) those the LP places whole at one option, largest
+    # first, then the fewest options first (nowhere else to go), then largest.
+    def order(job_id: str) -> tuple[bool, bool, float, float, str]:
         job = instance.training_by_id[job_id]
         first = job.required or (lp_first and placed_by_lp[job_id] >= LP_PLACED)
-        return (not first, len(eligibility.training[job_id]), -size(job_id), job_id)
+        if lp_first and job_id in whole_by_lp:
+            return (not first, False, -size(job_id), 0.0, job_id)
+        return (not first, True, len(eligibility.training[job_id]), -size(job_id), job_id)
 
     for job_id in sorted(jobs, key=order):
         job = instance.training_by_id[job_id]
