@@ -27,6 +27,7 @@ from solver.evaluate import evaluate
 from solver.flows import cheapest_flows
 from solver.heuristics import neighbourhood
 from solver.heuristics.greedy import Guide, greedy
+from solver.heuristics.training_block import lp_jobs_left_out
 from solver.lagrangian import lagrangian
 from solver.linear import LinearResult, solve_linear
 from solver.mip.portfolio import HighsRun
@@ -248,11 +249,11 @@ def solve(
     built = build_model(instance, elastic=options.elastic, widened=True)
     lp_bound: float | None = None
     relaxation: LinearResult | None = None
+    guide: Guide | None = None
     if start is None and options.greedy_start:
         # The LP relaxation guides the greedy start and gives a bound to begin with.
         lp_deadline = started + LP_SHARE * time_limit_s
         relaxation = _relaxation(built, lp_deadline) if options.lp else None
-        guide = None
         if relaxation is not None and relaxation.status == "optimal":
             lp_bound = relaxation.bound
             guide = Guide.from_lp(built, relaxation)
@@ -303,9 +304,16 @@ def solve(
             add_hint(built, start)
             if safe is not None and (fallback is None or safe.objective < fallback.objective):
                 fallback = safe
-    if options.training_block and fallback is not None and not neighbourhoods:
-        # Every training job re-placed at once around the greedy plan's inference
-        # (solver.heuristics.training_block; docs/tuning.md#training_block_share).
+    if (
+        options.training_block
+        and fallback is not None
+        and not neighbourhoods
+        and guide is not None
+        and lp_jobs_left_out(fallback, guide.placements)
+    ):
+        # The plan leaves out a job the LP places: every training job re-placed at once
+        # around the plan's inference (solver.heuristics.training_block;
+        # docs/tuning.md#training_block_share).
         blocked = strategies.training_block_search(
             built,
             fallback,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ortools.sat.python import cp_model
@@ -11,7 +12,7 @@ from models import Instance, SolverInfo
 from solver import SolveOptions
 from solver.cpsat.model import build_model, extract_plan, plan_values
 from solver.heuristics.greedy import greedy
-from solver.heuristics.training_block import training_block_model
+from solver.heuristics.training_block import lp_jobs_left_out, training_block_model
 from solver.search import strategies
 from tests import builders as b
 from tests.checks import assert_valid_plan
@@ -116,3 +117,18 @@ def test_no_block_without_training_jobs() -> None:
     )
     built = build_model(instance)
     assert training_block_model(built, plan_values(built, greedy_plan(instance))) is None
+
+
+def test_the_block_runs_only_where_the_plan_leaves_out_a_job_the_lp_places() -> None:
+    """`lp_jobs_left_out`: the greedy plan leaves O out; an LP that places half of O or
+    more calls for the block, one that places less does not, nor does any LP for a plan
+    that leaves nothing out."""
+    instance = required_job_in_the_optional_ones_place()
+    plan = greedy_plan(instance)
+    (at_a,) = instance.eligibility.training["O"]
+    assert lp_jobs_left_out(plan, {at_a: 1.0})
+    assert lp_jobs_left_out(plan, {at_a: 0.5})
+    assert not lp_jobs_left_out(plan, {at_a: 0.3})
+    assert not lp_jobs_left_out(plan, {})
+    placed_everything = replace(plan, unplaced_training=[])
+    assert not lp_jobs_left_out(placed_everything, {at_a: 1.0})

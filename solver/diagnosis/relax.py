@@ -41,8 +41,11 @@ if TYPE_CHECKING:
 
 #: Resolution of raised kW and Gbps figures.
 RESOLUTION = 1000
-#: Solver settings of checks that only ask whether a plan exists: stop at the first plan.
-FIRST_PLAN = SolveOptions(parameters={"stop_after_first_solution": True}, lp=False)
+#: Solver settings of checks that only ask whether a plan exists: stop at the first plan
+#: (no training block: it could only improve a plan already found).
+FIRST_PLAN = SolveOptions(
+    parameters={"stop_after_first_solution": True}, lp=False, training_block=False
+)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,11 @@ placements of every job are a small model (2,000-2,500 of M's 7,000-11,000 decis
 that CP-SAT solves to optimality in seconds: its optimum is the best re-placement of all
 the jobs at once around the plan's inference. Flows and unserved demand stay free, as do
 sites' fixed costs. Nothing else is restricted, so its plans are plans of the full model.
+
+`solve` runs it only when the plan leaves out an optional job that the LP relaxation
+places at least LP_PLACED of (`lp_jobs_left_out`): run after every rounding search, its
+time came off the full search's and made the zoo's held-out M plans dearer on 19 of 24
+(docs/tuning.md#training_block_share).
 """
 
 from __future__ import annotations
@@ -18,10 +23,23 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from solver.heuristics.greedy.placement import LP_PLACED
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from models import TrainingPlacement
     from solver.cpsat.model import BuiltModel
+    from solver.plan import Plan
+
+
+def lp_jobs_left_out(plan: Plan, lp_placements: Mapping[TrainingPlacement, float]) -> bool:
+    """Whether `plan` leaves out an optional job of which the LP's placements
+    (`lp_placements`, the LP value of each placement) place at least LP_PLACED."""
+    placed: dict[str, float] = {}
+    for placement, value in lp_placements.items():
+        placed[placement.job] = placed.get(placement.job, 0.0) + value
+    return any(placed.get(job, 0.0) >= LP_PLACED for job in plan.unplaced_training)
 
 
 def training_block_model(built: BuiltModel, incumbent: Mapping[int, int]) -> BuiltModel | None:
