@@ -85,12 +85,16 @@ def test_restriction_without_a_plan_leaves_the_solve_exact() -> None:
 @pytest.mark.parametrize("name", ["instances/example.json", "instances/generated/S-2.json"])
 def test_same_optimum_with_and_without_rounding(name: str) -> None:
     """The rounding search only changes where the full search starts: both settings
-    prove the same optimum, and both plans pass the evaluator."""
+    prove the same optimum, and both plans pass the evaluator.
+
+    The limit is what a proof of S-2 needs with the suite's other tests on the same cores:
+    alone it takes 17-18 s from the greedy start of `LP_WHOLE` (7-8 s before it, from a
+    start 0.1% dearer), and twice that beside another test."""
     instance = load_instance(name)
     objectives = []
     for rounding in (True, False):
         options = SolveOptions(lp_rounding=rounding)
-        solution = solve(instance, time_limit_s=30.0, workers=2, options=options)
+        solution = solve(instance, time_limit_s=60.0, workers=2, options=options)
         assert solution.status == "optimal"
         assert_valid_plan(instance, solution)
         objectives.append(solution.objective)
