@@ -46,9 +46,10 @@ class SolveOptions:
     #: integers around its LP value (solver.heuristics.rounding); its best plan, when
     #: better than the greedy one, is the full search's hint. Needs `lp`.
     lp_rounding: bool = True
-    #: From a complete greedy plan, before the rounding search, re-place every training
-    #: job at once with the plan's replica counts fixed (solver.heuristics.training_block);
-    #: its plan, once checked, replaces the greedy one when cheaper.
+    #: After the rounding search, when the best complete plan so far leaves out an
+    #: optional job the LP places at least half of, re-place every training job at once
+    #: with that plan's replica counts fixed (solver.heuristics.training_block); its plan,
+    #: once checked, replaces that one when cheaper.
     training_block: bool = True
     #: On an instance too large for the LP, improve a complete greedy plan by re-planning
     #: neighbourhoods of it (solver.heuristics.neighbourhood) instead of building the
