@@ -309,7 +309,7 @@ def solve(
         and fallback is not None
         and not neighbourhoods
         and guide is not None
-        and lp_jobs_left_out(fallback, guide.placements)
+        and lp_jobs_left_out(fallback, guide)
     ):
         # The plan leaves out a job the LP places: every training job re-placed at once
         # around the plan's inference (solver.heuristics.training_block;

@@ -11,7 +11,7 @@ from ortools.sat.python import cp_model
 from models import Instance, SolverInfo
 from solver import SolveOptions
 from solver.cpsat.model import build_model, extract_plan, plan_values
-from solver.heuristics.greedy import greedy
+from solver.heuristics.greedy import Guide, greedy
 from solver.heuristics.training_block import lp_jobs_left_out, training_block_model
 from solver.search import strategies
 from tests import builders as b
@@ -126,9 +126,9 @@ def test_the_block_runs_only_where_the_plan_leaves_out_a_job_the_lp_places() -> 
     instance = required_job_in_the_optional_ones_place()
     plan = greedy_plan(instance)
     (at_a,) = instance.eligibility.training["O"]
-    assert lp_jobs_left_out(plan, {at_a: 1.0})
-    assert lp_jobs_left_out(plan, {at_a: 0.5})
-    assert not lp_jobs_left_out(plan, {at_a: 0.3})
-    assert not lp_jobs_left_out(plan, {})
+    assert lp_jobs_left_out(plan, Guide(placements={at_a: 1.0}))
+    assert lp_jobs_left_out(plan, Guide(placements={at_a: 0.5}))
+    assert not lp_jobs_left_out(plan, Guide(placements={at_a: 0.3}))
+    assert not lp_jobs_left_out(plan, Guide())
     placed_everything = replace(plan, unplaced_training=[])
-    assert not lp_jobs_left_out(placed_everything, {at_a: 1.0})
+    assert not lp_jobs_left_out(placed_everything, Guide(placements={at_a: 1.0}))

@@ -28,17 +28,15 @@ from solver.heuristics.greedy.placement import LP_PLACED
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from models import TrainingPlacement
     from solver.cpsat.model import BuiltModel
+    from solver.heuristics.greedy import Guide
     from solver.plan import Plan
 
 
-def lp_jobs_left_out(plan: Plan, lp_placements: Mapping[TrainingPlacement, float]) -> bool:
-    """Whether `plan` leaves out an optional job of which the LP's placements
-    (`lp_placements`, the LP value of each placement) place at least LP_PLACED."""
-    placed: dict[str, float] = {}
-    for placement, value in lp_placements.items():
-        placed[placement.job] = placed.get(placement.job, 0.0) + value
+def lp_jobs_left_out(plan: Plan, guide: Guide) -> bool:
+    """Whether `plan` leaves out an optional job of which the LP (`guide`) places at least
+    LP_PLACED."""
+    placed = guide.placed_by_job()
     return any(placed.get(job, 0.0) >= LP_PLACED for job in plan.unplaced_training)
 
 

@@ -55,19 +55,15 @@ def place_training(
     placed: list[TrainingPlacement] = []
     unplaced: list[str] = []
 
-    placed_by_lp: dict[str, float] = defaultdict(float)
-    whole_by_lp: set[str] = set()
-    for placement, value in guide.placements.items():
-        placed_by_lp[placement.job] += value
-        if value >= LP_WHOLE:
-            whole_by_lp.add(placement.job)
+    placed_by_lp = guide.placed_by_job()
+    whole_by_lp = {p.job for p, value in guide.placements.items() if value >= LP_WHOLE}
 
     # Required jobs (with lp_first, also the optional ones the LP places mostly whole)
     # first; among them (with lp_first) those the LP places whole at one option, largest
     # first, then the fewest options first (nowhere else to go), then largest.
     def order(job_id: str) -> tuple[bool, bool, float, float, str]:
         job = instance.training_by_id[job_id]
-        first = job.required or (lp_first and placed_by_lp[job_id] >= LP_PLACED)
+        first = job.required or (lp_first and placed_by_lp.get(job_id, 0.0) >= LP_PLACED)
         if lp_first and job_id in whole_by_lp:
             return (not first, False, -size(job_id), 0.0, job_id)
         return (not first, True, len(eligibility.training[job_id]), -size(job_id), job_id)

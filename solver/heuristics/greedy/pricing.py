@@ -39,6 +39,14 @@ class Guide:
     #: the capacity that latency-bound work needs.
     capacity_prices: dict[tuple[str, str], float] = field(default_factory=dict)
 
+    def placed_by_job(self) -> dict[str, float]:
+        """How much of each training job the LP places (its placements' values summed;
+        jobs it leaves out are missing)."""
+        placed: dict[str, float] = defaultdict(float)
+        for placement, value in self.placements.items():
+            placed[placement.job] += value
+        return dict(placed)
+
     @classmethod
     def from_lp(cls, built: BuiltModel, result: LinearResult) -> Guide:
         """The LP's values of a model's placement, replica and flow decisions (flows in
