@@ -45,9 +45,12 @@ RELAXATION_MARGIN = 1e-9
 #: Share of the time left after v1's search for the search between v1's plan and `current`
 #: when v1's plan breaks a budget (`between_plans`); the v2 whole model gets the rest.
 BETWEEN_SHARE = 0.6
+#: Seconds left at the end of a budgeted re-plan's site neighbourhoods (`near_current`)
+#: for pricing the plan.
+SITE_RESERVE_S = 1.5
 #: Share of the time limit v1's search gets when a move budget is set (the rest goes to
 #: the v2 model, which knows the budgets); with no budget v1's search gets all of it.
-BUDGETED_V1_SHARE = 0.5
+BUDGETED_V1_SHARE = 0.3
 
 
 def applies(instance: Instance) -> bool:
@@ -166,6 +169,17 @@ def solve_static_replan(
             plan, cost = candidate, checked.objective
             if reporter is not None:
                 reporter.plan(cost, bound)
+    if budgeted and hint is not None and hint.has_plan:
+        # Under a budget the cheapest re-plan stays near `current`: site neighbourhoods
+        # around where the hint (the current plan, from `replan`) breaks a limit, from the
+        # better of v1's plan (when it passes) and the hint (docs/formulation.md).
+        found = near_current(
+            instance, hint, plan, started + time_limit_s - SITE_RESERVE_S, workers, seed, options
+        )
+        if found is not None and (plan is None or found[1] < cost):
+            plan, cost = found
+            if reporter is not None:
+                reporter.plan(cost, bound)
     if (
         plan is None
         and candidate is not None
@@ -260,3 +274,46 @@ def between_plans(
             "please report this instance"
         )
     return plan.solution(instance, "feasible", None, candidate.solver), plan.objective
+
+
+def near_current(
+    instance: Instance,
+    hint: Solution,
+    plan: Solution | None,
+    deadline: float,
+    workers: int | None,
+    seed: int,
+    options: SolveOptions | None,
+) -> tuple[Solution, float] | None:
+    """The best plan the site neighbourhoods (`solver.scheduled.site_search`) find by
+    `deadline` from `plan` (a plan of `instance`) or, without one, from `hint` (a plan
+    that may break limits): around the sites where `hint` breaks a limit, or the regions
+    it leaves short; with its cost. None when they find none."""
+    from solver.replan import restated
+    from solver.scheduled.plan import ScheduledPlan
+    from solver.scheduled.site_search import (
+        anchor_sites,
+        nearest_sites,
+        region_anchor,
+        site_search,
+    )
+    from solver.search.options import SolveOptions, default_workers
+
+    stated, checked = restated(instance, hint)
+    anchor = anchor_sites(instance, checked)
+    ranked = nearest_sites(instance, anchor, region_anchor(instance, checked))
+    start = ScheduledPlan.projected(instance, plan if plan is not None else stated)
+    found = site_search(
+        instance,
+        start,
+        anchor,
+        ranked,
+        deadline,
+        workers or default_workers(),
+        seed,
+        options or SolveOptions(),
+        start_is_plan=plan is not None,
+    )
+    if found is None:
+        return None
+    return found.solution(instance, "feasible", None, hint.solver), found.objective

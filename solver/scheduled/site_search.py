@@ -1,0 +1,245 @@
+"""Site neighbourhoods around a re-plan's current plan (SPEC §10): fix-and-optimise on the
+v2 restricted model, a few sites at a time.
+
+Under a move budget the cheapest re-plan stays close to `current`: where an incident
+broke it (a site's grid cut, say), it sheds load to the sites that serve the same users,
+and elsewhere it changes little. The whole model of generated M with budgets (10,831
+decisions) finds no plan in 30 s, and v1's plan of the relaxation moves 63 jobs and
+changes 9,792 replicas, so the plan found between it and `current` is far from both
+(benchmarks/RESULTS.md, "Re-planning"). Here every replica count is fixed at the
+incumbent's except at a few sites: the ones the incumbent breaks a limit at (`anchor`)
+and those nearest them by the latency their users see (`nearest_sites`). Every training
+placement stays free (the budget bounds the moves), as do flows and unserved demand.
+Each neighbourhood is a small model CP-SAT solves, or proves optimal, in seconds; the
+next one frees a different set of sites around the anchor, as many as the last one's
+outcome suggests (`SiteSearch.next_size`).
+
+Nothing is relaxed: every plan of a neighbourhood is a plan of the restricted model,
+counted only once the evaluator accepts it (`accepted`). No bound comes from here.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import re
+import time
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from models import Instance
+    from solver.evaluation.result import Evaluation
+    from solver.scheduled.model import ScheduledModel
+    from solver.scheduled.plan import ScheduledPlan
+    from solver.search.options import SolveOptions
+
+log = logging.getLogger(__name__)
+
+#: Sites freed around the anchor in the first neighbourhood.
+FIRST_SIZE = 5
+#: Fewest and most sites a neighbourhood frees besides the anchor.
+MIN_SIZE, MAX_SIZE = 2, 40
+#: Longest any one neighbourhood is searched (s): a neighbourhood that takes longer is
+#: too large, and the next one is smaller.
+NEIGHBOURHOOD_S = 4.0
+#: Longest a neighbourhood is searched while there is no plan yet (s).
+REPAIR_S = 5.0
+#: Neighbourhoods tried without a plan before the search gives up.
+REPAIR_TRIES = 2
+#: Sites a neighbourhood draws from, as a multiple of its size, nearest first.
+DRAW_FACTOR = 2.5
+
+
+def anchor_sites(instance: Instance, evaluation: Evaluation) -> set[str]:
+    """The sites named by a violation of `evaluation` (a plan's check against `instance`):
+    where the plan breaks a site's limit (grid, cooling, inventory)."""
+    ids = {site.id for site in instance.sites}
+    named: set[str] = set()
+    for violation in evaluation.violations:
+        named.update(token for token in re.split(r"[\s/:,]+", violation.entity) if token in ids)
+    return named
+
+
+def region_anchor(instance: Instance, evaluation: Evaluation) -> set[str]:
+    """The regions named by a violation of `evaluation` (demand a plan leaves unserved)."""
+    ids = {region.id for region in instance.regions}
+    named: set[str] = set()
+    for violation in evaluation.violations:
+        named.update(token for token in re.split(r"[\s/:,]+", violation.entity) if token in ids)
+    return named
+
+
+def nearest_sites(
+    instance: Instance, anchor: Iterable[str], regions: Iterable[str] = ()
+) -> list[str]:
+    """Every site not in `anchor`, nearest first: by the mean absolute difference of the
+    latency each region sees to it and to the nearest anchor site (regions that reach
+    only one of the two count as far); without an anchor, by the least latency from
+    `regions`; ties (and everything, with neither) by id."""
+    centre = sorted(set(anchor))
+    names = [region.id for region in instance.regions]
+    paths = instance.paths
+    far = 1e6
+
+    def latency(region: str, site: str) -> float | None:
+        route = paths.route(region, site)
+        return None if route is None else route.latency_ms
+
+    others = [site.id for site in instance.sites if site.id not in set(centre)]
+    if not centre:
+        sources = sorted(set(regions))
+        if not sources:
+            return sorted(others)
+
+        def nearness(site: str) -> float:
+            return min((latency(r, site) or far) for r in sources)
+
+        return sorted(others, key=lambda s: (nearness(s), s))
+    profile = {site.id: [latency(region, site.id) for region in names] for site in instance.sites}
+
+    def distance(a: str, b: str) -> float:
+        total = 0.0
+        for x, y in zip(profile[a], profile[b], strict=True):
+            total += far if (x is None) != (y is None) else abs((x or 0.0) - (y or 0.0))
+        return total / max(1, len(names))
+
+    return sorted(others, key=lambda s: (min(distance(s, c) for c in centre), s))
+
+
+@dataclass
+class SiteSearch:
+    """The neighbourhood size, adapted to how the last neighbourhood went: larger after a
+    neighbourhood was searched to its optimum well within NEIGHBOURHOOD_S, smaller after
+    one ran out of time without a better plan."""
+
+    size: int = FIRST_SIZE
+    rng: random.Random = field(default_factory=lambda: random.Random(0))
+
+    def next_size(self, *, exhausted: bool, improved: bool) -> None:
+        if exhausted and not improved:
+            self.size = min(MAX_SIZE, math.ceil(self.size * 1.5))
+        elif not exhausted and not improved:
+            self.size = max(MIN_SIZE, self.size * 2 // 3)
+
+    def pick(self, ranked: list[str], first: bool) -> set[str]:
+        """The sites to free besides the anchor: the nearest `size` the first time, then
+        `size` drawn from the nearest DRAW_FACTOR times as many."""
+        if first:
+            return set(ranked[: self.size])
+        pool = ranked[: max(self.size, math.ceil(DRAW_FACTOR * self.size))]
+        return set(self.rng.sample(pool, min(self.size, len(pool))))
+
+
+def fixed_outside(
+    built: ScheduledModel, values: dict[int, int], free: set[str]
+) -> ScheduledModel | None:
+    """A copy of `built` with every replica count at a site outside `free` fixed at its
+    value in `values` (the incumbent's; missing ones are 0), and so is the placement of
+    every job the incumbent runs at such a site; jobs at a site in `free`, and those the
+    incumbent leaves out, stay free. Its hint is cleared. None when a value lies outside
+    its variable's domain."""
+    model = built.model.clone()
+    model.clear_hints()  # type: ignore[no-untyped-call]
+    proto = model.proto
+
+    def fix(index: int) -> bool:
+        value = values.get(index, 0)
+        domain = proto.variables[index].domain
+        bounds = list(domain)
+        if not any(
+            low <= value <= high for low, high in zip(bounds[::2], bounds[1::2], strict=True)
+        ):
+            return False
+        domain.clear()
+        domain.extend([value, value])
+        return True
+
+    for view in built.variables.periods:
+        for option, var in view.replicas.items():
+            if option.site not in free and not fix(var.index):
+                return None
+    for options in built.variables.placements_by_job().values():
+        at = [placement.site for placement, var in options if values.get(var.index, 0)]
+        if at and at[0] not in free and not all(fix(var.index) for _, var in options):
+            return None
+    return replace(built, model=model)
+
+
+def site_search(
+    instance: Instance,
+    start: ScheduledPlan,
+    anchor: set[str],
+    ranked: list[str],
+    deadline: float,
+    workers: int,
+    seed: int,
+    options: SolveOptions,
+    *,
+    start_is_plan: bool,
+) -> ScheduledPlan | None:
+    """The best plan the site neighbourhoods around `anchor` (with sites drawn from
+    `ranked`, nearest first) find from `start` (a plan of
+    `instance`'s restricted model when `start_is_plan`; else a plan that breaks limits,
+    such as `current` after an incident, the first neighbourhood's hint) by `deadline`
+    (perf_counter); None when none is found. Each plan is checked by the evaluator."""
+    from ortools.sat.python import cp_model
+
+    from solver.scheduled.check import accepted
+    from solver.scheduled.model import add_hint, build_model, extract_plan, plan_values
+    from solver.scheduled.solve import run
+
+    built = build_model(instance, widened=False)
+    search = SiteSearch(rng=random.Random(seed))
+    incumbent = start
+    best: ScheduledPlan | None = start if start_is_plan else None
+    first = True
+    tries = 0
+    while True:
+        left = deadline - time.perf_counter()
+        if left <= 0.1:
+            break
+        free = anchor | search.pick(ranked, first)
+        values = plan_values(built, incumbent)
+        neighbourhood = fixed_outside(built, values, free)
+        if neighbourhood is None:
+            break
+        if best is not None:
+            # Hinted only with a plan: OR-Tools 9.15.6755 can abort the process on an
+            # interleaved search of a model it finds infeasible whose hint is no plan
+            # (HINTED_INTERLEAVE_EXCLUDED); a plan as hint makes the model feasible.
+            add_hint(neighbourhood, incumbent)
+        limit = min(left, NEIGHBOURHOOD_S if best is not None else REPAIR_S)
+        found = run(neighbourhood, time.perf_counter() + limit, workers, seed, options)
+        improved = False
+        if found.has_plan:
+            plan = accepted(instance, extract_plan(neighbourhood, found.values))
+            if plan is None:
+                from solver.solve import ClaimContradictionError
+
+                raise ClaimContradictionError(
+                    "internal error: a plan of the restricted model fails the check; "
+                    "please report this instance"
+                )
+            if best is None or plan.objective < best.objective - 1e-9 * abs(best.objective):
+                best = incumbent = plan
+                improved = True
+        exhausted = found.status in (cp_model.OPTIMAL, cp_model.INFEASIBLE)
+        log.debug(
+            "site neighbourhood of %d sites: status %d in %.1f s, best %s",
+            len(free),
+            found.status,
+            limit,
+            None if best is None else f"{best.objective:,.0f}",
+        )
+        search.next_size(exhausted=exhausted, improved=improved)
+        first = False
+        tries += 1
+        if best is None and tries >= REPAIR_TRIES:
+            break  # left to the whole model, which may prove there is no plan
+        if len(free) - len(anchor) >= len(ranked) and exhausted:
+            break  # every site was free and the neighbourhood was solved
+    return best
