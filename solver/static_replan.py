@@ -14,10 +14,13 @@ Every plan of the v2 instance is a plan of the v1 one, and costs there at most w
 costs in v2 (the added amounts are rounded down by RELAXATION_MARGIN), so v1's proved
 bound and "infeasible" hold for the v2 instance too. v1's plans are only candidates:
 each is restated and priced by the v2 evaluator, and counts only once it passes there
-(its moves within the budgets). When no candidate passes, or a budget is set, the v2
-whole model (`solver.scheduled.solve_v2`, the one that knows the budgets, whatever the
-instance's size) searches for the rest of the time from v1's plan (which may break only
-the budgets), and the answer keeps the better plan and the larger bound.
+(its moves within the budgets). With a budget and a hint (the current plan, from
+`replan`), site neighbourhoods around where the hint breaks a limit search the v2
+restricted model from there (`near_current`, `solver.scheduled.site_search`). When no
+candidate passes, or a budget is set, the v2 whole model (`solver.scheduled.solve_v2`,
+the one that knows the budgets, whatever the instance's size) searches for the rest of
+the time from the best plan (or v1's, which may break only the budgets), and the answer
+keeps the better plan and the larger bound.
 
 Why: v1's search (greedy start, neighbourhood search, LP and Lagrangian bounds) is the
 strong one on static instances; the v2 large path ignored `current` and moved half the
@@ -48,9 +51,11 @@ BETWEEN_SHARE = 0.6
 #: Seconds left at the end of a budgeted re-plan's site neighbourhoods (`near_current`)
 #: for pricing the plan.
 SITE_RESERVE_S = 1.5
+#: The site neighbourhoods run only with SITE_ROOM times the whole model's least time left.
+SITE_ROOM = 3.0
 #: Share of the time limit v1's search gets when a move budget is set (the rest goes to
 #: the v2 model, which knows the budgets); with no budget v1's search gets all of it.
-BUDGETED_V1_SHARE = 0.3
+BUDGETED_V1_SHARE = 0.5
 
 
 def applies(instance: Instance) -> bool:
@@ -169,13 +174,23 @@ def solve_static_replan(
             plan, cost = candidate, checked.objective
             if reporter is not None:
                 reporter.plan(cost, bound)
-    if budgeted and hint is not None and hint.has_plan:
+    near = False
+    if (
+        budgeted
+        and hint is not None
+        and hint.has_plan
+        # Only with time to build the model and search several neighbourhoods (generated
+        # L's 10 s re-plan overran to 25 s with the whole model's room alone).
+        and time_limit_s - (time.perf_counter() - started)
+        >= SITE_ROOM * whole_model_s(decisions(instance))
+    ):
         # Under a budget the cheapest re-plan stays near `current`: site neighbourhoods
         # around where the hint (the current plan, from `replan`) breaks a limit, from the
         # better of v1's plan (when it passes) and the hint (docs/formulation.md).
         found = near_current(
             instance, hint, plan, started + time_limit_s - SITE_RESERVE_S, workers, seed, options
         )
+        near = found is not None
         if found is not None and (plan is None or found[1] < cost):
             plan, cost = found
             if reporter is not None:
@@ -200,13 +215,17 @@ def solve_static_replan(
     # The v2 whole model only when there is time to build and search it (its build took
     # 31 s on generated L, where the limit's 10 s were gone).
     room = left >= whole_model_s(decisions(instance))
-    if room and (plan is None or (budgeted and not proved(cost, bound))):
+    # After the site neighbourhoods found a plan, the rest (their reserve) is too short
+    # for the whole model of an instance this size: it overran the limit by 3 s on M.
+    if room and (plan is None or (budgeted and not proved(cost, bound) and not near)):
         searched = solve_v2(
             instance,
             time_limit_s=max(left, 0.0),
             workers=workers,
             seed=seed,
-            hint=candidate if candidate is not None else hint,
+            # The best checked plan when there is one (a plan of the model: its search
+            # starts there), else v1's plan, which may break only the budgets.
+            hint=plan if plan is not None else candidate if candidate is not None else hint,
             on_progress=shifted(reporter, 0.0, bound),
             options=options,
             whole_model=True,
@@ -287,21 +306,20 @@ def near_current(
 ) -> tuple[Solution, float] | None:
     """The best plan the site neighbourhoods (`solver.scheduled.site_search`) find by
     `deadline` from `plan` (a plan of `instance`) or, without one, from `hint` (a plan
-    that may break limits): around the sites where `hint` breaks a limit, or the regions
-    it leaves short; with its cost. None when they find none."""
+    that may break limits), around the sites where `hint` breaks a limit; with its cost.
+    None when they find none, or `hint` breaks no site's limit."""
     from solver.replan import restated
     from solver.scheduled.plan import ScheduledPlan
-    from solver.scheduled.site_search import (
-        anchor_sites,
-        nearest_sites,
-        region_anchor,
-        site_search,
-    )
+    from solver.scheduled.site_search import anchor_sites, nearest_sites, site_search
     from solver.search.options import SolveOptions, default_workers
 
     stated, checked = restated(instance, hint)
     anchor = anchor_sites(instance, checked)
-    ranked = nearest_sites(instance, anchor, region_anchor(instance, checked))
+    if not anchor:
+        # No site over a limit (demand that grew, say): the neighbourhoods have no centre,
+        # and the search between v1's plan and `current` does better there.
+        return None
+    ranked = nearest_sites(instance, anchor)
     start = ScheduledPlan.projected(instance, plan if plan is not None else stated)
     found = site_search(
         instance,

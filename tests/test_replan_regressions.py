@@ -173,3 +173,35 @@ def test_a_hinted_infeasible_whole_model_does_not_abort_the_process() -> None:
     )
     assert completed.returncode == 0, completed.stderr[-2000:]
     assert completed.stdout.split()[-1] in {"infeasible", "unknown", "feasible", "optimal"}
+
+
+def test_a_hint_that_is_no_plan_is_dropped_and_a_plan_hint_completed() -> None:
+    """`checked_hint`: the current plan after the grid cut of tests/test_site_search.py
+    (A over its 2 kW) is no plan of the restricted model, so an interleaved run gets no
+    hint (OR-Tools 9.15.6755 can abort on a hinted interleaved search of a model it finds
+    infeasible, with or without `max_lp`); the budgeted optimum (47) as hint is kept,
+    completed into a value for every variable; the run without the hint proves 47."""
+    import time
+
+    from ortools.sat.python import cp_model
+
+    from solver.scheduled.model import add_hint, build_model
+    from solver.scheduled.plan import ScheduledPlan
+    from solver.search.options import SolveOptions
+    from tests.test_site_search import incident
+
+    instance, start, _ = incident()
+    built = build_model(instance, widened=False)
+    add_hint(built, start)
+    assert not scheduled_solve.checked_hint(
+        built, time.perf_counter() + 10
+    ).proto.has_solution_hint()
+    found = scheduled_solve.run(built, time.perf_counter() + 10, 2, 0, SolveOptions())
+    assert found.status == cp_model.OPTIMAL
+    assert found.bound == pytest.approx(47.0)
+    best = ScheduledPlan.of(instance, solve(instance, time_limit_s=10, workers=1))
+    assert best.objective == pytest.approx(47.0)
+    add_hint(built, best)
+    checked = scheduled_solve.checked_hint(built, time.perf_counter() + 10)
+    hint = checked.proto.solution_hint
+    assert list(hint.vars) == list(range(len(checked.proto.variables)))

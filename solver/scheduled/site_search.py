@@ -14,6 +14,10 @@ Each neighbourhood is a small model CP-SAT solves, or proves optimal, in seconds
 next one frees a different set of sites around the anchor, as many as the last one's
 outcome suggests (`SiteSearch.next_size`).
 
+The sizes and times below were set by hand on one instance (generated M seed 0, the
+busiest site's grid halved, budgets 10 / 1,000; benchmarks/replan.py), not tuned:
+a first neighbourhood of 8 sites found no plan in 5 s there, one of 5 found one.
+
 Nothing is relaxed: every plan of a neighbourhood is a plan of the restricted model,
 counted only once the evaluator accepts it (`accepted`). No bound comes from here.
 """
@@ -64,22 +68,10 @@ def anchor_sites(instance: Instance, evaluation: Evaluation) -> set[str]:
     return named
 
 
-def region_anchor(instance: Instance, evaluation: Evaluation) -> set[str]:
-    """The regions named by a violation of `evaluation` (demand a plan leaves unserved)."""
-    ids = {region.id for region in instance.regions}
-    named: set[str] = set()
-    for violation in evaluation.violations:
-        named.update(token for token in re.split(r"[\s/:,]+", violation.entity) if token in ids)
-    return named
-
-
-def nearest_sites(
-    instance: Instance, anchor: Iterable[str], regions: Iterable[str] = ()
-) -> list[str]:
+def nearest_sites(instance: Instance, anchor: Iterable[str]) -> list[str]:
     """Every site not in `anchor`, nearest first: by the mean absolute difference of the
     latency each region sees to it and to the nearest anchor site (regions that reach
-    only one of the two count as far); without an anchor, by the least latency from
-    `regions`; ties (and everything, with neither) by id."""
+    only one of the two count as far); ties by id."""
     centre = sorted(set(anchor))
     names = [region.id for region in instance.regions]
     paths = instance.paths
@@ -89,16 +81,6 @@ def nearest_sites(
         route = paths.route(region, site)
         return None if route is None else route.latency_ms
 
-    others = [site.id for site in instance.sites if site.id not in set(centre)]
-    if not centre:
-        sources = sorted(set(regions))
-        if not sources:
-            return sorted(others)
-
-        def nearness(site: str) -> float:
-            return min((latency(r, site) or far) for r in sources)
-
-        return sorted(others, key=lambda s: (nearness(s), s))
     profile = {site.id: [latency(region, site.id) for region in names] for site in instance.sites}
 
     def distance(a: str, b: str) -> float:
@@ -107,7 +89,8 @@ def nearest_sites(
             total += far if (x is None) != (y is None) else abs((x or 0.0) - (y or 0.0))
         return total / max(1, len(names))
 
-    return sorted(others, key=lambda s: (min(distance(s, c) for c in centre), s))
+    others = [site.id for site in instance.sites if site.id not in set(centre)]
+    return sorted(others, key=lambda s: (min((distance(s, c) for c in centre), default=0.0), s))
 
 
 @dataclass
@@ -196,6 +179,8 @@ def site_search(
     search = SiteSearch(rng=random.Random(seed))
     incumbent = start
     best: ScheduledPlan | None = start if start_is_plan else None
+    # A solution of the model (every variable), once a neighbourhood found one.
+    solution: list[int] | None = None
     first = True
     tries = 0
     while True:
@@ -203,17 +188,28 @@ def site_search(
         if left <= 0.1:
             break
         free = anchor | search.pick(ranked, first)
-        values = plan_values(built, incumbent)
+        values = (
+            dict(enumerate(solution)) if solution is not None else plan_values(built, incumbent)
+        )
         neighbourhood = fixed_outside(built, values, free)
         if neighbourhood is None:
             break
-        if best is not None:
-            # Hinted only with a plan: OR-Tools 9.15.6755 can abort the process on an
-            # interleaved search of a model it finds infeasible whose hint is no plan
-            # (HINTED_INTERLEAVE_EXCLUDED); a plan as hint makes the model feasible.
-            add_hint(neighbourhood, incumbent)
+        if solution is not None:
+            neighbourhood.model.proto.solution_hint.vars.extend(range(len(solution)))
+            neighbourhood.model.proto.solution_hint.values.extend(solution)
+        elif best is not None:
+            add_hint(neighbourhood, incumbent)  # checked by `run` (it may be no plan here)
+        # Without a plan, no hint: OR-Tools 9.15.6755 can abort on an interleaved search
+        # of a model it finds infeasible whose hint is no plan (`checked_hint`).
         limit = min(left, NEIGHBOURHOOD_S if best is not None else REPAIR_S)
-        found = run(neighbourhood, time.perf_counter() + limit, workers, seed, options)
+        found = run(
+            neighbourhood,
+            time.perf_counter() + limit,
+            workers,
+            seed,
+            options,
+            hint_is_plan=solution is not None,
+        )
         improved = False
         if found.has_plan:
             plan = accepted(instance, extract_plan(neighbourhood, found.values))
@@ -226,6 +222,7 @@ def site_search(
                 )
             if best is None or plan.objective < best.objective - 1e-9 * abs(best.objective):
                 best = incumbent = plan
+                solution = [round(v) for v in found.values]
                 improved = True
         exhausted = found.status in (cp_model.OPTIMAL, cp_model.INFEASIBLE)
         log.debug(

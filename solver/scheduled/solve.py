@@ -43,6 +43,8 @@ MAX_FINE_PROOF_VARIABLES = 5_000
 #: has 90,271: its whole model took 11.9 s to build and CP-SAT found no plan better than
 #: the hint in 60 s, with bound 0 (2 workers, shared machine); sched-S has 21-49.
 MAX_WHOLE_MODEL_DECISIONS = 10_000
+#: Share of a run's time the check of a hint that may be no plan can take (`checked_hint`).
+HINT_CHECK_SHARE = 0.2
 #: Least seconds any CP-SAT run gets.
 MIN_RUN_S = 0.05
 #: CP-SAT subsolvers left out of an interleaved search of a hinted model. OR-Tools
@@ -69,10 +71,18 @@ class Run:
 
 
 def run(
-    built: ScheduledModel, deadline: float, workers: int, seed: int, options: SolveOptions
+    built: ScheduledModel,
+    deadline: float,
+    workers: int,
+    seed: int,
+    options: SolveOptions,
+    *,
+    hint_is_plan: bool = False,
 ) -> Run:
     """CP-SAT on a built model until `deadline` (perf_counter), reproducibly when asked
-    (interleaved search with several workers, as v1's runner)."""
+    (interleaved search with several workers, as v1's runner). An interleaved search
+    keeps the model's hint only when it is one of the model's plans: `hint_is_plan` says
+    so (a solution of this model), else `checked_hint` finds out."""
     solver = cp_model.CpSolver()
     params = solver.parameters
     params.max_time_in_seconds = max(MIN_RUN_S, deadline - time.perf_counter())
@@ -89,11 +99,15 @@ def run(
             field.extend(value)
         else:
             setattr(params, name, value)
-    if params.interleave_search and built.model.proto.has_solution_hint():
+    model = built.model
+    if params.interleave_search and model.proto.has_solution_hint():
         params.ignore_subsolvers.extend(
             name for name in HINTED_INTERLEAVE_EXCLUDED if name not in params.ignore_subsolvers
         )
-    status = solver.solve(built.model)
+        if not hint_is_plan:
+            model = checked_hint(built, deadline)
+            params.max_time_in_seconds = max(MIN_RUN_S, deadline - time.perf_counter())
+    status = solver.solve(model)
     if status == cp_model.MODEL_INVALID:
         raise ModelInvalidError(f"CP-SAT rejected the model: {built.model.validate()}")
     has_plan = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
@@ -103,6 +117,36 @@ def run(
     )
     values = [float(v) for v in solver.response_proto.solution] if has_plan else []
     return Run(int(status), values, bound)
+
+
+def checked_hint(built: ScheduledModel, deadline: float) -> cp_model.CpModel:
+    """`built`'s model with its hint completed into one of its plans when the hinted values
+    extend to one (one unhinted worker, every hinted variable fixed, for at most
+    HINT_CHECK_SHARE of the time to `deadline`), else without its hint. OR-Tools
+    9.15.6755 aborts the process on an interleaved search with a hint of a model it finds
+    infeasible, and not only in `max_lp` (HINTED_INTERLEAVE_EXCLUDED): the frontier of
+    generated M's grid incident, whose budgets admit no plan, aborted with it left out."""
+    proto = built.model.proto
+    fixed = built.model.clone()
+    fixed.clear_hints()  # type: ignore[no-untyped-call]
+    domains = fixed.proto.variables
+    for index, value in zip(proto.solution_hint.vars, proto.solution_hint.values, strict=True):
+        bounds = list(domains[index].domain)
+        if any(low <= value <= high for low, high in zip(bounds[::2], bounds[1::2], strict=True)):
+            domains[index].domain.clear()
+            domains[index].domain.extend([value, value])
+    check = cp_model.CpSolver()
+    check.parameters.num_workers = 1
+    check.parameters.max_time_in_seconds = max(
+        MIN_RUN_S, HINT_CHECK_SHARE * (deadline - time.perf_counter())
+    )
+    model = built.model.clone()
+    model.clear_hints()  # type: ignore[no-untyped-call]
+    if check.solve(fixed) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        values = check.response_proto.solution
+        model.proto.solution_hint.vars.extend(range(len(values)))
+        model.proto.solution_hint.values.extend(values)
+    return model
 
 
 def solve_v2(
