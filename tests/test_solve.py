@@ -899,3 +899,28 @@ def test_large_instance_without_a_plan_or_time_for_the_whole_model_answers_unkno
     assert built
     assert_valid_plan(instance, whole)
     assert whole.objective == pytest.approx(84.0)
+
+
+def test_too_little_time_for_the_whole_model_returns_the_greedy_plan_without_a_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With a limit shorter than the whole model's least time (`whole_model_s`, made
+    huge here), solve builds no model: the greedy plan, no bound, status feasible. One
+    site, 20 rps at 10 rps per 1-GPU replica, 1.0 per GPU-hour, 10 hours: 2 x 10 = 20."""
+    monkeypatch.setattr(solve_module, "BUILD_S_PER_DECISION", 1e3)
+
+    def no_build(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the whole model was built")
+
+    monkeypatch.setattr(solve_module, "build_model", no_build)
+    instance = b.instance(
+        sites=[b.site("A", {"gpu": (4, 1.0)})],
+        regions=["r"],
+        links=[b.link("r", "A")],
+        inference=[b.service("s", {"gpu": (1, 10.0)}, {"r": 20.0})],
+    )
+    solution = solve(instance, time_limit_s=5, workers=1)
+    assert solution.status == "feasible"
+    assert solution.bound is None
+    assert solution.objective == pytest.approx(20.0)
+    assert_valid_plan(instance, solution)
