@@ -50,10 +50,13 @@ MIN_SIZE, MAX_SIZE = 2, 40
 #: Longest any one neighbourhood is searched (s): a neighbourhood that takes longer is
 #: too large, and the next one is smaller.
 NEIGHBOURHOOD_S = 4.0
-#: Longest a neighbourhood is searched while there is no plan yet (s).
+#: Least time a neighbourhood is searched while there is no plan yet (s); more on a
+#: long search (REPAIR_TIME_SHARE of its time).
 REPAIR_S = 5.0
-#: Neighbourhoods tried without a plan before the search gives up.
-REPAIR_TRIES = 2
+REPAIR_TIME_SHARE = 0.1
+#: Share of its time after which the search gives up without a plan (the rest is the
+#: whole model's, which may prove that there is none).
+REPAIR_SHARE = 0.5
 #: Sites a neighbourhood draws from, as a multiple of its size, nearest first.
 DRAW_FACTOR = 2.5
 
@@ -182,7 +185,8 @@ def site_search(
     # A solution of the model (every variable), once a neighbourhood found one.
     solution: list[int] | None = None
     first = True
-    tries = 0
+    began = time.perf_counter()
+    repair_s = max(REPAIR_S, REPAIR_TIME_SHARE * (deadline - began))
     while True:
         left = deadline - time.perf_counter()
         if left <= 0.1:
@@ -201,7 +205,7 @@ def site_search(
             add_hint(neighbourhood, incumbent)  # checked by `run` (it may be no plan here)
         # Without a plan, no hint: OR-Tools 9.15.6755 can abort on an interleaved search
         # of a model it finds infeasible whose hint is no plan (`checked_hint`).
-        limit = min(left, NEIGHBOURHOOD_S if best is not None else REPAIR_S)
+        limit = min(left, NEIGHBOURHOOD_S if best is not None else repair_s)
         found = run(
             neighbourhood,
             time.perf_counter() + limit,
@@ -234,8 +238,7 @@ def site_search(
         )
         search.next_size(exhausted=exhausted, improved=improved)
         first = False
-        tries += 1
-        if best is None and tries >= REPAIR_TRIES:
+        if best is None and time.perf_counter() - began >= REPAIR_SHARE * (deadline - began):
             break  # left to the whole model, which may prove there is no plan
         if len(free) - len(anchor) >= len(ranked) and exhausted:
             break  # every site was free and the neighbourhood was solved
