@@ -8,8 +8,9 @@ decisions) finds no plan in 30 s, and v1's plan of the relaxation moves 63 jobs 
 changes 9,792 replicas, so the plan found between it and `current` is far from both
 (benchmarks/RESULTS.md, "Re-planning"). Here every replica count is fixed at the
 incumbent's except at a few sites: the ones the incumbent breaks a limit at (`anchor`)
-and those nearest them by the latency their users see (`nearest_sites`). Every training
-placement stays free (the budget bounds the moves), as do flows and unserved demand.
+and those nearest them by the latency their users see (`nearest_sites`). The jobs the
+incumbent runs at those sites, or leaves out, are free to go anywhere (the budget bounds
+the moves); every other job stays where it is. Flows and unserved demand stay free.
 Each neighbourhood is a small model CP-SAT solves, or proves optimal, in seconds; the
 next one frees a different set of sites around the anchor, as many as the last one's
 outcome suggests (`SiteSearch.next_size`).
@@ -98,9 +99,9 @@ def nearest_sites(instance: Instance, anchor: Iterable[str]) -> list[str]:
 
 @dataclass
 class SiteSearch:
-    """The neighbourhood size, adapted to how the last neighbourhood went: larger after a
-    neighbourhood was searched to its optimum well within NEIGHBOURHOOD_S, smaller after
-    one ran out of time without a better plan."""
+    """The neighbourhood size, adapted to how the last neighbourhood went: larger by half
+    after one was solved (its optimum, or no plan, proved) without a better plan, smaller
+    by a third after one ran out of time without one."""
 
     size: int = FIRST_SIZE
     rng: random.Random = field(default_factory=lambda: random.Random(0))
@@ -168,10 +169,10 @@ def site_search(
     start_is_plan: bool,
 ) -> ScheduledPlan | None:
     """The best plan the site neighbourhoods around `anchor` (with sites drawn from
-    `ranked`, nearest first) find from `start` (a plan of
-    `instance`'s restricted model when `start_is_plan`; else a plan that breaks limits,
-    such as `current` after an incident, the first neighbourhood's hint) by `deadline`
-    (perf_counter); None when none is found. Each plan is checked by the evaluator."""
+    `ranked`, nearest first) find from `start` by `deadline` (perf_counter); None when
+    they find none. `start` is a SPEC plan of `instance` when `start_is_plan`, else a plan
+    that breaks limits (`current` after an incident), whose values only fix what lies
+    outside the first neighbourhoods. Each plan found is checked by the evaluator."""
     from ortools.sat.python import cp_model
 
     from solver.scheduled.check import accepted
