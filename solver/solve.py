@@ -732,21 +732,27 @@ def _large_answer(
     plan was complete and too little time is left to build and search the whole model.
     With `short`, the model was not built for want of time alone: the hint or greedy
     plan, without a bound."""
-    status: Status
     if short:
-        note = (
-            "too little time to build and search the whole model: "
-            + ("no complete greedy plan" if plan is None else "the hint or the greedy plan")
-            + ", no bound"
+        note = "too little time to build and search the whole model: " + (
+            "no complete greedy plan, no bound"
+            if plan is None
+            else "the hint or the greedy plan, no bound"
         )
+    elif plan is None:
+        note = (
+            "no complete greedy plan in time, and too little time left to build the whole "
+            "model (too large for its LP relaxation); bound from the Lagrangian relaxation "
+            "(solver.lagrangian)"
+        )
+    else:
+        note = (
+            "whole model not built (too large for its LP relaxation): greedy plan improved "
+            "by neighbourhood search; bound from the Lagrangian relaxation of inventory, "
+            "grid power and cooling (solver.lagrangian)"
+        )
+    status: Status
     if plan is None:
         status = "unknown"
-        if not short:
-            note = (
-                "no complete greedy plan in time, and too little time left to build the "
-                "whole model (too large for its LP relaxation); bound from the Lagrangian "
-                "relaxation (solver.lagrangian)"
-            )
     else:
         checked = _checked(instance, plan)
         if checked is None:
@@ -757,12 +763,6 @@ def _large_answer(
         plan = checked
         check_bound(bound, plan.objective, "Lagrangian")
         status = "optimal" if proved(plan.objective, bound) else "feasible"
-        if not short:
-            note = (
-                "whole model not built (too large for its LP relaxation): greedy plan "
-                "improved by neighbourhood search; bound from the Lagrangian relaxation of "
-                "inventory, grid power and cooling (solver.lagrangian)"
-            )
     info = _info(
         seed, time_limit_s, started, workers, options, build_s=None, exact=False, notes=[note]
     )

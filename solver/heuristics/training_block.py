@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from solver.cpsat.domains import fix_at
 from solver.heuristics.greedy.placement import LP_PLACED
 
 if TYPE_CHECKING:
@@ -49,15 +50,7 @@ def training_block_model(built: BuiltModel, incumbent: Mapping[int, int]) -> Bui
         return None
     model = built.model.clone()
     model.clear_hints()
-    proto = model.proto
     for var in built.variables.replicas.values():
-        value = incumbent.get(var.index, 0)
-        domain = proto.variables[var.index].domain
-        bounds = list(domain)
-        if not any(
-            low <= value <= high for low, high in zip(bounds[::2], bounds[1::2], strict=True)
-        ):
+        if not fix_at(model.proto, var.index, incumbent.get(var.index, 0)):
             return None
-        domain.clear()
-        domain.extend([value, value])
     return replace(built, model=model)

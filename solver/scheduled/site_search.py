@@ -33,6 +33,8 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from solver.cpsat.domains import fix_at
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
@@ -131,19 +133,9 @@ def fixed_outside(
     its variable's domain."""
     model = built.model.clone()
     model.clear_hints()  # type: ignore[no-untyped-call]
-    proto = model.proto
 
     def fix(index: int) -> bool:
-        value = values.get(index, 0)
-        domain = proto.variables[index].domain
-        bounds = list(domain)
-        if not any(
-            low <= value <= high for low, high in zip(bounds[::2], bounds[1::2], strict=True)
-        ):
-            return False
-        domain.clear()
-        domain.extend([value, value])
-        return True
+        return fix_at(model.proto, index, values.get(index, 0))
 
     for view in built.variables.periods:
         for option, var in view.replicas.items():

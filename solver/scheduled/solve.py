@@ -20,6 +20,7 @@ from ortools.sat.python import cp_model
 
 from models import Solution as SolutionModel
 from models import SolverInfo
+from solver.cpsat.domains import fix_at
 from solver.scheduled.check import accepted
 from solver.scheduled.decomposed import decomposed
 from solver.scheduled.greedy import decisions, first_plan
@@ -129,12 +130,8 @@ def checked_hint(built: ScheduledModel, deadline: float) -> cp_model.CpModel:
     proto = built.model.proto
     fixed = built.model.clone()
     fixed.clear_hints()  # type: ignore[no-untyped-call]
-    domains = fixed.proto.variables
     for index, value in zip(proto.solution_hint.vars, proto.solution_hint.values, strict=True):
-        bounds = list(domains[index].domain)
-        if any(low <= value <= high for low, high in zip(bounds[::2], bounds[1::2], strict=True)):
-            domains[index].domain.clear()
-            domains[index].domain.extend([value, value])
+        fix_at(fixed.proto, index, value)
     check = cp_model.CpSolver()
     check.parameters.num_workers = 1
     check.parameters.max_time_in_seconds = max(
