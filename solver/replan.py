@@ -215,6 +215,9 @@ class Replan:
             lines.extend(moves_lines(self.evaluation()))
         else:
             lines.append(f"re-plan: {solution.status}, no plan")
+            proof = (solution.solver.model_extra or {}).get("proof")
+            if proof:
+                lines.append(f"why: {proof}")
         return "\n".join(lines)
 
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from ortools.sat.python import cp_model
 
 from models import Solution, SolverInfo
+from solver.budget_proof import budget_shortfall
 from solver.costs import plan_costs
 from solver.cpsat.model import add_hint, build_model, extract_plan, hint_solution
 from solver.evaluate import evaluate
@@ -176,6 +177,26 @@ def solve(
                     "evaluator; please report this instance"
                 )
             return answer
+        shortfall = budget_shortfall(instance)
+        if shortfall is not None:
+            from solver.scheduled.plan import no_plan_solution
+
+            # The move budgets cannot shed what the sites over their limits must shed at
+            # hour 0: a relaxation's proof, before any model is built.
+            return no_plan_solution(
+                instance,
+                "infeasible",
+                None,
+                SolverInfo(
+                    name=SOLVER_NAME,
+                    version=solver_version(),
+                    seed=seed,
+                    time_limit_s=time_limit_s,
+                    wall_s=0.0,
+                    workers=workers or default_workers(),
+                    proof=shortfall.message(),
+                ),
+            )
         # Schema infraplan/v2 (SPEC §8-§12): the search its fields call for.
         return v2_search(instance)(
             instance,

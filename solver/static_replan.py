@@ -39,6 +39,7 @@ from solver.search.progress import Reporter, shifted
 if TYPE_CHECKING:
     from models import Instance, Solution
     from models.solution import Status
+    from solver.scheduled.model import ScheduledModel
     from solver.search.options import SolveOptions
     from solver.search.progress import ProgressCallback
 
@@ -143,7 +144,14 @@ def solve_static_replan(
     what `relaxed_v1` drops, so its own reports are not passed on), with the best proved
     bound known then."""
     from solver.replan import plan_violations, restated
-    from solver.scheduled.solve import solve_v2
+    from solver.scheduled.model import build_model
+    from solver.scheduled.solve import (
+        PRESOLVE_PROOF_MAX_DECISIONS,
+        presolve_proof,
+        solve_v2,
+        solver_info,
+    )
+    from solver.search.options import SolveOptions
     from solver.solve import check_bound, proved, solve, whole_model_s
     from solver.v1_equivalent import as_v1_solution, v2_answer
 
@@ -153,6 +161,21 @@ def solve_static_replan(
         instance.moves.max_training_moves is not None
         or instance.moves.max_replica_changes is not None
     )
+    whole: ScheduledModel | None = None
+    if (
+        budgeted
+        and hint is not None
+        and hint.has_plan
+        and decisions(instance) <= PRESOLVE_PROOF_MAX_DECISIONS
+        and time_limit_s >= SITE_ROOM * whole_model_s(decisions(instance))
+        and plan_violations(restated(instance, hint)[1])
+    ):
+        # An incident under a budget: the budgets may admit no plan at all, which only
+        # the whole model knows, and its presolve often proves at once.
+        whole = build_model(instance, widened=True)
+        if presolve_proof(whole, started + time_limit_s, seed, options or SolveOptions()):
+            info = solver_info(whole, seed, time_limit_s, started, 1, options or SolveOptions())
+            return v2_answer(instance, None, None, "infeasible", info, started)
     v1_limit = time_limit_s * (BUDGETED_V1_SHARE if budgeted else 1.0)
     v1_hint = None
     if hint is not None and hint.has_plan and not any(e.period for e in hint.inference):
@@ -233,6 +256,7 @@ def solve_static_replan(
             on_progress=shifted(reporter, 0.0, bound),
             options=options,
             whole_model=True,
+            built=whole,
         )
         if searched.status == "infeasible":
             return searched

@@ -161,3 +161,41 @@ def test_a_replica_change_budget_is_met_between_current_and_the_v1_plan(
     assert_checked(instance, solution)
     assert [(g.site, g.replicas) for g in solution.inference if g.replicas] == [("A", 2)]
     assert solution.objective == pytest.approx(40.0)
+
+
+def test_budgets_that_admit_no_plan_are_proved_by_presolve_before_v1s_search(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """tests/test_site_search.py's incident (A's grid cut to 2 kW under j's 2 GPUs and
+    s's 2 replicas) with 0 training moves and 2 replica changes: j stays at A, so both
+    replicas stop there and must start at B (20 rps must be served), 4 changes. The load
+    check alone (solver.budget_proof) sees only the 2 stops and proves nothing; the whole
+    model's presolve proves it before v1's search runs. With 4 changes there is a plan:
+    j stays, s at B, 20 + 24 = 44."""
+    from solver import static_replan
+    from solver.budget_proof import budget_shortfall
+    from solver.replan import current_from_solution, replan, with_current
+    from tests.test_site_search import before_the_cut, cut
+
+    monkeypatch.setattr(scheduled_solve, "MAX_WHOLE_MODEL_DECISIONS", 0)
+    base = before_the_cut()
+    current = solve(base, time_limit_s=10, workers=1)
+    projected = current_from_solution(cut(base), current).current
+    tight = with_current(cut(base), projected, max_training_moves=0, max_replica_changes=2)
+    assert budget_shortfall(tight) is None
+
+    def no_v1(instance: Instance) -> Instance:
+        raise AssertionError("v1's search ran")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(static_replan, "relaxed_v1", no_v1)
+        result = replan(
+            cut(base), current, max_training_moves=0, max_replica_changes=2, time_limit_s=20
+        )
+    assert result.solution.status == "infeasible"
+    assert not result.solution.has_plan
+    enough = replan(
+        cut(base), current, max_training_moves=0, max_replica_changes=4, time_limit_s=20
+    )
+    assert_checked(enough.instance, enough.solution)
+    assert enough.solution.objective == pytest.approx(44.0)

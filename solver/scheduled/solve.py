@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from ortools.sat.python import cp_model
@@ -48,6 +48,17 @@ MAX_WHOLE_MODEL_DECISIONS = 10_000
 HINT_CHECK_SHARE = 0.2
 #: Least seconds any CP-SAT run gets.
 MIN_RUN_S = 0.05
+#: Seconds of CP-SAT presolve on a static re-plan's widened whole model before anything
+#: else when a budget is set and `current` breaks a limit (`presolve_proof`, from
+#: solver.static_replan): on generated M's grid incident (10,831 decisions) it proves
+#: that budgets of 0-4 training moves (1,000 replica changes) or of 5 / 50 admit no plan
+#: in 0.2-0.8 s after a 1 s build (the search proved it only after v1's share: 8 s of a
+#: 10 s limit, none at 10 s since the hint check); with 8 moves it is inconclusive after
+#: its whole presolve (2.7 s).
+PRESOLVE_PROOF_S = 1.5
+#: Largest instance (eligible decisions) given the presolve proof: on generated L's grid
+#: incident (147,752 variables) presolve does not end within 10 s.
+PRESOLVE_PROOF_MAX_DECISIONS = 20_000
 #: CP-SAT subsolvers left out of an interleaved search of a hinted model. OR-Tools
 #: 9.15.6755 aborts the whole process (`Check failed: heuristics.fixed_search != nullptr`)
 #: when its `max_lp` worker runs interleaved with a hint on a model it then finds
@@ -120,6 +131,16 @@ def run(
     return Run(int(status), values, bound)
 
 
+def presolve_proof(
+    built: ScheduledModel, deadline: float, seed: int, options: SolveOptions
+) -> bool:
+    """Whether CP-SAT's presolve alone proves `built` infeasible within PRESOLVE_PROOF_S
+    (and by `deadline`), on one worker; False when it does not (which proves nothing)."""
+    presolve = replace(options, parameters={**options.parameters, "stop_after_presolve": True})
+    end = min(deadline, time.perf_counter() + PRESOLVE_PROOF_S)
+    return run(built, end, 1, seed, presolve).status == cp_model.INFEASIBLE
+
+
 def checked_hint(built: ScheduledModel, deadline: float) -> cp_model.CpModel:
     """`built`'s model with its hint completed into one of its plans when the hinted values
     extend to one (one unhinted worker, every hinted variable fixed, for at most
@@ -156,11 +177,13 @@ def solve_v2(
     on_progress: ProgressCallback | None = None,
     options: SolveOptions | None = None,
     whole_model: bool = False,
+    built: ScheduledModel | None = None,
 ) -> SolutionModel:
     """The cheapest plan of a v2 instance within `time_limit_s` (build included), with a
     proved bound and the status those proofs support (see `solver.solve.solve`).
     `whole_model` searches the whole model whatever the instance's size (a static
-    re-plan's budgets, which only the whole model knows: solver.static_replan)."""
+    re-plan's budgets, which only the whole model knows: solver.static_replan); `built`
+    is that model (`build_model(instance, widened=True)`) when the caller has built it."""
     from solver.solve import ClaimContradictionError, check_bound, lowered_bound, proved
 
     started = time.perf_counter()
@@ -189,7 +212,7 @@ def solve_v2(
         return decomposed(
             instance, fallback, started, deadline, workers, seed, options, on_progress, check_s
         )
-    relaxation = build_model(instance, widened=True)
+    relaxation = built if built is not None else build_model(instance, widened=True)
     if start is not None:
         add_hint(relaxation, start)
     end = deadline - REPAIR_SHARE * max(0.0, deadline - time.perf_counter())
@@ -205,7 +228,7 @@ def solve_v2(
             None,
             "infeasible",
             None,
-            _info(relaxation, seed, time_limit_s, started, workers, options),
+            solver_info(relaxation, seed, time_limit_s, started, workers, options),
         )
     bound = lowered_bound(found.bound)
     plan: ScheduledPlan | None = None
@@ -245,7 +268,7 @@ def solve_v2(
         status = "optimal" if proved(plan.objective, bound) else "feasible"
     if on_progress is not None and plan is not None:
         on_progress(time.perf_counter() - started, plan.objective, bound)
-    info = _info(relaxation, seed, time_limit_s, started, workers, options)
+    info = solver_info(relaxation, seed, time_limit_s, started, workers, options)
     return _answer(instance, plan, status, bound, info)
 
 
@@ -283,7 +306,7 @@ def _traffic_on_limited_links(instance: Instance) -> bool:
     return limited and any(service.kb_per_request > 0 for service in instance.inference)
 
 
-def _info(
+def solver_info(
     built: ScheduledModel,
     seed: int,
     time_limit_s: float,
@@ -291,6 +314,7 @@ def _info(
     workers: int,
     options: SolveOptions,
 ) -> SolverInfo:
+    """The solution's record of a search on `built` that started at `started`."""
     from solver.solve import SOLVER_NAME, solver_version
 
     return SolverInfo(
