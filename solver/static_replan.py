@@ -32,6 +32,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from models import SolverInfo
 from solver.scheduled.greedy import decisions
 from solver.scheduled.variables import current_training
 from solver.search.progress import Reporter, shifted
@@ -39,6 +40,7 @@ from solver.search.progress import Reporter, shifted
 if TYPE_CHECKING:
     from models import Instance, Solution
     from models.solution import Status
+    from solver.evaluation import Evaluation
     from solver.scheduled.model import ScheduledModel
     from solver.search.options import SolveOptions
     from solver.search.progress import ProgressCallback
@@ -161,65 +163,83 @@ def solve_static_replan(
         instance.moves.max_training_moves is not None
         or instance.moves.max_replica_changes is not None
     )
+    deadline = started + time_limit_s
     whole: ScheduledModel | None = None
+    stated: Solution | None = None
+    checked: Evaluation | None = None
+    if budgeted and hint is not None and hint.has_plan:
+        stated, checked = restated(instance, hint)
+    broken = checked is not None and bool(plan_violations(checked))
     if (
-        budgeted
-        and hint is not None
-        and hint.has_plan
+        broken
         and decisions(instance) <= PRESOLVE_PROOF_MAX_DECISIONS
         and time_limit_s >= SITE_ROOM * whole_model_s(decisions(instance))
-        and plan_violations(restated(instance, hint)[1])
     ):
         # An incident under a budget: the budgets may admit no plan at all, which only
         # the whole model knows, and its presolve often proves at once.
         whole = build_model(instance, widened=True)
-        if presolve_proof(whole, started + time_limit_s, seed, options or SolveOptions()):
+        if presolve_proof(whole, deadline, seed, options or SolveOptions()):
             info = solver_info(whole, seed, time_limit_s, started, 1, options or SolveOptions())
             return v2_answer(instance, None, None, "infeasible", info, started)
-    v1_limit = time_limit_s * (BUDGETED_V1_SHARE if budgeted else 1.0)
+    plan: Solution | None = None
+    cost = float("inf")
+    near = False
+    if broken and stated is not None and checked is not None:
+        # Under a budget the cheapest re-plan stays near `current`: the greedy shed of
+        # the load where the hint (the current plan, from `replan`) breaks a limit, then
+        # site neighbourhoods around there (docs/formulation.md). Before v1's search,
+        # which gives the bound: to its share of the limit once they have a plan, else to
+        # the end (a plan matters more than a bound); only with time to build the model
+        # and search several neighbourhoods (generated L's 10 s re-plan overran to 25 s).
+        found = near_current(
+            instance,
+            stated,
+            checked,
+            started + (1.0 - BUDGETED_V1_SHARE) * time_limit_s,
+            deadline - SITE_RESERVE_S,
+            workers,
+            seed,
+            options,
+            search=deadline - time.perf_counter() >= SITE_ROOM * whole_model_s(decisions(instance)),
+        )
+        near = found is not None
+        if found is not None:
+            plan, cost = found
+            if reporter is not None:
+                reporter.plan(cost, None)
+    left = deadline - time.perf_counter()
+    v1_limit = (
+        time_limit_s
+        if not budgeted
+        else max(0.0, left - SITE_RESERVE_S)
+        if near
+        else min(left, BUDGETED_V1_SHARE * time_limit_s)
+    )
     v1_hint = None
     if hint is not None and hint.has_plan and not any(e.period for e in hint.inference):
         v1_hint = as_v1_solution(hint) if hint.schema_ != "infraplan-solution/v1" else hint
-    relaxed = solve(
-        relaxed_v1(instance),
-        time_limit_s=v1_limit,
-        workers=workers,
-        seed=seed,
-        hint=v1_hint,
-        options=options,
-    )
-    bound = relaxed.bound
-    if relaxed.status == "infeasible":
+    relaxed: Solution | None = None
+    # With a plan already and too little time for v1's model, v1 could only return its
+    # greedy plan without a bound (generated L at 10 s: 2.1 s for nothing).
+    if not near or v1_limit >= whole_model_s(decisions(instance)):
+        relaxed = solve(
+            relaxed_v1(instance),
+            time_limit_s=v1_limit,
+            workers=workers,
+            seed=seed,
+            hint=v1_hint,
+            options=options,
+        )
+    info = relaxed.solver if relaxed is not None else _info(time_limit_s, workers, seed)
+    bound = None if relaxed is None else relaxed.bound
+    if relaxed is not None and relaxed.status == "infeasible":
         # The v1 instance relaxes this one: no plan there, none here.
         return v2_answer(instance, None, None, "infeasible", relaxed.solver, started)
-    plan: Solution | None = None
     candidate: Solution | None = None
-    cost = float("inf")
-    if relaxed.has_plan:
+    if relaxed is not None and relaxed.has_plan:
         candidate, checked = restated(instance, relaxed)
-        if not plan_violations(checked):
+        if not plan_violations(checked) and checked.objective < cost:
             plan, cost = candidate, checked.objective
-            if reporter is not None:
-                reporter.plan(cost, bound)
-    near = False
-    if (
-        budgeted
-        and hint is not None
-        and hint.has_plan
-        # Only with time to build the model and search several neighbourhoods (generated
-        # L's 10 s re-plan overran to 25 s with the whole model's room alone).
-        and time_limit_s - (time.perf_counter() - started)
-        >= SITE_ROOM * whole_model_s(decisions(instance))
-    ):
-        # Under a budget the cheapest re-plan stays near `current`: site neighbourhoods
-        # around where the hint (the current plan, from `replan`) breaks a limit, from the
-        # better of v1's plan (when it passes) and the hint (docs/formulation.md).
-        found = near_current(
-            instance, hint, plan, started + time_limit_s - SITE_RESERVE_S, workers, seed, options
-        )
-        near = found is not None
-        if found is not None and (plan is None or found[1] < cost):
-            plan, cost = found
             if reporter is not None:
                 reporter.plan(cost, bound)
     if (
@@ -267,7 +287,21 @@ def solve_static_replan(
     if plan is not None:
         check_bound(bound, cost, "static re-plan")
     status: Status = "unknown" if plan is None else "optimal" if proved(cost, bound) else "feasible"
-    return v2_answer(instance, plan, bound, status, relaxed.solver, started)
+    return v2_answer(instance, plan, bound, status, info, started)
+
+
+def _info(time_limit_s: float, workers: int | None, seed: int) -> SolverInfo:
+    """The solver record of a static re-plan that did not run v1's search."""
+    from solver.search.options import default_workers
+    from solver.solve import SOLVER_NAME, solver_version
+
+    return SolverInfo(
+        name=SOLVER_NAME,
+        version=solver_version(),
+        seed=seed,
+        time_limit_s=time_limit_s,
+        workers=workers or default_workers(),
+    )
 
 
 def between_plans(
@@ -325,41 +359,56 @@ def between_plans(
 
 def near_current(
     instance: Instance,
-    hint: Solution,
-    plan: Solution | None,
+    stated: Solution,
+    checked: Evaluation,
+    soft_deadline: float,
     deadline: float,
     workers: int | None,
     seed: int,
     options: SolveOptions | None,
+    *,
+    search: bool,
 ) -> tuple[Solution, float] | None:
-    """The best plan the site neighbourhoods (`solver.scheduled.site_search`) find by
-    `deadline` from `plan` (a plan of `instance`) or, without one, from `hint` (a plan
-    that may break limits), around the sites where `hint` breaks a limit; with its cost.
-    None when they find none, or `hint` breaks no site's limit."""
-    from solver.replan import restated
+    """The best plan found around the sites where the current plan (`stated` as a plan of
+    `instance`, `checked` its evaluation) breaks a limit: the greedy shed of their load
+    (`solver.scheduled.shed`), and with `search` the site neighbourhoods
+    (`solver.scheduled.site_search`) from the shed's plan when the evaluator accepts it,
+    else from its decisions; searched until `soft_deadline` once there is a plan, else
+    until `deadline`. With its cost; None when they find none, or the current plan breaks
+    no site's limit."""
     from solver.scheduled.plan import ScheduledPlan
+    from solver.scheduled.shed import shed_load
     from solver.scheduled.site_search import anchor_sites, nearest_sites, site_search
     from solver.search.options import SolveOptions, default_workers
 
-    stated, checked = restated(instance, hint)
     anchor = anchor_sites(instance, checked)
     if not anchor:
         # No site over a limit (demand that grew, say): the neighbourhoods have no centre,
         # and the search between v1's plan and `current` does better there.
         return None
-    ranked = nearest_sites(instance, anchor)
-    start = ScheduledPlan.projected(instance, plan if plan is not None else stated)
-    found = site_search(
+    current = ScheduledPlan.projected(instance, stated)
+    moves = instance.moves
+    shed = shed_load(
         instance,
-        start,
+        current,
         anchor,
-        ranked,
-        deadline,
-        workers or default_workers(),
-        seed,
-        options or SolveOptions(),
-        start_is_plan=plan is not None,
+        None if moves is None else moves.max_training_moves,
+        None if moves is None else moves.max_replica_changes,
     )
+    found = shed.plan
+    if search:
+        found = site_search(
+            instance,
+            shed.plan or shed.nearer or current,
+            anchor,
+            nearest_sites(instance, anchor),
+            deadline,
+            workers or default_workers(),
+            seed,
+            options or SolveOptions(),
+            start_is_plan=shed.plan is not None,
+            soft_deadline=soft_deadline,
+        )
     if found is None:
         return None
-    return found.solution(instance, "feasible", None, hint.solver), found.objective
+    return found.solution(instance, "feasible", None, stated.solver), found.objective

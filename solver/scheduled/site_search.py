@@ -159,12 +159,14 @@ def site_search(
     options: SolveOptions,
     *,
     start_is_plan: bool,
+    soft_deadline: float | None = None,
 ) -> ScheduledPlan | None:
     """The best plan the site neighbourhoods around `anchor` (with sites drawn from
     `ranked`, nearest first) find from `start` by `deadline` (perf_counter); None when
     they find none. `start` is a SPEC plan of `instance` when `start_is_plan`, else a plan
     that breaks limits (`current` after an incident), whose values only fix what lies
-    outside the first neighbourhoods. Each plan found is checked by the evaluator."""
+    outside the first neighbourhoods. Once there is a plan the search ends by
+    `soft_deadline` when given. Each plan found is checked by the evaluator."""
     from ortools.sat.python import cp_model
 
     from solver.scheduled.check import accepted
@@ -181,7 +183,8 @@ def site_search(
     began = time.perf_counter()
     repair_s = max(REPAIR_S, REPAIR_TIME_SHARE * (deadline - began))
     while True:
-        left = deadline - time.perf_counter()
+        end = deadline if best is None or soft_deadline is None else min(deadline, soft_deadline)
+        left = end - time.perf_counter()
         if left <= 0.1:
             break
         free = anchor | search.pick(ranked, first)

@@ -1,0 +1,458 @@
+"""A first plan after an incident under a move budget: whole jobs moved off the sites
+over their limits, everything else as it runs now.
+
+After a grid cut `current` breaks the limits of a few sites (the anchor), and the move
+budgets keep a re-plan near it. Moving whole training jobs elsewhere is what sheds the
+most load per move, and leaves every replica and route as it is (no replica change).
+`shed_load` does that greedily: while an anchor site is over a limit of its period (grid
+power, a cooling kind, an accelerator type's stock), it makes the move that costs least
+per share of the excess it removes (to another eligible placement where the job fits
+among what runs there, or out of the plan for an optional job), within the training-move
+budget. The plan counts only once the evaluator accepts it.
+
+It is a construction heuristic: a restriction, which proves nothing. Static instances
+only (one period, no start hours), where the site neighbourhoods
+(`solver.scheduled.site_search`) improve it; on generated M's grid incident their search
+had no plan in 10 s from the broken current plan (docs/formulation.md, "Under a move
+budget").
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from models import ReplicaAssignment, TrainingAssignment
+from solver.costs import replica_costs, replica_size, training_costs
+from solver.flows import cheapest_flows
+from solver.scheduled.check import accepted
+from solver.scheduled.costs import move_cost
+from solver.scheduled.plan import ScheduledPlan
+
+if TYPE_CHECKING:
+    from models import Instance
+    from models.accelerators import CoolingKind
+    from models.eligibility import ReplicaOption, TrainingPlacement
+
+
+class _Loads:
+    """Accelerators of each type, IT kW of each cooling kind, at each site."""
+
+    def __init__(self, instance: Instance, plan: ScheduledPlan) -> None:
+        self.instance = instance
+        self.used: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        for entry in plan.training:
+            self.used[entry.site][entry.accelerator] += entry.count
+        for group in plan.inference:
+            size = next(
+                p.per_replica
+                for p in instance.inference_by_id[group.service].profiles
+                if p.accelerator == group.accelerator
+            )
+            self.used[group.site][group.accelerator] += group.replicas * size
+
+    def excess(self, site: str) -> list[float]:
+        """How far over each of its limits `site` is, as a share of the limit (0: within)."""
+        instance = self.instance
+        schedule = instance.schedule
+        specs = instance.accelerator_by_id
+        used = self.used[site]
+        heat: dict[CoolingKind, float] = defaultdict(float)
+        for accelerator, count in used.items():
+            heat[specs[accelerator].cooling] += count * specs[accelerator].power_kw
+        pue = instance.site_by_id[site].pue
+        pairs = [(pue * math.fsum(heat.values()), schedule.grid_kw[site][0])]
+        for kind, kw in heat.items():
+            limit = schedule.cooling_kw[(site, kind)][0]
+            if limit is not None:
+                pairs.append((kw, limit))
+        for accelerator, count in used.items():
+            stock = schedule.count.get((site, accelerator))
+            pairs.append((count, stock[0] if stock is not None else 0.0))
+        return [max(0.0, load - limit) / max(limit, 1e-9) for load, limit in pairs]
+
+    def over(self, site: str) -> bool:
+        return any(share > 0 for share in self.excess(site))
+
+    def move(self, site: str, accelerator: str, count: float) -> None:
+        self.used[site][accelerator] += count
+
+
+@dataclass(frozen=True, slots=True)
+class Shed:
+    """What `shed_load` made: a plan the evaluator accepts, if any, and the greedy's
+    decisions either way (a start nearer to a plan than `current`, for the
+    neighbourhoods), None when it changed nothing."""
+
+    plan: ScheduledPlan | None
+    nearer: ScheduledPlan | None
+
+
+def shed_load(
+    instance: Instance,
+    start: ScheduledPlan,
+    anchor: set[str],
+    max_moves: int | None,
+    max_changes: int | None,
+) -> Shed:
+    """`start` (what runs now, over its limits at the `anchor` sites) with jobs moved off
+    the anchor, then replicas, until every site is within its limits, in at most
+    `max_moves` training moves and `max_changes` replica changes (None: any number)."""
+    if instance.periods is not None:
+        return Shed(None, None)
+    loads = _Loads(instance, start)
+    placed = {entry.job: entry for entry in start.training}
+    unplaced = set(start.unplaced_training)
+    moved = _move_jobs(instance, start, anchor, max_moves, loads, placed, unplaced)
+    counts = {(g.service, g.site, g.accelerator): g.replicas for g in start.inference}
+    changed = _move_replicas(instance, start, anchor, max_changes, loads, counts)
+    if not (moved or changed):
+        return Shed(None, None)
+    training = list(placed.values())
+    inference = [
+        ReplicaAssignment(service=service, site=site, accelerator=accelerator, replicas=n)
+        for (service, site, accelerator), n in counts.items()
+        if n > 0
+    ]
+    within = not any(loads.over(site) for site in anchor)
+    flows = cheapest_flows(instance, training, inference) if within and changed else None
+    routes, unserved = flows if flows is not None else (list(start.routes), list(start.unserved))
+    plan = ScheduledPlan.build(
+        instance, training, sorted(unplaced), inference, routes, unserved, list(start.expansions)
+    )
+    if not within or (changed and flows is None):
+        return Shed(None, plan)
+    return Shed(accepted(instance, plan), plan)
+
+
+def _move_jobs(
+    instance: Instance,
+    start: ScheduledPlan,
+    anchor: set[str],
+    max_moves: int | None,
+    loads: _Loads,
+    placed: dict[str, TrainingAssignment],
+    unplaced: set[str],
+) -> bool:
+    """Move jobs off the anchor sites over a limit, in `placed`, `unplaced` and `loads`,
+    the cheapest per share of the excess removed first; whether any moved."""
+    moved: set[str] = set()
+    order: list[str] = []
+    while True:
+        over = sorted(site for site in anchor if loads.over(site))
+        if not over or (max_moves is not None and len(moved) >= max_moves):
+            break
+        # Each move should remove its fair part of what is left (a job of a few GPUs
+        # would spend a move for nothing); without such a move, the one that removes most.
+        fair = 0.0 if max_moves is None else len(over) / (max_moves - len(moved))
+        best: tuple[bool, float, str, TrainingPlacement | None] | None = None
+        for site in over:
+            before = sum(loads.excess(site))
+            for entry in start.training:
+                if entry.site != site or entry.job in moved:
+                    continue
+                loads.move(site, entry.accelerator, -entry.count)
+                share = (before - sum(loads.excess(site))) / before
+                loads.move(site, entry.accelerator, entry.count)
+                if share <= 0:
+                    continue
+                for option, cost in _options(instance, entry, loads, anchor):
+                    # Fair moves first, the cheapest per share of the excess; then the
+                    # largest share.
+                    key = (
+                        (False, cost / share if cost >= 0 else cost * share)
+                        if share >= min(1.0, fair)
+                        else (True, -share)
+                    )
+                    if best is None or key < best[:2]:
+                        best = (*key, entry.job, option)
+        if best is None:
+            break
+        _, _, job, option = best
+        entry = placed.pop(job)
+        loads.move(entry.site, entry.accelerator, -entry.count)
+        moved.add(job)
+        order.append(job)
+        if option is None:
+            unplaced.add(job)
+        else:
+            loads.move(option.site, option.accelerator, option.count)
+            placed[job] = TrainingAssignment(
+                job=job, site=option.site, accelerator=option.accelerator, count=option.count
+            )
+    # Moves that later ones made needless (a small job moved before a big one) go back.
+    for job in reversed(order):
+        entry = next(e for e in start.training if e.job == job)
+        now = placed.get(job)
+        if now is not None:
+            loads.move(now.site, now.accelerator, -now.count)
+        loads.move(entry.site, entry.accelerator, entry.count)
+        if loads.over(entry.site):
+            loads.move(entry.site, entry.accelerator, -entry.count)
+            if now is not None:
+                loads.move(now.site, now.accelerator, now.count)
+            continue
+        placed[job] = entry
+        unplaced.discard(job)
+        moved.discard(job)
+    return bool(moved)
+
+
+def _move_replicas(
+    instance: Instance,
+    start: ScheduledPlan,
+    anchor: set[str],
+    max_changes: int | None,
+    loads: _Loads,
+    counts: dict[tuple[str, str, str], int],
+) -> bool:
+    """Move replicas off the anchor sites still over a limit, in `counts` and `loads`, or
+    stop them (a service with an unserved price): each step takes one group's replicas,
+    as many as the excess needs and the budget allows, to the site that serves every
+    region the group serves within its SLO at the least cost per rps with room for them
+    (a moved replica is a change where it stops and more where it starts), or nowhere when
+    the service's replicas at other sites that serve those regions have the spare rps;
+    the step that sheds the most per change first, the cheapest among equals. Whether
+    any changed."""
+    served: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for flow in start.routes:
+        served[flow.service, flow.site].add(flow.region)
+    within: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for service, pairs in instance.eligibility.routes.items():
+        for pair in pairs:
+            within[service][pair.site].add(pair.region)
+    # rps each group's replicas could serve beyond what is routed to them now.
+    spare: dict[tuple[str, str], float] = defaultdict(float)
+    for (service, site, accelerator), replicas in counts.items():
+        spare[service, site] += replicas * _rps(instance, service, accelerator)
+    for flow in start.routes:
+        spare[flow.service, flow.site] -= flow.rps
+    hours = instance.horizon_hours
+    changes = 0
+    changed = False
+    tried: set[tuple[str, str, str]] = set()
+    while True:
+        over = sorted(site for site in anchor if loads.over(site))
+        left = None if max_changes is None else max_changes - changes
+        if not over or (left is not None and left <= 0):
+            break
+        best: tuple[float, float, tuple[str, str, str], ReplicaOption | None, float] | None = None
+        for key, replicas in counts.items():
+            service, site, accelerator = key
+            if site not in over or replicas <= 0 or key in tried:
+                continue
+            before = sum(loads.excess(site))
+            size = replica_size(instance, service, accelerator)
+            loads.move(site, accelerator, -size)
+            share = (before - sum(loads.excess(site))) / before
+            loads.move(site, accelerator, size)
+            if share <= 0:
+                continue
+            own = instance.inference_by_id[service]
+            rps = _rps(instance, service, accelerator)
+            here = replica_costs(instance, _option(instance, key)).total
+            steps: list[tuple[ReplicaOption | None, float, int]] = []
+            if _absorbing(served[service, site], within[service], spare, key, anchor) >= rps:
+                # Others of the service serving the same regions have the room.
+                steps.append((None, -here, 1))
+            elif own.unserved_cost_per_rps_hour is not None:
+                steps.append((None, rps * own.unserved_cost_per_rps_hour * hours - here, 1))
+            option = _destination(instance, key, served[service, site], within, loads, anchor)
+            if option is not None:
+                ratio = math.ceil(rps / option.rps - 1e-12)
+                there = ratio * replica_costs(instance, option).total
+                steps.append((option, there - here, 1 + ratio))
+            for destination, cost, per in steps:
+                # The budget binds: the most of the excess per change first, then the
+                # cheapest.
+                rank = (-share / per, cost)
+                if best is None or rank < best[:2]:
+                    best = (*rank, key, destination, share)
+        if best is None:
+            break
+        _, _, key, destination, share = best
+        service, site, accelerator = key
+        ratio = (
+            0
+            if destination is None
+            else math.ceil(_rps(instance, service, accelerator) / destination.rps - 1e-12)
+        )
+        wanted = min(counts[key], math.ceil(1.0 / share - 1e-12))
+        k = wanted if left is None else min(wanted, left // (1 + ratio))
+        rps = _rps(instance, service, accelerator)
+        room = _absorbing(served[service, site], within[service], spare, key, anchor)
+        if destination is None and room >= rps:
+            k = min(k, math.floor(room / rps + 1e-12))
+        while k > 0:
+            if destination is not None:
+                added = k * ratio * destination.per_replica
+                loads.move(destination.site, destination.accelerator, added)
+                fits = not loads.over(destination.site)
+                loads.move(destination.site, destination.accelerator, -added)
+            else:
+                fits = True
+            if fits and _still_served(instance, counts, key, destination, k, ratio):
+                break
+            k //= 2
+        if k <= 0:
+            tried.add(key)  # no room for even one of them
+            continue
+        if destination is None and room >= rps:
+            _absorb(served[service, site], within[service], spare, key, anchor, k * rps)
+        loads.move(site, accelerator, -k * replica_size(instance, service, accelerator))
+        counts[key] -= k
+        if destination is not None:
+            loads.move(
+                destination.site, destination.accelerator, k * ratio * destination.per_replica
+            )
+            target = (destination.service, destination.site, destination.accelerator)
+            counts[target] = counts.get(target, 0) + k * ratio
+        changes += k * (1 + ratio)
+        changed = True
+    return changed
+
+
+def _still_served(
+    instance: Instance,
+    counts: dict[tuple[str, str, str], int],
+    key: tuple[str, str, str],
+    destination: ReplicaOption | None,
+    k: int,
+    ratio: int,
+) -> bool:
+    """Whether a must-serve service keeps the capacity for its whole demand (n+1: with its
+    largest failure domain lost) once `k` replicas of `key` go to `destination` (`ratio`
+    each; None: stopped). In total only: the routes decide per region."""
+    service = instance.inference_by_id[key[0]]
+    if service.unserved_cost_per_rps_hour is not None:
+        return True
+    held: dict[str, float] = defaultdict(float)
+    for (name, site, accelerator), replicas in counts.items():
+        if name == service.id and replicas > 0:
+            held[instance.site_by_id[site].domain] += replicas * _rps(instance, name, accelerator)
+    held[instance.site_by_id[key[1]].domain] -= k * _rps(instance, service.id, key[2])
+    if destination is not None:
+        held[instance.site_by_id[destination.site].domain] += k * ratio * destination.rps
+    total = math.fsum(held.values())
+    if service.resilience == "n+1":
+        total -= max(held.values())
+    return total >= math.fsum(service.demand_rps.values())
+
+
+def _sharing(
+    regions: set[str],
+    within: dict[str, set[str]],
+    spare: dict[tuple[str, str], float],
+    key: tuple[str, str, str],
+    anchor: set[str],
+) -> list[tuple[str, str]]:
+    """The (service, site) pairs outside the anchor with spare rps that serve every region
+    of `regions` within the service's SLO."""
+    service = key[0]
+    return sorted(
+        pair
+        for pair, rps in spare.items()
+        if pair[0] == service and rps > 0 and pair[1] not in anchor and regions <= within[pair[1]]
+    )
+
+
+def _absorbing(
+    regions: set[str],
+    within: dict[str, set[str]],
+    spare: dict[tuple[str, str], float],
+    key: tuple[str, str, str],
+    anchor: set[str],
+) -> float:
+    """The spare rps other sites of the group's service have for its `regions`."""
+    return math.fsum(spare[pair] for pair in _sharing(regions, within, spare, key, anchor))
+
+
+def _absorb(
+    regions: set[str],
+    within: dict[str, set[str]],
+    spare: dict[tuple[str, str], float],
+    key: tuple[str, str, str],
+    anchor: set[str],
+    rps: float,
+) -> None:
+    """Take `rps` of those sites' spare rps."""
+    for pair in _sharing(regions, within, spare, key, anchor):
+        taken = min(rps, spare[pair])
+        spare[pair] -= taken
+        rps -= taken
+        if rps <= 0:
+            return
+
+
+def _option(instance: Instance, key: tuple[str, str, str]) -> ReplicaOption:
+    """The replica option of a group (service, site, accelerator)."""
+    return next(
+        option
+        for option in instance.eligibility.replicas[key[0]]
+        if (option.site, option.accelerator) == key[1:]
+    )
+
+
+def _rps(instance: Instance, service: str, accelerator: str) -> float:
+    return next(
+        p.rps for p in instance.inference_by_id[service].profiles if p.accelerator == accelerator
+    )
+
+
+def _destination(
+    instance: Instance,
+    key: tuple[str, str, str],
+    regions: set[str],
+    within: dict[str, dict[str, set[str]]],
+    loads: _Loads,
+    anchor: set[str],
+) -> ReplicaOption | None:
+    """The cheapest replica option (per rps) of the group's service at a site outside the
+    anchor that serves all `regions` within the SLO and has room for one replica."""
+    service = key[0]
+    best: tuple[float, ReplicaOption] | None = None
+    for option in instance.eligibility.replicas[service]:
+        if option.site in anchor or not regions <= within[service][option.site]:
+            continue
+        loads.move(option.site, option.accelerator, option.per_replica)
+        fits = not loads.over(option.site)
+        loads.move(option.site, option.accelerator, -option.per_replica)
+        if fits:
+            price = replica_costs(instance, option).total / option.rps
+            if best is None or price < best[0]:
+                best = (price, option)
+    return None if best is None else best[1]
+
+
+def _options(
+    instance: Instance, entry: TrainingAssignment, loads: _Loads, anchor: set[str]
+) -> list[tuple[TrainingPlacement | None, float]]:
+    """Where the job of `entry` can go without breaking a limit there (None: left out, for
+    an optional job), each with what it costs more than staying."""
+    job = instance.training_by_id[entry.job]
+    here = next(
+        p
+        for p in instance.eligibility.training[entry.job]
+        if (p.site, p.accelerator) == (entry.site, entry.accelerator)
+    )
+    staying = training_costs(instance, here).total + move_cost(
+        instance, entry.job, entry.site, entry.accelerator
+    )
+    options: list[tuple[TrainingPlacement | None, float]] = []
+    if not job.required:
+        left_out = job.unplaced_cost + move_cost(instance, entry.job, None, None)
+        options.append((None, left_out - staying))
+    for placement in instance.eligibility.training[entry.job]:
+        if placement.site == entry.site or placement.site in anchor:
+            continue
+        loads.move(placement.site, placement.accelerator, placement.count)
+        fits = not loads.over(placement.site)
+        loads.move(placement.site, placement.accelerator, -placement.count)
+        if fits:
+            cost = training_costs(instance, placement).total + move_cost(
+                instance, entry.job, placement.site, placement.accelerator
+            )
+            options.append((placement, cost - staying))
+    return options

@@ -1,0 +1,95 @@
+"""solver.scheduled.shed: the greedy shed of an incident's load under move budgets.
+
+tests/test_site_search.py's incident, priced by hand there (10 hours, 1 kW per GPU, PUE
+1): job j (2 GPUs, move cost 3) and two replicas of s (1 GPU, 10 rps each; 20 rps from
+region r, must be served) run at A (1.0 per GPU-hour), whose grid is cut to 2 kW; B
+(1.2) serves r as A does; C (1.5) is too far from r for s.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from models import Instance, ReplicaAssignment, RouteFlow, SolverInfo, TrainingAssignment
+from solver import solve
+from solver.evaluate import evaluate
+from solver.replan import current_from_solution, restated, with_current
+from solver.scheduled.plan import ScheduledPlan
+from solver.scheduled.shed import Shed, shed_load
+from tests.scheduled_cases import assert_checked
+from tests.test_site_search import before_the_cut, cut
+
+
+def shed(moves: int, changes: int, *, spare_at_b: bool = False) -> tuple[Shed, Instance]:
+    """The shed from `current` (everything at A; with `spare_at_b` also one replica of s
+    at B that no route uses), and the instance."""
+    base = before_the_cut()
+    current = solve(base, time_limit_s=10, workers=1)
+    if spare_at_b:
+        plan = ScheduledPlan.build(
+            base,
+            [TrainingAssignment(job="j", site="A", accelerator="gpu", count=2)],
+            [],
+            [
+                ReplicaAssignment(service="s", site="A", accelerator="gpu", replicas=2),
+                ReplicaAssignment(service="s", site="B", accelerator="gpu", replicas=1),
+            ],
+            [RouteFlow(service="s", region="r", site="A", rps=20.0)],
+            [],
+            [],
+        )
+        current = plan.solution(base, "feasible", None, current.solver)
+    projected = current_from_solution(cut(base), current).current
+    instance = with_current(
+        cut(base), projected, max_training_moves=moves, max_replica_changes=changes
+    )
+    stated, _ = restated(instance, current)
+    start = ScheduledPlan.projected(instance, stated)
+    return shed_load(instance, start, {"A"}, moves, changes), instance
+
+
+def test_one_move_takes_the_job_to_the_cheapest_site_with_room() -> None:
+    """j to B (+7 against +13 at C) sheds all of A's excess: 47, the budgets' optimum."""
+    result, instance = shed(1, 2)
+    assert result.plan is not None
+    solution = result.plan.solution(instance, "feasible", None, _info())
+    assert_checked(instance, solution)
+    assert result.plan.objective == pytest.approx(47.0)
+    assert [(t.job, t.site) for t in result.plan.training] == [("j", "B")]
+
+
+def test_without_moves_replicas_go_where_they_serve_the_same_users() -> None:
+    """Both replicas to B (4 changes): j at A 20 + s at B 24 = 44, the routes made anew."""
+    result, instance = shed(0, 4)
+    assert result.plan is not None
+    solution = result.plan.solution(instance, "feasible", None, _info())
+    assert_checked(instance, solution)
+    assert result.plan.objective == pytest.approx(44.0)
+    assert {(g.site, g.replicas) for g in result.plan.inference} == {("B", 2)}
+    figures = evaluate(instance, solution).replan
+    assert figures is not None
+    assert figures.replica_changes == 4
+
+
+def test_a_budget_too_small_leaves_decisions_nearer_a_plan_but_no_plan() -> None:
+    """Two changes move one replica (a stop at A, a start at B): A still draws 3 kW."""
+    result, _ = shed(0, 2)
+    assert result.plan is None
+    assert result.nearer is not None
+    assert {(g.site, g.replicas) for g in result.nearer.inference} == {("A", 1), ("B", 1)}
+
+
+def test_a_replica_whose_users_others_can_serve_stops_for_one_change() -> None:
+    """With a spare replica of s at B (10 rps no route uses), stopping one at A sheds
+    A's 1 kW... of the 2 kW over; a second stop finds no spare left and moves (2 more
+    changes). Within 3 changes: two replicas at B, one of them started: 20 + 24 = 44."""
+    result, instance = shed(0, 3, spare_at_b=True)
+    assert result.plan is not None
+    solution = result.plan.solution(instance, "feasible", None, _info())
+    assert_checked(instance, solution)
+    assert {(g.site, g.replicas) for g in result.plan.inference} == {("B", 2)}
+    assert result.plan.objective == pytest.approx(44.0)
+
+
+def _info() -> SolverInfo:
+    return SolverInfo(name="infraplan-cpsat", version="", seed=0, time_limit_s=0, wall_s=0)
