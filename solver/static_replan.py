@@ -15,12 +15,14 @@ costs in v2 (the added amounts are rounded down by RELAXATION_MARGIN), so v1's p
 bound and "infeasible" hold for the v2 instance too. v1's plans are only candidates:
 each is restated and priced by the v2 evaluator, and counts only once it passes there
 (its moves within the budgets). With a budget and a hint (the current plan, from
-`replan`), site neighbourhoods around where the hint breaks a limit search the v2
-restricted model from there (`near_current`, `solver.scheduled.site_search`). When no
-candidate passes, or a budget is set, the v2 whole model (`solver.scheduled.solve_v2`,
-the one that knows the budgets, whatever the instance's size) searches for the rest of
-the time from the best plan (or v1's, which may break only the budgets), and the answer
-keeps the better plan and the larger bound.
+`replan`) that breaks a limit, before v1's search: the whole model's presolve may prove
+that the budgets admit no plan (`presolve_proof`), then the greedy shed of the load
+(`solver.scheduled.shed`) and site neighbourhoods around where the hint breaks a limit
+search the v2 restricted model from there (`near_current`,
+`solver.scheduled.site_search`). When no candidate passes, or a budget is set, the v2
+whole model (`solver.scheduled.solve_v2`, the one that knows the budgets, whatever the
+instance's size) searches for the rest of the time from the best plan (or v1's, which
+may break only the budgets), and the answer keeps the better plan and the larger bound.
 
 Why: v1's search (greedy start, neighbourhood search, LP and Lagrangian bounds) is the
 strong one on static instances; the v2 large path ignored `current` and moved half the
