@@ -62,6 +62,12 @@ SITE_RESERVE_S = 1.5
 #: find none, and the time is the whole model's, which can prove that the budgets admit
 #: no plan (the grid incident with budgets 5 / 50 at 10 s).
 SITE_ROOM = 7.0
+#: Share of the time limit after which the site neighbourhoods of a budgeted incident
+#: (`near_current`) stop once they have a plan (v1's search and the search between its
+#: plan and `current` get the rest); without a plan they go on to the end.
+SITE_SHARE = 0.3
+#: Share of the time limit v1's search gets after the site neighbourhoods found a plan.
+NEAR_V1_SHARE = 0.4
 #: Share of the time limit v1's search gets when a move budget is set (the rest goes to
 #: the v2 model, which knows the budgets); with no budget v1's search gets all of it.
 BUDGETED_V1_SHARE = 0.5
@@ -197,7 +203,7 @@ def solve_static_replan(
             instance,
             stated,
             checked,
-            started + (1.0 - BUDGETED_V1_SHARE) * time_limit_s,
+            started + SITE_SHARE * time_limit_s,
             deadline - SITE_RESERVE_S,
             workers,
             seed,
@@ -213,9 +219,7 @@ def solve_static_replan(
     v1_limit = (
         time_limit_s
         if not budgeted
-        else max(0.0, left - SITE_RESERVE_S)
-        if near
-        else min(left, BUDGETED_V1_SHARE * time_limit_s)
+        else min(left, (NEAR_V1_SHARE if near else BUDGETED_V1_SHARE) * time_limit_s)
     )
     v1_hint = None
     if hint is not None and hint.has_plan and not any(e.period for e in hint.inference):
@@ -245,18 +249,23 @@ def solve_static_replan(
             if reporter is not None:
                 reporter.plan(cost, bound)
     if (
-        plan is None
+        (plan is None or near)
         and candidate is not None
+        and candidate is not plan
         and budgeted
         and time_limit_s - (time.perf_counter() - started) >= whole_model_s(decisions(instance))
     ):
         # v1's plan breaks only the budgets: the whole model, free only where that plan
-        # differs from `current`, finds one within them between the two.
-        share = BETWEEN_SHARE * (time_limit_s - (time.perf_counter() - started))
+        # differs from `current`, finds one within them between the two. After the site
+        # neighbourhoods too: with loose budgets (generated M's grid incident, 1,000
+        # replica changes, no training budget) it reached 152.2M where they stayed at
+        # 174.9M near `current`; they win with tight ones. The rest of the time then.
+        left = deadline - time.perf_counter()
+        share = left - SITE_RESERVE_S if near else BETWEEN_SHARE * left
         between = between_plans(
             instance, candidate, time.perf_counter() + share, workers, seed, options
         )
-        if between is not None:
+        if between is not None and between[1] < cost:
             plan, cost = between
             if reporter is not None:
                 reporter.plan(cost, bound)
@@ -372,24 +381,31 @@ def near_current(
     search: bool,
 ) -> tuple[Solution, float] | None:
     """The best plan found around the sites where the current plan (`stated` as a plan of
-    `instance`, `checked` its evaluation) breaks a limit: the greedy shed of their load
-    (`solver.scheduled.shed`), and with `search` the site neighbourhoods
+    `instance`, `checked` its evaluation) breaks a limit (where it breaks none, replicas
+    added where demand is short, `solver.scheduled.shed.grow_replicas`): the greedy shed
+    of their load (`solver.scheduled.shed`), and with `search` the site neighbourhoods
     (`solver.scheduled.site_search`) from the shed's plan when the evaluator accepts it,
     else from its decisions; searched until `soft_deadline` once there is a plan, else
-    until `deadline`. With its cost; None when they find none, or the current plan breaks
-    no site's limit."""
+    until `deadline`. With its cost; None when they find none."""
     from solver.scheduled.plan import ScheduledPlan
-    from solver.scheduled.shed import shed_load
+    from solver.scheduled.shed import grow_replicas, shed_load
     from solver.scheduled.site_search import anchor_sites, nearest_sites, site_search
     from solver.search.options import SolveOptions, default_workers
 
     anchor = anchor_sites(instance, checked)
-    if not anchor:
-        # No site over a limit (demand that grew, say): the neighbourhoods have no centre,
-        # and the search between v1's plan and `current` does better there.
-        return None
     current = ScheduledPlan.projected(instance, stated)
     moves = instance.moves
+    if not anchor:
+        # No site over a limit (demand that grew, say): replicas added where demand is
+        # short; the neighbourhoods have no centre (around the short regions they were
+        # infeasible on generated M), and the search between v1's plan and `current`
+        # improves on it after v1's search.
+        grown = grow_replicas(
+            instance, current, None if moves is None else moves.max_replica_changes
+        )
+        if grown is None:
+            return None
+        return grown.solution(instance, "feasible", None, stated.solver), grown.objective
     shed = shed_load(
         instance,
         current,

@@ -1,4 +1,5 @@
-"""solver.scheduled.shed: the greedy shed of an incident's load under move budgets.
+"""solver.scheduled.shed: the greedy shed of an incident's load under move budgets, and
+replicas added for demand that grew.
 
 tests/test_site_search.py's incident, priced by hand there (10 hours, 1 kW per GPU, PUE
 1): job j (2 GPUs, move cost 3) and two replicas of s (1 GPU, 10 rps each; 20 rps from
@@ -10,12 +11,19 @@ from __future__ import annotations
 
 import pytest
 
-from models import Instance, ReplicaAssignment, RouteFlow, SolverInfo, TrainingAssignment
+from models import (
+    Instance,
+    ReplicaAssignment,
+    RouteFlow,
+    SolverInfo,
+    TrainingAssignment,
+    parse_instance,
+)
 from solver import solve
 from solver.evaluate import evaluate
 from solver.replan import current_from_solution, restated, with_current
 from solver.scheduled.plan import ScheduledPlan
-from solver.scheduled.shed import Shed, shed_load
+from solver.scheduled.shed import Shed, grow_replicas, shed_load
 from tests.scheduled_cases import assert_checked
 from tests.test_site_search import before_the_cut, cut
 
@@ -93,3 +101,32 @@ def test_a_replica_whose_users_others_can_serve_stops_for_one_change() -> None:
 
 def _info() -> SolverInfo:
     return SolverInfo(name="infraplan-cpsat", version="", seed=0, time_limit_s=0, wall_s=0)
+
+
+def grown(demand: float, changes: int) -> tuple[ScheduledPlan | None, Instance]:
+    """The incident's instance before the cut, with s's demand from r grown to `demand`
+    (A's 4 GPUs are full: j's 2 and s's 2 replicas), re-planned from its optimum."""
+    base = before_the_cut()
+    current = solve(base, time_limit_s=10, workers=1)
+    document = base.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    document["inference"][0]["demand_rps"] = {"r": demand}
+    projected = current_from_solution(parse_instance(document), current).current
+    instance = with_current(
+        parse_instance(document), projected, max_training_moves=0, max_replica_changes=changes
+    )
+    stated, _ = restated(instance, current)
+    return grow_replicas(instance, ScheduledPlan.projected(instance, stated), changes), instance
+
+
+def test_demand_that_grew_gets_replicas_where_there_is_room() -> None:
+    """30 rps: a third replica, at B (A is full; C is too far): 40 + 12 = 52."""
+    plan, instance = grown(30.0, 1)
+    assert plan is not None
+    assert_checked(instance, plan.solution(instance, "feasible", None, _info()))
+    assert plan.objective == pytest.approx(52.0)
+    assert {(g.site, g.replicas) for g in plan.inference} == {("A", 2), ("B", 1)}
+    # 40 rps needs two more, and one change is too few.
+    assert grown(40.0, 1)[0] is None
+    two, _ = grown(40.0, 2)
+    assert two is not None
+    assert two.objective == pytest.approx(64.0)

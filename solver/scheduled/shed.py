@@ -456,3 +456,143 @@ def _options(
             )
             options.append((placement, cost - staying))
     return options
+
+
+def grow_replicas(
+    instance: Instance, start: ScheduledPlan, max_changes: int | None
+) -> ScheduledPlan | None:
+    """`start` (what runs now, short of capacity for demand that grew) with replicas added
+    where must-serve demand is short, within `max_changes` replica changes (None: any
+    number): per short (service, region), beyond what the service's replicas that serve
+    the region can still take, as many replicas as the shortfall needs at the option
+    cheapest per rps that serves the region within the SLO and has room; then, for an
+    n+1 service, replicas outside its largest failure domain until losing that domain
+    leaves the whole demand served. The routes are then the cheapest, and the plan counts
+    once the evaluator accepts it; None when it does not, or the budget runs out first."""
+    if instance.periods is not None:
+        return None
+    loads = _Loads(instance, start)
+    counts = {(g.service, g.site, g.accelerator): g.replicas for g in start.inference}
+    routed: dict[tuple[str, str], float] = defaultdict(float)
+    served: dict[tuple[str, str], float] = defaultdict(float)
+    for flow in start.routes:
+        routed[flow.service, flow.site] += flow.rps
+        served[flow.service, flow.region] += flow.rps
+    within: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for name, pairs in instance.eligibility.routes.items():
+        for pair in pairs:
+            within[name][pair.region].add(pair.site)
+    changes = 0
+    added = False
+    for service in instance.inference:
+        if service.unserved_cost_per_rps_hour is not None:
+            continue
+        spare = {
+            site: capacity - routed[service.id, site]
+            for site, capacity in _capacity(instance, counts, service.id).items()
+        }
+        for region, wanted in sorted(service.demand_rps.items()):
+            short = wanted - served[service.id, region]
+            for site in sorted(within[service.id][region]):
+                taken = min(max(0.0, short), max(0.0, spare.get(site, 0.0)))
+                spare[site] = spare.get(site, 0.0) - taken
+                short -= taken
+            while short > 1e-9:
+                option = _cheapest(instance, service.id, within[service.id][region], loads, None)
+                if option is None:
+                    return None
+                k = math.ceil(short / option.rps - 1e-12)
+                while k > 1 and not _fits(loads, option, k):
+                    k //= 2
+                if max_changes is not None and changes + k > max_changes:
+                    return None
+                _add(loads, counts, option, k)
+                short -= k * option.rps
+                changes += k
+                added = True
+        while service.resilience == "n+1":
+            held = _domains(instance, counts, service.id)
+            if not held or math.fsum(held.values()) - max(held.values()) >= math.fsum(
+                service.demand_rps.values()
+            ):
+                break
+            largest = max(sorted(held), key=lambda domain: held[domain])
+            sites = {site for sites in within[service.id].values() for site in sites}
+            option = _cheapest(instance, service.id, sites, loads, largest)
+            if option is None or (max_changes is not None and changes + 1 > max_changes):
+                return None
+            _add(loads, counts, option, 1)
+            changes += 1
+            added = True
+    if not added:
+        return None
+    inference = [
+        ReplicaAssignment(service=service, site=site, accelerator=accelerator, replicas=n)
+        for (service, site, accelerator), n in counts.items()
+        if n > 0
+    ]
+    flows = cheapest_flows(instance, start.training, inference)
+    if flows is None:
+        return None
+    plan = ScheduledPlan.build(
+        instance,
+        list(start.training),
+        list(start.unplaced_training),
+        inference,
+        *flows,
+        list(start.expansions),
+    )
+    return accepted(instance, plan)
+
+
+def _capacity(
+    instance: Instance, counts: dict[tuple[str, str, str], int], service: str
+) -> dict[str, float]:
+    """The service's rps capacity at each site."""
+    capacity: dict[str, float] = defaultdict(float)
+    for (name, site, accelerator), replicas in counts.items():
+        if name == service and replicas > 0:
+            capacity[site] += replicas * _rps(instance, name, accelerator)
+    return capacity
+
+
+def _domains(
+    instance: Instance, counts: dict[tuple[str, str, str], int], service: str
+) -> dict[str, float]:
+    """The service's rps capacity in each failure domain."""
+    held: dict[str, float] = defaultdict(float)
+    for site, rps in _capacity(instance, counts, service).items():
+        held[instance.site_by_id[site].domain] += rps
+    return held
+
+
+def _fits(loads: _Loads, option: ReplicaOption, k: int) -> bool:
+    loads.move(option.site, option.accelerator, k * option.per_replica)
+    fits = not loads.over(option.site)
+    loads.move(option.site, option.accelerator, -k * option.per_replica)
+    return fits
+
+
+def _add(
+    loads: _Loads, counts: dict[tuple[str, str, str], int], option: ReplicaOption, k: int
+) -> None:
+    loads.move(option.site, option.accelerator, k * option.per_replica)
+    key = (option.service, option.site, option.accelerator)
+    counts[key] = counts.get(key, 0) + k
+
+
+def _cheapest(
+    instance: Instance, service: str, sites: set[str], loads: _Loads, not_in: str | None
+) -> ReplicaOption | None:
+    """The service's replica option cheapest per rps at one of `sites` (outside failure
+    domain `not_in`) with room for one replica."""
+    best: tuple[float, ReplicaOption] | None = None
+    for option in instance.eligibility.replicas[service]:
+        if option.site not in sites or not _fits(loads, option, 1):
+            continue
+        if not_in is not None and instance.site_by_id[option.site].domain == not_in:
+            continue
+        price = replica_costs(instance, option).total / option.rps
+        if best is None or price < best[0]:
+            best = (price, option)
+    return None if best is None else best[1]
