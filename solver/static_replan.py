@@ -380,12 +380,13 @@ def near_current(
     *,
     search: bool,
 ) -> tuple[Solution, float] | None:
-    """The best plan found around the sites where the current plan (`stated` as a plan of
-    `instance`, `checked` its evaluation) breaks a limit (where it breaks none, replicas
-    added where demand is short, `solver.scheduled.shed.grow_replicas`): the greedy shed
-    of their load (`solver.scheduled.shed`), and with `search` the site neighbourhoods
-    (`solver.scheduled.site_search`) from the shed's plan when the evaluator accepts it,
-    else from its decisions; searched until `soft_deadline` once there is a plan, else
+    """The best plan found near the current plan (`stated` as a plan of `instance`,
+    `checked` its evaluation): where it breaks a site's limit, the greedy shed of that
+    load (`solver.scheduled.shed.shed_load`); where it breaks none (demand that grew),
+    replicas added where demand is short (`grow_replicas`); then, with `search`, the site
+    neighbourhoods (`solver.scheduled.site_search`) around those sites (or those with no
+    room for the replicas demand needs) from the greedy's plan when the evaluator accepts
+    it, else from its decisions; searched until `soft_deadline` once there is a plan, else
     until `deadline`. With its cost; None when they find none."""
     from solver.scheduled.plan import ScheduledPlan
     from solver.scheduled.shed import grow_replicas, shed_load
@@ -395,36 +396,35 @@ def near_current(
     anchor = anchor_sites(instance, checked)
     current = ScheduledPlan.projected(instance, stated)
     moves = instance.moves
-    if not anchor:
-        # No site over a limit (demand that grew, say): replicas added where demand is
-        # short; the neighbourhoods have no centre (around the short regions they were
-        # infeasible on generated M), and the search between v1's plan and `current`
-        # improves on it after v1's search.
-        grown = grow_replicas(
-            instance, current, None if moves is None else moves.max_replica_changes
+    changes = None if moves is None else moves.max_replica_changes
+    found: ScheduledPlan | None
+    start: ScheduledPlan | None
+    if anchor:
+        shed = shed_load(
+            instance,
+            current,
+            anchor,
+            None if moves is None else moves.max_training_moves,
+            changes,
         )
-        if grown is None:
-            return None
-        return grown.solution(instance, "feasible", None, stated.solver), grown.objective
-    shed = shed_load(
-        instance,
-        current,
-        anchor,
-        None if moves is None else moves.max_training_moves,
-        None if moves is None else moves.max_replica_changes,
-    )
-    found = shed.plan
-    if search:
+        found, start, centre = shed.plan, shed.plan or shed.nearer or current, anchor
+    else:
+        # No site over a limit (demand that grew, say): replicas added where demand is
+        # short, and the neighbourhoods around the sites that had no room for them (from
+        # `current` they were infeasible around the short regions on generated M).
+        grown = grow_replicas(instance, current, changes)
+        found, start, centre = grown.plan, grown.plan or grown.nearer, grown.crowded
+    if search and centre and start is not None:
         found = site_search(
             instance,
-            shed.plan or shed.nearer or current,
-            anchor,
-            nearest_sites(instance, anchor),
+            start,
+            centre,
+            nearest_sites(instance, centre),
             deadline,
             workers or default_workers(),
             seed,
             options or SolveOptions(),
-            start_is_plan=shed.plan is not None,
+            start_is_plan=found is not None,
             soft_deadline=soft_deadline,
         )
     if found is None:

@@ -115,7 +115,8 @@ def grown(demand: float, changes: int) -> tuple[ScheduledPlan | None, Instance]:
         parse_instance(document), projected, max_training_moves=0, max_replica_changes=changes
     )
     stated, _ = restated(instance, current)
-    return grow_replicas(instance, ScheduledPlan.projected(instance, stated), changes), instance
+    grown_plan = grow_replicas(instance, ScheduledPlan.projected(instance, stated), changes)
+    return grown_plan.plan, instance
 
 
 def test_demand_that_grew_gets_replicas_where_there_is_room() -> None:
