@@ -458,19 +458,29 @@ def _options(
     return options
 
 
-def grow_replicas(
-    instance: Instance, start: ScheduledPlan, max_changes: int | None
-) -> ScheduledPlan | None:
+@dataclass(frozen=True, slots=True)
+class Grown:
+    """What `grow_replicas` made: a plan the evaluator accepts, if any; the greedy's
+    decisions either way (None when it added nothing); and the sites where demand stays
+    short for want of room (the centre for the site neighbourhoods)."""
+
+    plan: ScheduledPlan | None
+    nearer: ScheduledPlan | None
+    crowded: set[str]
+
+
+def grow_replicas(instance: Instance, start: ScheduledPlan, max_changes: int | None) -> Grown:
     """`start` (what runs now, short of capacity for demand that grew) with replicas added
     where must-serve demand is short, within `max_changes` replica changes (None: any
     number): per short (service, region), beyond what the service's replicas that serve
     the region can still take, as many replicas as the shortfall needs at the option
-    cheapest per rps that serves the region within the SLO and has room; then, for an
-    n+1 service, replicas outside its largest failure domain until losing that domain
-    leaves the whole demand served. The routes are then the cheapest, and the plan counts
-    once the evaluator accepts it; None when it does not, or the budget runs out first."""
+    cheapest per rps that serves the region within the SLO and has room (where none has,
+    its sites are `crowded`); then, for an n+1 service, replicas outside its largest
+    failure domain (at any of its sites) until losing that domain leaves the whole demand
+    served. The routes are then the cheapest, and the plan counts once the evaluator
+    accepts it."""
     if instance.periods is not None:
-        return None
+        return Grown(None, None, set())
     loads = _Loads(instance, start)
     counts = {(g.service, g.site, g.accelerator): g.replicas for g in start.inference}
     routed: dict[tuple[str, str], float] = defaultdict(float)
@@ -483,7 +493,7 @@ def grow_replicas(
         for pair in pairs:
             within[name][pair.region].add(pair.site)
     changes = 0
-    added = False
+    crowded: set[str] = set()
     for service in instance.inference:
         if service.unserved_cost_per_rps_hour is not None:
             continue
@@ -500,16 +510,18 @@ def grow_replicas(
             while short > 1e-9:
                 option = _cheapest(instance, service.id, within[service.id][region], loads, None)
                 if option is None:
-                    return None
+                    crowded |= within[service.id][region]
+                    break
                 k = math.ceil(short / option.rps - 1e-12)
                 while k > 1 and not _fits(loads, option, k):
                     k //= 2
-                if max_changes is not None and changes + k > max_changes:
-                    return None
+                if max_changes is not None:
+                    k = min(k, max_changes - changes)
+                if k <= 0:
+                    break
                 _add(loads, counts, option, k)
                 short -= k * option.rps
                 changes += k
-                added = True
         while service.resilience == "n+1":
             held = _domains(instance, counts, service.id)
             if not held or math.fsum(held.values()) - max(held.values()) >= math.fsum(
@@ -517,32 +529,34 @@ def grow_replicas(
             ):
                 break
             largest = max(sorted(held), key=lambda domain: held[domain])
-            sites = {site for sites in within[service.id].values() for site in sites}
+            # Capacity counts for n+1 wherever it is, within the SLO of a region or not.
+            sites = {option.site for option in instance.eligibility.replicas[service.id]}
             option = _cheapest(instance, service.id, sites, loads, largest)
             if option is None or (max_changes is not None and changes + 1 > max_changes):
-                return None
+                break
             _add(loads, counts, option, 1)
             changes += 1
-            added = True
-    if not added:
-        return None
+    if not changes:
+        return Grown(None, None, crowded)
     inference = [
         ReplicaAssignment(service=service, site=site, accelerator=accelerator, replicas=n)
         for (service, site, accelerator), n in counts.items()
         if n > 0
     ]
     flows = cheapest_flows(instance, start.training, inference)
-    if flows is None:
-        return None
+    routes, unserved = flows if flows is not None else (list(start.routes), list(start.unserved))
     plan = ScheduledPlan.build(
         instance,
         list(start.training),
         list(start.unplaced_training),
         inference,
-        *flows,
+        routes,
+        unserved,
         list(start.expansions),
     )
-    return accepted(instance, plan)
+    if flows is None:
+        return Grown(None, plan, crowded)
+    return Grown(accepted(instance, plan), plan, crowded)
 
 
 def _capacity(
