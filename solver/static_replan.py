@@ -15,14 +15,15 @@ costs in v2 (the added amounts are rounded down by RELAXATION_MARGIN), so v1's p
 bound and "infeasible" hold for the v2 instance too. v1's plans are only candidates:
 each is restated and priced by the v2 evaluator, and counts only once it passes there
 (its moves within the budgets). With a budget and a hint (the current plan, from
-`replan`) that breaks a limit, before v1's search: the whole model's presolve may prove
-that the budgets admit no plan (`presolve_proof`), then the greedy shed of the load
-(`solver.scheduled.shed`) and site neighbourhoods around where the hint breaks a limit
-search the v2 restricted model from there (`near_current`,
-`solver.scheduled.site_search`). When no candidate passes, or a budget is set, the v2
-whole model (`solver.scheduled.solve_v2`, the one that knows the budgets, whatever the
-instance's size) searches for the rest of the time from the best plan (or v1's, which
-may break only the budgets), and the answer keeps the better plan and the larger bound.
+`replan`) that breaks a limit, before v1's search: a greedy first plan near the hint
+(`near_start`, `solver.scheduled.shed`); when it finds none, the whole model's presolve
+may prove that the budgets admit no plan (`presolve_proof`); then site neighbourhoods
+around where the hint breaks a limit search the v2 restricted model from the greedy's
+plan or decisions (`near_search`, `solver.scheduled.site_search`). When no candidate
+passes, the search between v1's plan and `current` (`between_plans`), then the v2 whole
+model (`solver.scheduled.solve_v2`, the one that knows the budgets, whatever the
+instance's size), search for the rest of the time from the best plan (or v1's, which may
+break only the budgets), and the answer keeps the better plan and the larger bound.
 
 Why: v1's search (greedy start, neighbourhood search, LP and Lagrangian bounds) is the
 strong one on static instances; the v2 large path ignored `current` and moved half the
@@ -32,6 +33,7 @@ jobs of generated M after a demand change (benchmarks/RESULTS.md, "Re-planning")
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from models import SolverInfo
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
     from models.solution import Status
     from solver.evaluation import Evaluation
     from solver.scheduled.model import ScheduledModel
+    from solver.scheduled.plan import ScheduledPlan
     from solver.search.options import SolveOptions
     from solver.search.progress import ProgressCallback
 
@@ -53,7 +56,7 @@ RELAXATION_MARGIN = 1e-9
 #: Share of the time left after v1's search for the search between v1's plan and `current`
 #: when v1's plan breaks a budget (`between_plans`); the v2 whole model gets the rest.
 BETWEEN_SHARE = 0.6
-#: Seconds left at the end of a budgeted re-plan's site neighbourhoods (`near_current`)
+#: Seconds left at the end of a budgeted re-plan's site neighbourhoods (`near_search`)
 #: for pricing the plan.
 SITE_RESERVE_S = 1.5
 #: The site neighbourhoods run only with SITE_ROOM times the whole model's least time left
@@ -63,7 +66,7 @@ SITE_RESERVE_S = 1.5
 #: no plan (the grid incident with budgets 5 / 50 at 10 s).
 SITE_ROOM = 7.0
 #: Share of the time limit after which the site neighbourhoods of a budgeted incident
-#: (`near_current`) stop once they have a plan (v1's search and the search between its
+#: (`near_search`) stop once they have a plan (v1's search and the search between its
 #: plan and `current` get the rest); without a plan they go on to the end.
 SITE_SHARE = 0.3
 #: Share of the time limit v1's search gets after the site neighbourhoods found a plan.
@@ -178,13 +181,21 @@ def solve_static_replan(
     if budgeted and hint is not None and hint.has_plan:
         stated, checked = restated(instance, hint)
     broken = checked is not None and bool(plan_violations(checked))
+    greedy: NearStart | None = None
+    if broken and stated is not None and checked is not None:
+        # Under a budget the cheapest re-plan stays near `current`: a greedy first plan
+        # where the hint (the current plan, from `replan`) breaks a limit, then site
+        # neighbourhoods around there (docs/formulation.md).
+        greedy = near_start(instance, stated, checked)
     if (
         broken
+        and (greedy is None or greedy.plan is None)
         and decisions(instance) <= PRESOLVE_PROOF_MAX_DECISIONS
         and time_limit_s >= SITE_ROOM * whole_model_s(decisions(instance))
     ):
-        # An incident under a budget: the budgets may admit no plan at all, which only
-        # the whole model knows, and its presolve often proves at once.
+        # An incident under a budget that the greedy could not meet: the budgets may
+        # admit no plan at all, which only the whole model knows, and its presolve often
+        # proves at once.
         whole = build_model(instance, widened=True)
         if presolve_proof(whole, deadline, seed, options or SolveOptions()):
             info = solver_info(whole, seed, time_limit_s, started, 1, options or SolveOptions())
@@ -192,17 +203,14 @@ def solve_static_replan(
     plan: Solution | None = None
     cost = float("inf")
     near = False
-    if broken and stated is not None and checked is not None:
-        # Under a budget the cheapest re-plan stays near `current`: the greedy shed of
-        # the load where the hint (the current plan, from `replan`) breaks a limit, then
-        # site neighbourhoods around there (docs/formulation.md). Before v1's search,
-        # which gives the bound: to its share of the limit once they have a plan, else to
-        # the end (a plan matters more than a bound); only with time to build the model
-        # and search several neighbourhoods (generated L's 10 s re-plan overran to 25 s).
-        found = near_current(
+    if greedy is not None and stated is not None:
+        # Before v1's search, which gives the bound: to SITE_SHARE of the limit once
+        # there is a plan, else to the end (a plan matters more than a bound); the
+        # neighbourhoods only with time to build the model and search several of them
+        # (generated L's 10 s re-plan overran to 25 s).
+        found = near_search(
             instance,
-            stated,
-            checked,
+            greedy,
             started + SITE_SHARE * time_limit_s,
             deadline - SITE_RESERVE_S,
             workers,
@@ -212,7 +220,7 @@ def solve_static_replan(
         )
         near = found is not None
         if found is not None:
-            plan, cost = found
+            plan, cost = found.solution(instance, "feasible", None, stated.solver), found.objective
             if reporter is not None:
                 reporter.plan(cost, None)
     left = deadline - time.perf_counter()
@@ -225,9 +233,11 @@ def solve_static_replan(
     if hint is not None and hint.has_plan and not any(e.period for e in hint.inference):
         v1_hint = as_v1_solution(hint) if hint.schema_ != "infraplan-solution/v1" else hint
     relaxed: Solution | None = None
-    # With a plan already and too little time for v1's model, v1 could only return its
-    # greedy plan without a bound (generated L at 10 s: 2.1 s for nothing).
-    if not near or v1_limit >= whole_model_s(decisions(instance)):
+    # With a plan already and too little time for v1's LP, v1 could only return its
+    # greedy plan, with no bound or CP-SAT's first one (generated L at 10 s: 2.1 s for
+    # nothing; M at 10 s: 1.5 s for a bound of 0, and the limit overrun by 1.2 s). With
+    # SITE_ROOM times its build's time it had its bound on M (5 s, 145.6M).
+    if not near or v1_limit >= SITE_ROOM * whole_model_s(decisions(instance)):
         relaxed = solve(
             relaxed_v1(instance),
             time_limit_s=v1_limit,
@@ -368,10 +378,46 @@ def between_plans(
     return plan.solution(instance, "feasible", None, candidate.solver), plan.objective
 
 
-def near_current(
+@dataclass(frozen=True, slots=True)
+class NearStart:
+    """Where the search near the current plan starts (`near_start`)."""
+
+    #: The greedy's plan, when the evaluator accepts it.
+    plan: ScheduledPlan | None
+    #: The neighbourhoods' start: that plan, else the greedy's decisions, else `current`.
+    start: ScheduledPlan | None
+    #: The sites the neighbourhoods are centred on.
+    centre: set[str]
+
+
+def near_start(instance: Instance, stated: Solution, checked: Evaluation) -> NearStart:
+    """A greedy first plan near the current plan (`stated` as a plan of `instance`,
+    `checked` its evaluation): where it breaks a site's limit, the load of those sites
+    shed (`solver.scheduled.shed.shed_load`), the neighbourhoods' centre; where it breaks
+    none (demand that grew), replicas added where demand is short (`grow_replicas`), the
+    centre the sites that had no room for them."""
+    from solver.scheduled.plan import ScheduledPlan
+    from solver.scheduled.shed import grow_replicas, shed_load
+    from solver.scheduled.site_search import anchor_sites
+
+    anchor = anchor_sites(instance, checked)
+    current = ScheduledPlan.projected(instance, stated)
+    moves = instance.moves
+    changes = None if moves is None else moves.max_replica_changes
+    if anchor:
+        shed = shed_load(
+            instance, current, anchor, None if moves is None else moves.max_training_moves, changes
+        )
+        return NearStart(shed.plan, shed.plan or shed.nearer or current, anchor)
+    # No site over a limit: from `current` the neighbourhoods around the short regions
+    # were infeasible on generated M.
+    grown = grow_replicas(instance, current, changes)
+    return NearStart(grown.plan, grown.plan or grown.nearer, grown.crowded)
+
+
+def near_search(
     instance: Instance,
-    stated: Solution,
-    checked: Evaluation,
+    near: NearStart,
     soft_deadline: float,
     deadline: float,
     workers: int | None,
@@ -379,54 +425,25 @@ def near_current(
     options: SolveOptions | None,
     *,
     search: bool,
-) -> tuple[Solution, float] | None:
-    """The best plan found near the current plan (`stated` as a plan of `instance`,
-    `checked` its evaluation): where it breaks a site's limit, the greedy shed of that
-    load (`solver.scheduled.shed.shed_load`); where it breaks none (demand that grew),
-    replicas added where demand is short (`grow_replicas`); then, with `search`, the site
-    neighbourhoods (`solver.scheduled.site_search`) around those sites (or those with no
-    room for the replicas demand needs) from the greedy's plan when the evaluator accepts
-    it, else from its decisions; searched until `soft_deadline` once there is a plan, else
-    until `deadline`. With its cost; None when they find none."""
-    from solver.scheduled.plan import ScheduledPlan
-    from solver.scheduled.shed import grow_replicas, shed_load
-    from solver.scheduled.site_search import anchor_sites, nearest_sites, site_search
+) -> ScheduledPlan | None:
+    """The best plan from `near`: its greedy plan, and with `search` the site
+    neighbourhoods (`solver.scheduled.site_search`) around its centre from its start,
+    until `soft_deadline` once there is a plan, else until `deadline`; None when there is
+    none."""
+    from solver.scheduled.site_search import nearest_sites, site_search
     from solver.search.options import SolveOptions, default_workers
 
-    anchor = anchor_sites(instance, checked)
-    current = ScheduledPlan.projected(instance, stated)
-    moves = instance.moves
-    changes = None if moves is None else moves.max_replica_changes
-    found: ScheduledPlan | None
-    start: ScheduledPlan | None
-    if anchor:
-        shed = shed_load(
-            instance,
-            current,
-            anchor,
-            None if moves is None else moves.max_training_moves,
-            changes,
-        )
-        found, start, centre = shed.plan, shed.plan or shed.nearer or current, anchor
-    else:
-        # No site over a limit (demand that grew, say): replicas added where demand is
-        # short, and the neighbourhoods around the sites that had no room for them (from
-        # `current` they were infeasible around the short regions on generated M).
-        grown = grow_replicas(instance, current, changes)
-        found, start, centre = grown.plan, grown.plan or grown.nearer, grown.crowded
-    if search and centre and start is not None:
-        found = site_search(
-            instance,
-            start,
-            centre,
-            nearest_sites(instance, centre),
-            deadline,
-            workers or default_workers(),
-            seed,
-            options or SolveOptions(),
-            start_is_plan=found is not None,
-            soft_deadline=soft_deadline,
-        )
-    if found is None:
-        return None
-    return found.solution(instance, "feasible", None, stated.solver), found.objective
+    if not (search and near.centre and near.start is not None):
+        return near.plan
+    return site_search(
+        instance,
+        near.start,
+        near.centre,
+        nearest_sites(instance, near.centre),
+        deadline,
+        workers or default_workers(),
+        seed,
+        options or SolveOptions(),
+        start_is_plan=near.plan is not None,
+        soft_deadline=soft_deadline,
+    )

@@ -131,3 +131,25 @@ def test_demand_that_grew_gets_replicas_where_there_is_room() -> None:
     two, _ = grown(40.0, 2)
     assert two is not None
     assert two.objective == pytest.approx(64.0)
+
+
+def test_a_job_goes_only_where_its_dataset_reads_fit_on_the_links() -> None:
+    """j reads 5 Gbps from a dataset at r; the link r-B carries 1 Gbps, so j goes to C
+    (+13 against +7 at B): 30 + 3 + 20 = 53 (tests/test_site_search.py's second option)."""
+    base = before_the_cut()
+    document = base.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    document["training"][0]["dataset"] = {"at": "r", "read_gbps": 5.0}
+    for link in document["links"]:
+        if link["b"] == "B":
+            link["bandwidth_gbps"] = 1.0
+    base = parse_instance(document)
+    current = solve(base, time_limit_s=10, workers=1)
+    assert [(t.job, t.site) for t in current.training] == [("j", "A")]
+    projected = current_from_solution(cut(base), current).current
+    instance = with_current(cut(base), projected, max_training_moves=1, max_replica_changes=2)
+    stated, _ = restated(instance, current)
+    result = shed_load(instance, ScheduledPlan.projected(instance, stated), {"A"}, 1, 2)
+    assert result.plan is not None
+    assert_checked(instance, result.plan.solution(instance, "feasible", None, _info()))
+    assert [(t.job, t.site) for t in result.plan.training] == [("j", "C")]
+    assert result.plan.objective == pytest.approx(53.0)

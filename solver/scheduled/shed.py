@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from models import ReplicaAssignment, TrainingAssignment
+from models.network import GBPS_PER_RPS_KB
 from solver.costs import replica_costs, replica_size, training_costs
 from solver.flows import cheapest_flows
 from solver.scheduled.check import accepted
@@ -38,13 +39,22 @@ if TYPE_CHECKING:
 
 
 class _Loads:
-    """Accelerators of each type, IT kW of each cooling kind, at each site."""
+    """Accelerators of each type, IT kW of each cooling kind, at each site; Gbps on each
+    link (the plan's traffic and remote dataset reads)."""
 
     def __init__(self, instance: Instance, plan: ScheduledPlan) -> None:
         self.instance = instance
         self.used: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        self.gbps: dict[int, float] = defaultdict(float)
+        for flow in plan.routes:
+            kb = instance.inference_by_id[flow.service].kb_per_request
+            route = instance.paths.route(flow.region, flow.site)
+            if kb > 0 and route is not None:
+                for link in route.links:
+                    self.gbps[link] += flow.rps * kb * GBPS_PER_RPS_KB
         for entry in plan.training:
             self.used[entry.site][entry.accelerator] += entry.count
+            self.read(entry.job, entry.site, 1.0)
         for group in plan.inference:
             size = next(
                 p.per_replica
@@ -78,6 +88,29 @@ class _Loads:
 
     def move(self, site: str, accelerator: str, count: float) -> None:
         self.used[site][accelerator] += count
+
+    def _reads(self, job: str, site: str) -> tuple[list[int], float]:
+        """The links a job at `site` reads its remote dataset over, and the Gbps."""
+        dataset = self.instance.training_by_id[job].dataset
+        if dataset is None or dataset.read_gbps <= 0 or dataset.at == site:
+            return [], 0.0
+        route = self.instance.paths.route(dataset.at, site)
+        return ([], 0.0) if route is None else (list(route.links), dataset.read_gbps)
+
+    def read(self, job: str, site: str, sign: float) -> None:
+        """Add (sign 1) or take away (-1) the job's dataset reads at `site`."""
+        links, gbps = self._reads(job, site)
+        for link in links:
+            self.gbps[link] += sign * gbps
+
+    def reads_fit(self, job: str, site: str) -> bool:
+        """Whether the job's dataset reads at `site` fit on the links' spare bandwidth."""
+        links, gbps = self._reads(job, site)
+        for link in links:
+            capacity = self.instance.links[link].bandwidth_gbps
+            if capacity is not None and self.gbps[link] + gbps > capacity:
+                return False
+        return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,12 +206,14 @@ def _move_jobs(
         _, _, job, option = best
         entry = placed.pop(job)
         loads.move(entry.site, entry.accelerator, -entry.count)
+        loads.read(job, entry.site, -1.0)
         moved.add(job)
         order.append(job)
         if option is None:
             unplaced.add(job)
         else:
             loads.move(option.site, option.accelerator, option.count)
+            loads.read(job, option.site, 1.0)
             placed[job] = TrainingAssignment(
                 job=job, site=option.site, accelerator=option.accelerator, count=option.count
             )
@@ -188,11 +223,15 @@ def _move_jobs(
         now = placed.get(job)
         if now is not None:
             loads.move(now.site, now.accelerator, -now.count)
+            loads.read(job, now.site, -1.0)
         loads.move(entry.site, entry.accelerator, entry.count)
+        loads.read(job, entry.site, 1.0)
         if loads.over(entry.site):
             loads.move(entry.site, entry.accelerator, -entry.count)
+            loads.read(job, entry.site, -1.0)
             if now is not None:
                 loads.move(now.site, now.accelerator, now.count)
+                loads.read(job, now.site, 1.0)
             continue
         placed[job] = entry
         unplaced.discard(job)
@@ -448,7 +487,7 @@ def _options(
         if placement.site == entry.site or placement.site in anchor:
             continue
         loads.move(placement.site, placement.accelerator, placement.count)
-        fits = not loads.over(placement.site)
+        fits = not loads.over(placement.site) and loads.reads_fit(entry.job, placement.site)
         loads.move(placement.site, placement.accelerator, -placement.count)
         if fits:
             cost = training_costs(instance, placement).total + move_cost(
