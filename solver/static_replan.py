@@ -197,7 +197,7 @@ def solve_static_replan(
         # admit no plan at all, which only the whole model knows, and its presolve often
         # proves at once.
         whole = build_model(instance, widened=True)
-        if presolve_proof(whole, deadline, seed, options or SolveOptions()):
+        if presolve_proof(whole, deadline, seed, options or SolveOptions(), time_limit_s):
             info = solver_info(whole, seed, time_limit_s, started, 1, options or SolveOptions())
             return v2_answer(instance, None, None, "infeasible", info, started)
     plan: Solution | None = None
@@ -224,10 +224,13 @@ def solve_static_replan(
             if reporter is not None:
                 reporter.plan(cost, None)
     left = deadline - time.perf_counter()
+    v1_least = SITE_ROOM * whole_model_s(decisions(instance))
     v1_limit = (
         time_limit_s
         if not budgeted
-        else min(left, (NEAR_V1_SHARE if near else BUDGETED_V1_SHARE) * time_limit_s)
+        else min(left, max(NEAR_V1_SHARE * time_limit_s, v1_least))
+        if near
+        else min(left, BUDGETED_V1_SHARE * time_limit_s)
     )
     v1_hint = None
     if hint is not None and hint.has_plan and not any(e.period for e in hint.inference):
@@ -237,7 +240,7 @@ def solve_static_replan(
     # greedy plan, with no bound or CP-SAT's first one (generated L at 10 s: 2.1 s for
     # nothing; M at 10 s: 1.5 s for a bound of 0, and the limit overrun by 1.2 s). With
     # SITE_ROOM times its build's time it had its bound on M (5 s, 145.6M).
-    if not near or v1_limit >= SITE_ROOM * whole_model_s(decisions(instance)):
+    if not near or v1_limit >= v1_least:
         relaxed = solve(
             relaxed_v1(instance),
             time_limit_s=v1_limit,
