@@ -197,13 +197,16 @@ class Solution(OmitUnsetV2):
         return (self.objective - self.bound) / abs(self.objective)
 
     def summary(self) -> str:
-        """One line: status, objective, bound, gap and wall time."""
+        """One line: status, objective, bound, gap and wall time (and the reason, when the
+        solver recorded why there is no plan)."""
         objective = "-" if self.objective is None else f"{self.objective:,.2f}"
         bound = "-" if self.bound is None else f"{self.bound:,.2f}"
         gap = "-" if self.gap is None else f"{self.gap:.4%}"
+        proof = (self.solver.model_extra or {}).get("proof")
+        why = f" ({proof})" if proof else ""
         return (
             f"{self.instance}: {self.status} objective={objective} bound={bound} "
-            f"gap={gap} wall={self.solver.wall_s:.2f}s"
+            f"gap={gap} wall={self.solver.wall_s:.2f}s{why}"
         )
 
     def __str__(self) -> str:

@@ -129,6 +129,7 @@ def test_solve_claims_infeasible_with_the_reason(moves: int, changes: int) -> No
     assert solution.status == "infeasible"
     assert not solution.has_plan
     assert "no plan keeps the move budgets" in (solution.solver.model_extra or {})["proof"]
+    assert "(no plan keeps the move budgets: at hour 0 A: grid power" in solution.summary()
 
 
 @pytest.mark.parametrize(("moves", "changes"), [(0, 6), (1, 2)])
