@@ -199,3 +199,35 @@ def test_budgets_that_admit_no_plan_are_proved_by_presolve_before_v1s_search(
     )
     assert_checked(enough.instance, enough.solution)
     assert enough.solution.objective == pytest.approx(44.0)
+
+
+def test_the_budgets_lp_bounds_above_the_relaxation_and_at_most_the_optimum(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """tests/test_site_search.py's incident: within 1 training move and 2 replica changes
+    the optimum is 47, without budgets 44 (v1's relaxation proves no more). The widened
+    whole model's LP has the budgets' rows: its bound lies above 44 and at most 47, and
+    the static re-plan path returns it as the answer's bound."""
+    import math
+
+    from solver.replan import current_from_solution, replan, with_current
+    from solver.scheduled.model import build_model
+    from solver.static_replan import budgeted_lp_bound
+    from tests.test_site_search import BUDGETS, before_the_cut, cut
+
+    base = before_the_cut()
+    current = solve(base, time_limit_s=10, workers=1)
+    projected = current_from_solution(cut(base), current).current
+    budgeted = with_current(cut(base), projected, **BUDGETS)
+    bound = budgeted_lp_bound(build_model(budgeted, widened=True), math.inf)
+    assert bound is not None
+    assert 44.0 + 1e-3 < bound <= 47.0
+    free = with_current(cut(base), projected)
+    unbudgeted = budgeted_lp_bound(build_model(free, widened=True), math.inf)
+    assert unbudgeted is not None and unbudgeted <= 44.0
+    monkeypatch.setattr(scheduled_solve, "MAX_WHOLE_MODEL_DECISIONS", 0)
+    result = replan(cut(base), current, **BUDGETS, time_limit_s=20.0, workers=1)
+    assert_checked(result.instance, result.solution)
+    assert result.solution.objective == pytest.approx(47.0)
+    assert result.solution.bound is not None
+    assert 44.0 + 1e-3 < result.solution.bound <= 47.0
