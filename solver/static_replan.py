@@ -19,11 +19,13 @@ each is restated and priced by the v2 evaluator, and counts only once it passes 
 (`near_start`, `solver.scheduled.shed`); when it finds none, the whole model's presolve
 may prove that the budgets admit no plan (`presolve_proof`); then site neighbourhoods
 around where the hint breaks a limit search the v2 restricted model from the greedy's
-plan or decisions (`near_search`, `solver.scheduled.site_search`). When no candidate
-passes, the search between v1's plan and `current` (`between_plans`), then the v2 whole
-model (`solver.scheduled.solve_v2`, the one that knows the budgets, whatever the
-instance's size), search for the rest of the time from the best plan (or v1's, which may
-break only the budgets), and the answer keeps the better plan and the larger bound.
+plan or decisions (`near_search`, `solver.scheduled.site_search`). Under a budget the
+LP of the widened whole model, whose rows include the budgets, may prove a bound above
+v1's (`budgeted_lp_bound`). When no candidate passes, the search between v1's plan and
+`current` (`between_plans`), then the v2 whole model (`solver.scheduled.solve_v2`, the
+one that knows the budgets, whatever the instance's size), search for the rest of the
+time from the best plan (or v1's, which may break only the budgets), and the answer
+keeps the better plan and the larger bound.
 
 Why: v1's search (greedy start, neighbourhood search, LP and Lagrangian bounds) is the
 strong one on static instances; the v2 large path ignored `current` and moved half the
