@@ -183,20 +183,8 @@ def solve(
 
             # The move budgets cannot shed what the sites over their limits must shed at
             # hour 0: a relaxation's proof, before any model is built.
-            return no_plan_solution(
-                instance,
-                "infeasible",
-                None,
-                SolverInfo(
-                    name=SOLVER_NAME,
-                    version=solver_version(),
-                    seed=seed,
-                    time_limit_s=time_limit_s,
-                    wall_s=0.0,
-                    workers=workers or default_workers(),
-                    proof=shortfall.message(),
-                ),
-            )
+            info = search_record(seed, time_limit_s, workers, proof=shortfall.message())
+            return no_plan_solution(instance, "infeasible", None, info)
         # Schema infraplan/v2 (SPEC §8-§12): the search its fields call for.
         return v2_search(instance)(
             instance,
@@ -441,6 +429,20 @@ def solve(
         notes=sorted(set(built.notes.inexact)),
     )
     return _answer(instance, outcome.plan, outcome.status, outcome.bound, info)
+
+
+def search_record(seed: int, time_limit_s: float, workers: int | None, **extra: str) -> SolverInfo:
+    """The solver record of an answer given before any model was built (its wall time is
+    the caller's to set), with `extra` fields (such as the reason for `infeasible`)."""
+    fields: dict[str, object] = {
+        "name": SOLVER_NAME,
+        "version": solver_version(),
+        "seed": seed,
+        "time_limit_s": time_limit_s,
+        "wall_s": 0.0,
+        "workers": workers or default_workers(),
+    }
+    return SolverInfo.model_validate(fields | extra)
 
 
 def _info(

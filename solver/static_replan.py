@@ -39,7 +39,6 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from models import SolverInfo
 from solver.scheduled.greedy import decisions
 from solver.scheduled.variables import current_training
 from solver.search.progress import Reporter, shifted
@@ -168,7 +167,7 @@ def solve_static_replan(
         solver_info,
     )
     from solver.search.options import SolveOptions
-    from solver.solve import check_bound, proved, solve, whole_model_s
+    from solver.solve import check_bound, proved, search_record, solve, whole_model_s
     from solver.v1_equivalent import as_v1_solution, v2_answer
 
     started = time.perf_counter()
@@ -200,8 +199,9 @@ def solve_static_replan(
         # admit no plan at all, which only the whole model knows, and its presolve often
         # proves at once.
         whole = build_model(instance, widened=True)
-        if presolve_proof(whole, deadline, seed, options or SolveOptions(), time_limit_s):
-            info = solver_info(whole, seed, time_limit_s, started, 1, options or SolveOptions())
+        settings = options or SolveOptions()
+        if presolve_proof(whole, deadline, seed, settings, time_limit_s):
+            info = solver_info(whole, seed, time_limit_s, started, 1, settings)
             return v2_answer(instance, None, None, "infeasible", info, started)
     plan: Solution | None = None
     cost = float("inf")
@@ -252,7 +252,7 @@ def solve_static_replan(
             hint=v1_hint,
             options=options,
         )
-    info = relaxed.solver if relaxed is not None else _info(time_limit_s, workers, seed)
+    info = relaxed.solver if relaxed is not None else search_record(seed, time_limit_s, workers)
     bound = None if relaxed is None else relaxed.bound
     if relaxed is not None and relaxed.status == "infeasible":
         # The v1 instance relaxes this one: no plan there, none here.
@@ -347,20 +347,6 @@ def budgeted_lp_bound(whole: ScheduledModel, deadline: float) -> float | None:
     if result.status != "optimal":
         return None
     return result.bound
-
-
-def _info(time_limit_s: float, workers: int | None, seed: int) -> SolverInfo:
-    """The solver record of a static re-plan that did not run v1's search."""
-    from solver.search.options import default_workers
-    from solver.solve import SOLVER_NAME, solver_version
-
-    return SolverInfo(
-        name=SOLVER_NAME,
-        version=solver_version(),
-        seed=seed,
-        time_limit_s=time_limit_s,
-        workers=workers or default_workers(),
-    )
 
 
 def between_plans(

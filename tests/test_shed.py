@@ -15,6 +15,7 @@ from models import (
     Instance,
     ReplicaAssignment,
     RouteFlow,
+    Solution,
     SolverInfo,
     TrainingAssignment,
     parse_instance,
@@ -60,8 +61,7 @@ def test_one_move_takes_the_job_to_the_cheapest_site_with_room() -> None:
     """j to B (+7 against +13 at C) sheds all of A's excess: 47, the budgets' optimum."""
     result, instance = shed(1, 2)
     assert result.plan is not None
-    solution = result.plan.solution(instance, "feasible", None, _info())
-    assert_checked(instance, solution)
+    checked(instance, result.plan)
     assert result.plan.objective == pytest.approx(47.0)
     assert [(t.job, t.site) for t in result.plan.training] == [("j", "B")]
 
@@ -70,8 +70,7 @@ def test_without_moves_replicas_go_where_they_serve_the_same_users() -> None:
     """Both replicas to B (4 changes): j at A 20 + s at B 24 = 44, the routes made anew."""
     result, instance = shed(0, 4)
     assert result.plan is not None
-    solution = result.plan.solution(instance, "feasible", None, _info())
-    assert_checked(instance, solution)
+    solution = checked(instance, result.plan)
     assert result.plan.objective == pytest.approx(44.0)
     assert {(g.site, g.replicas) for g in result.plan.inference} == {("B", 2)}
     figures = evaluate(instance, solution).replan
@@ -93,10 +92,16 @@ def test_a_replica_whose_users_others_can_serve_stops_for_one_change() -> None:
     changes). Within 3 changes: two replicas at B, one of them started: 20 + 24 = 44."""
     result, instance = shed(0, 3, spare_at_b=True)
     assert result.plan is not None
-    solution = result.plan.solution(instance, "feasible", None, _info())
-    assert_checked(instance, solution)
+    checked(instance, result.plan)
     assert {(g.site, g.replicas) for g in result.plan.inference} == {("B", 2)}
     assert result.plan.objective == pytest.approx(44.0)
+
+
+def checked(instance: Instance, plan: ScheduledPlan) -> Solution:
+    """`plan` as a solution of `instance`, after the evaluator and the tests' own check."""
+    solution = plan.solution(instance, "feasible", None, _info())
+    assert_checked(instance, solution)
+    return solution
 
 
 def _info() -> SolverInfo:
@@ -123,7 +128,7 @@ def test_demand_that_grew_gets_replicas_where_there_is_room() -> None:
     """30 rps: a third replica, at B (A is full; C is too far): 40 + 12 = 52."""
     plan, instance = grown(30.0, 1)
     assert plan is not None
-    assert_checked(instance, plan.solution(instance, "feasible", None, _info()))
+    checked(instance, plan)
     assert plan.objective == pytest.approx(52.0)
     assert {(g.site, g.replicas) for g in plan.inference} == {("A", 2), ("B", 1)}
     # 40 rps needs two more, and one change is too few.
@@ -150,6 +155,6 @@ def test_a_job_goes_only_where_its_dataset_reads_fit_on_the_links() -> None:
     stated, _ = restated(instance, current)
     result = shed_load(instance, ScheduledPlan.projected(instance, stated), {"A"}, 1, 2)
     assert result.plan is not None
-    assert_checked(instance, result.plan.solution(instance, "feasible", None, _info()))
+    checked(instance, result.plan)
     assert [(t.job, t.site) for t in result.plan.training] == [("j", "C")]
     assert result.plan.objective == pytest.approx(53.0)

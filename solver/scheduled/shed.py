@@ -89,6 +89,22 @@ class _Loads:
     def move(self, site: str, accelerator: str, count: float) -> None:
         self.used[site][accelerator] += count
 
+    def fits(self, site: str, accelerator: str, count: float) -> bool:
+        """Whether `count` more accelerators fit at `site` within all its limits."""
+        self.move(site, accelerator, count)
+        fits = not self.over(site)
+        self.move(site, accelerator, -count)
+        return fits
+
+    def share_shed(self, site: str, accelerator: str, count: float) -> float:
+        """The share of `site`'s excess over its limits that `count` fewer accelerators
+        remove (the site is over a limit)."""
+        before = sum(self.excess(site))
+        self.move(site, accelerator, -count)
+        after = sum(self.excess(site))
+        self.move(site, accelerator, count)
+        return (before - after) / before
+
     def _reads(self, job: str, site: str) -> tuple[list[int], float]:
         """The links a job at `site` reads its remote dataset over, and the Gbps."""
         dataset = self.instance.training_by_id[job].dataset
@@ -182,13 +198,10 @@ def _move_jobs(
         fair = 0.0 if max_moves is None else len(over) / (max_moves - len(moved))
         best: tuple[bool, float, str, TrainingPlacement | None] | None = None
         for site in over:
-            before = sum(loads.excess(site))
             for entry in start.training:
                 if entry.site != site or entry.job in moved:
                     continue
-                loads.move(site, entry.accelerator, -entry.count)
-                share = (before - sum(loads.excess(site))) / before
-                loads.move(site, entry.accelerator, entry.count)
+                share = loads.share_shed(site, entry.accelerator, entry.count)
                 if share <= 0:
                     continue
                 for option, cost in _options(instance, entry, loads, anchor):
@@ -282,23 +295,28 @@ def _move_replicas(
             service, site, accelerator = key
             if site not in over or replicas <= 0 or key in tried:
                 continue
-            before = sum(loads.excess(site))
-            size = replica_size(instance, service, accelerator)
-            loads.move(site, accelerator, -size)
-            share = (before - sum(loads.excess(site))) / before
-            loads.move(site, accelerator, size)
+            share = loads.share_shed(
+                site, accelerator, replica_size(instance, service, accelerator)
+            )
             if share <= 0:
                 continue
             own = instance.inference_by_id[service]
             rps = _rps(instance, service, accelerator)
             here = replica_costs(instance, _option(instance, key)).total
             steps: list[tuple[ReplicaOption | None, float, int]] = []
-            if _absorbing(served[service, site], within[service], spare, key, anchor) >= rps:
+            sharing = _sharing(served[service, site], within[service], spare, service, anchor)
+            if math.fsum(spare[pair] for pair in sharing) >= rps:
                 # Others of the service serving the same regions have the room.
                 steps.append((None, -here, 1))
             elif own.unserved_cost_per_rps_hour is not None:
                 steps.append((None, rps * own.unserved_cost_per_rps_hour * hours - here, 1))
-            option = _destination(instance, key, served[service, site], within, loads, anchor)
+            # The cheapest site per rps outside the anchor that serves the same regions.
+            reach = {
+                o.site
+                for o in instance.eligibility.replicas[service]
+                if o.site not in anchor and served[service, site] <= within[service][o.site]
+            }
+            option = _cheapest(instance, service, reach, loads, None)
             if option is not None:
                 ratio = math.ceil(rps / option.rps - 1e-12)
                 there = ratio * replica_costs(instance, option).total
@@ -321,17 +339,12 @@ def _move_replicas(
         wanted = min(counts[key], math.ceil(1.0 / share - 1e-12))
         k = wanted if left is None else min(wanted, left // (1 + ratio))
         rps = _rps(instance, service, accelerator)
-        room = _absorbing(served[service, site], within[service], spare, key, anchor)
+        sharing = _sharing(served[service, site], within[service], spare, service, anchor)
+        room = math.fsum(spare[pair] for pair in sharing)
         if destination is None and room >= rps:
             k = min(k, math.floor(room / rps + 1e-12))
         while k > 0:
-            if destination is not None:
-                added = k * ratio * destination.per_replica
-                loads.move(destination.site, destination.accelerator, added)
-                fits = not loads.over(destination.site)
-                loads.move(destination.site, destination.accelerator, -added)
-            else:
-                fits = True
+            fits = destination is None or _fits(loads, destination, k * ratio)
             if fits and _still_served(instance, counts, key, destination, k, ratio):
                 break
             k //= 2
@@ -339,7 +352,7 @@ def _move_replicas(
             tried.add(key)  # no room for even one of them
             continue
         if destination is None and room >= rps:
-            _absorb(served[service, site], within[service], spare, key, anchor, k * rps)
+            _absorb(sharing, spare, k * rps)
         loads.move(site, accelerator, -k * replica_size(instance, service, accelerator))
         counts[key] -= k
         if destination is not None:
@@ -367,10 +380,7 @@ def _still_served(
     service = instance.inference_by_id[key[0]]
     if service.unserved_cost_per_rps_hour is not None:
         return True
-    held: dict[str, float] = defaultdict(float)
-    for (name, site, accelerator), replicas in counts.items():
-        if name == service.id and replicas > 0:
-            held[instance.site_by_id[site].domain] += replicas * _rps(instance, name, accelerator)
+    held = _domains(instance, counts, service.id)
     held[instance.site_by_id[key[1]].domain] -= k * _rps(instance, service.id, key[2])
     if destination is not None:
         held[instance.site_by_id[destination.site].domain] += k * ratio * destination.rps
@@ -384,12 +394,11 @@ def _sharing(
     regions: set[str],
     within: dict[str, set[str]],
     spare: dict[tuple[str, str], float],
-    key: tuple[str, str, str],
+    service: str,
     anchor: set[str],
 ) -> list[tuple[str, str]]:
-    """The (service, site) pairs outside the anchor with spare rps that serve every region
-    of `regions` within the service's SLO."""
-    service = key[0]
+    """The (service, site) pairs of `service` outside the anchor with spare rps that serve
+    every region of `regions` within the service's SLO."""
     return sorted(
         pair
         for pair, rps in spare.items()
@@ -397,27 +406,11 @@ def _sharing(
     )
 
 
-def _absorbing(
-    regions: set[str],
-    within: dict[str, set[str]],
-    spare: dict[tuple[str, str], float],
-    key: tuple[str, str, str],
-    anchor: set[str],
-) -> float:
-    """The spare rps other sites of the group's service have for its `regions`."""
-    return math.fsum(spare[pair] for pair in _sharing(regions, within, spare, key, anchor))
-
-
 def _absorb(
-    regions: set[str],
-    within: dict[str, set[str]],
-    spare: dict[tuple[str, str], float],
-    key: tuple[str, str, str],
-    anchor: set[str],
-    rps: float,
+    sharing: list[tuple[str, str]], spare: dict[tuple[str, str], float], rps: float
 ) -> None:
-    """Take `rps` of those sites' spare rps."""
-    for pair in _sharing(regions, within, spare, key, anchor):
+    """Take `rps` of the spare rps of the pairs `sharing`, in order."""
+    for pair in sharing:
         taken = min(rps, spare[pair])
         spare[pair] -= taken
         rps -= taken
@@ -438,31 +431,6 @@ def _rps(instance: Instance, service: str, accelerator: str) -> float:
     return next(
         p.rps for p in instance.inference_by_id[service].profiles if p.accelerator == accelerator
     )
-
-
-def _destination(
-    instance: Instance,
-    key: tuple[str, str, str],
-    regions: set[str],
-    within: dict[str, dict[str, set[str]]],
-    loads: _Loads,
-    anchor: set[str],
-) -> ReplicaOption | None:
-    """The cheapest replica option (per rps) of the group's service at a site outside the
-    anchor that serves all `regions` within the SLO and has room for one replica."""
-    service = key[0]
-    best: tuple[float, ReplicaOption] | None = None
-    for option in instance.eligibility.replicas[service]:
-        if option.site in anchor or not regions <= within[service][option.site]:
-            continue
-        loads.move(option.site, option.accelerator, option.per_replica)
-        fits = not loads.over(option.site)
-        loads.move(option.site, option.accelerator, -option.per_replica)
-        if fits:
-            price = replica_costs(instance, option).total / option.rps
-            if best is None or price < best[0]:
-                best = (price, option)
-    return None if best is None else best[1]
 
 
 def _options(
@@ -486,10 +454,9 @@ def _options(
     for placement in instance.eligibility.training[entry.job]:
         if placement.site == entry.site or placement.site in anchor:
             continue
-        loads.move(placement.site, placement.accelerator, placement.count)
-        fits = not loads.over(placement.site) and loads.reads_fit(entry.job, placement.site)
-        loads.move(placement.site, placement.accelerator, -placement.count)
-        if fits:
+        if loads.fits(placement.site, placement.accelerator, placement.count) and (
+            loads.reads_fit(entry.job, placement.site)
+        ):
             cost = training_costs(instance, placement).total + move_cost(
                 instance, entry.job, placement.site, placement.accelerator
             )
@@ -620,10 +587,8 @@ def _domains(
 
 
 def _fits(loads: _Loads, option: ReplicaOption, k: int) -> bool:
-    loads.move(option.site, option.accelerator, k * option.per_replica)
-    fits = not loads.over(option.site)
-    loads.move(option.site, option.accelerator, -k * option.per_replica)
-    return fits
+    """Whether `k` more replicas of `option` fit at its site."""
+    return loads.fits(option.site, option.accelerator, k * option.per_replica)
 
 
 def _add(
