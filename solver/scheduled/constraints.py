@@ -353,6 +353,17 @@ def _hourly_limit(
         )
         added = [(expansion_of[a.key], a.amount) for a in scaled.additions]
         model.add(expr <= limit + v1._weighted(added) if added else expr <= limit)
+        if key[0] == "bandwidth" and not notes.widened:
+            variables.link_rows.append(
+                (
+                    [
+                        (variables.placement[p].index, c)
+                        for (p, _), c in zip(jobs, job_coef, strict=True)
+                    ]
+                    + [(v.index, c) for v, c, _ in by_period[0]],
+                    limit,
+                )
+            )
         notes.note_row(model, *key)
         return
     # Each period's capacity, unlimited periods at `most` (which never binds).

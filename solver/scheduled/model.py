@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from solver.cpsat.constraints import ModelNotes
     from solver.cpsat.objective import ObjectiveTerms
     from solver.cpsat.scaling import CostScale
+    from solver.cpsat.variables import PlanVariables
     from solver.scheduled.variables import ScheduledVariables
 
 #: Intervals per job (True) or per placement (False): see docs/formulation.md,
@@ -169,6 +171,131 @@ def extract_plan(built: ScheduledModel, values: Sequence[float]) -> ScheduledPla
     )
 
 
+def _consistent_flows(
+    view: PlanVariables, values: dict[int, int], link_rows: list[tuple[list[tuple[int, int]], int]]
+) -> None:
+    """Make the flow and unserved units of one period in `values` (each plan rps rounded
+    to its unit) meet the restricted model's demand and serving-capacity rows where the
+    replica counts in `values` allow: rounding can leave a region a unit short or over,
+    or a site a unit over its capacity (whole replicas of rps that are not multiples of
+    the unit), and a hint that breaks a row is no plan to CP-SAT (a neighbourhood from
+    the greedy's plan on generated M found none in 3 s). Units come off sites over
+    capacity (and regions over demand), the largest flow first; a region short gets them
+    at sites with room (its flows first), else as unserved demand where the service may
+    leave it. Then, on each of `link_rows` (the static model's link rows) still over its
+    limit, units of the flows with the largest coefficient go to unserved demand or to
+    another site of their region with room there and on its links."""
+    capacity: dict[tuple[str, str], int] = defaultdict(int)
+    reach: dict[tuple[str, str], int] = defaultdict(int)
+    by_region: dict[tuple[str, str], list[tuple[str, int]]] = defaultdict(list)
+    for pair, var in view.flow.items():
+        reach[pair.service, pair.site] += view.units[pair.service].demand_units[pair.region]
+        by_region[pair.service, pair.region].append((pair.site, var.index))
+    for key, terms in view.capacity_terms().items():
+        most = reach.get(key, 0)
+        capacity[key] = sum(values.get(v.index, 0) * min(c, most) for v, c in terms)
+        capacity[key] += view.units[key[0]].slack
+    load: dict[tuple[str, str], int] = defaultdict(int)
+    for pair, var in view.flow.items():
+        load[pair.service, pair.site] += values[var.index]
+
+    def take(index: int, key: tuple[str, str], units: int) -> int:
+        taken = min(units, values[index])
+        values[index] -= taken
+        load[key] -= taken
+        return taken
+
+    for key, pairs in sorted(by_region.items()):
+        service, region = key
+        for site, index in sorted(pairs, key=lambda p: -values[p[1]]):
+            over = load[service, site] - capacity[service, site]
+            if over > 0:
+                take(index, (service, site), over)
+    for key, pairs in sorted(by_region.items()):
+        service, region = key
+        unserved = view.unserved.get(key)
+        routed = sum(values[index] for _, index in pairs)
+        short = view.units[service].demand_units[region] - routed
+        if unserved is not None:
+            held = min(max(short, 0), values[unserved.index])
+            short -= held
+            values[unserved.index] = held
+        for site, index in sorted(pairs, key=lambda p: -values[p[1]]):
+            if short >= 0:
+                break
+            short += take(index, (service, site), -short)
+        for site, index in sorted(pairs, key=lambda p: (values[p[1]] == 0, p[0])):
+            if short <= 0:
+                break
+            room = capacity[service, site] - load[service, site]
+            given = min(short, max(room, 0))
+            values[index] += given
+            load[service, site] += given
+            short -= given
+        if short > 0 and unserved is not None:
+            values[unserved.index] += short
+    if link_rows:
+        _links_within(view, values, link_rows, capacity, load)
+
+
+def _links_within(
+    view: PlanVariables,
+    values: dict[int, int],
+    link_rows: list[tuple[list[tuple[int, int]], int]],
+    capacity: dict[tuple[str, str], int],
+    load: dict[tuple[str, str], int],
+) -> None:
+    """The link part of `_consistent_flows` (its docstring)."""
+    pair_of = {var.index: pair for pair, var in view.flow.items()}
+    by_region: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for pair, var in sorted(view.flow.items(), key=lambda item: item[1].index):
+        by_region[pair.service, pair.region].append(var.index)
+    coefficients: list[dict[int, int]] = [dict(terms) for terms, _ in link_rows]
+    rows_of: dict[int, list[int]] = defaultdict(list)
+    for row, row_terms in enumerate(coefficients):
+        for index in row_terms:
+            rows_of[index].append(row)
+
+    def used(row: int) -> int:
+        return sum(values.get(i, 0) * c for i, c in coefficients[row].items())
+
+    def room(index: int) -> int:
+        """The most units the flow `index` can gain within its site and links."""
+        pair = pair_of[index]
+        most = capacity[pair.service, pair.site] - load[pair.service, pair.site]
+        for row in rows_of[index]:
+            c = coefficients[row][index]
+            if c > 0:
+                most = min(most, (link_rows[row][1] - used(row)) // c)
+        return max(most, 0)
+
+    for row, (terms, limit) in enumerate(link_rows):
+        for index, c in sorted(terms, key=lambda term: (-term[1], term[0])):
+            over = used(row) - limit
+            if over <= 0:
+                break
+            if index not in pair_of or c <= 0 or values[index] <= 0:
+                continue
+            pair = pair_of[index]
+            wanted = min(values[index], -(-over // c))
+            unserved = view.unserved.get((pair.service, pair.region))
+            for other in by_region[pair.service, pair.region]:
+                if wanted <= 0 or unserved is not None:
+                    break
+                if other == index or row in rows_of[other]:
+                    continue
+                moved = min(wanted, room(other))
+                values[other] += moved
+                load[pair.service, pair_of[other].site] += moved
+                values[index] -= moved
+                load[pair.service, pair.site] -= moved
+                wanted -= moved
+            if unserved is not None:
+                values[index] -= wanted
+                load[pair.service, pair.site] -= wanted
+                values[unserved.index] += wanted
+
+
 def plan_values(built: ScheduledModel, plan: ScheduledPlan) -> dict[int, int]:
     """Every variable's value that states `plan` (by variable index; decisions the model
     has no variable for are skipped, auxiliary variables follow from the rest)."""
@@ -199,21 +326,32 @@ def plan_values(built: ScheduledModel, plan: ScheduledPlan) -> dict[int, int]:
     def position(period: str | None) -> int:
         return 0 if period is None else position_of[period]
 
+    # A count above the model's bound (more than the whole demand needs, and than
+    # `current` runs) is hinted at the bound, and so are the starts and changes that
+    # follow from it: a plan with fewer such idle replicas costs less, so the bound
+    # keeps every optimum (`replica_bound`).
+    bounds = {
+        (o.service, o.site, o.accelerator, p): bound
+        for p, view in enumerate(variables.periods)
+        for o, bound in view.replica_bound.items()
+    }
     replicas = {
         (r.service, r.site, r.accelerator, position(r.period)): r.replicas for r in plan.inference
     }
+    replicas = {key: min(count, bounds.get(key, count)) for key, count in replicas.items()}
     flows = {(f.service, f.region, f.site, position(f.period)): f.rps for f in plan.routes}
     short = {(w.service, w.region, position(w.period)): w.rps for w in plan.unserved}
     for p, view in enumerate(variables.periods):
         for option, var in view.replicas.items():
             count = replicas.get((option.service, option.site, option.accelerator, p), 0)
-            values[var.index] = min(count, view.replica_bound[option])
+            values[var.index] = count
         for pair, var in view.flow.items():
             rps = flows.get((pair.service, pair.region, pair.site, p), 0.0)
             values[var.index] = round(rps / view.units[pair.service].unit)
         for (service_id, region), var in view.unserved.items():
             rps = short.get((service_id, region, p), 0.0)
             values[var.index] = round(rps / view.units[service_id].unit)
+        _consistent_flows(view, values, variables.link_rows if p == 0 else [])
     current = current_replicas(instance)
     for (option, p), var in variables.starts.items():
         group = (option.service, option.site, option.accelerator)

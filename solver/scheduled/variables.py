@@ -57,6 +57,9 @@ class ScheduledVariables:
     expansion: dict[tuple[str, str], IntVar] = field(default_factory=dict)
     #: Auxiliary variables with the linear form that defines them (for hints).
     totals: list[tuple[IntVar, list[tuple[IntVar, int]], int]] = field(default_factory=list)
+    #: The static restricted model's link rows as added (terms by variable index, limit),
+    #: so that a hint's flows can be made to meet them (`model._consistent_flows`).
+    link_rows: list[tuple[list[tuple[int, int]], int]] = field(default_factory=list)
     _sites: dict[str, SiteVariables] | None = field(default=None, repr=False)
 
     def site_index(self) -> dict[str, SiteVariables]:
