@@ -25,7 +25,8 @@ from solver.evaluate import evaluate
 from solver.replan import current_from_solution, restated, with_current
 from solver.scheduled.plan import ScheduledPlan
 from solver.scheduled.shed import Shed, grow_replicas, shed_load
-from tests.scheduled_cases import assert_checked
+from tests import builders as b
+from tests.scheduled_cases import assert_checked, v2
 from tests.test_site_search import before_the_cut, cut
 
 
@@ -158,3 +159,54 @@ def test_a_job_goes_only_where_its_dataset_reads_fit_on_the_links() -> None:
     checked(instance, result.plan)
     assert [(t.job, t.site) for t in result.plan.training] == [("j", "C")]
     assert result.plan.objective == pytest.approx(53.0)
+
+
+def two_services(grid_kw: float) -> Instance:
+    """j (2 GPUs) and services s1 (two replicas, 20 rps, unserved at 0.5 per rps-hour)
+    and s2 (one replica, 10 rps, unserved at 0.3) at A (1.0 per GPU-hour, 6 GPUs); B
+    (1.2) serves r as A does; C (1.5) is too far. Before the cut everything runs at A:
+    20 + 20 + 10 = 50."""
+    return v2(
+        None,
+        sites=[
+            b.site("A", {"gpu": (6, 1.0)}, grid_kw=grid_kw),
+            b.site("B", {"gpu": (6, 1.2)}),
+            b.site("C", {"gpu": (6, 1.5)}),
+        ],
+        regions=["r"],
+        links=[b.link("r", "A", 5.0), b.link("r", "B", 5.0), b.link("r", "C", 100.0)],
+        training=[b.job("j", {"gpu": 2}, move_cost=3.0)],
+        inference=[
+            b.service("s1", {"gpu": (1, 10.0)}, {"r": 20.0}, unserved_cost_per_rps_hour=0.5),
+            b.service("s2", {"gpu": (1, 10.0)}, {"r": 10.0}, unserved_cost_per_rps_hour=0.3),
+        ],
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [(3, 150.0), (4, 112.0), (6, 56.0)],
+)
+def test_replica_changes_are_spent_where_they_save_most(changes: int, expected: float) -> None:
+    """A's grid is cut to 2 kW and j may not move: its three replicas leave A, each
+    stopped (1 change; s1's costs 50 of unserved demand, s2's 30) or moved to B (2
+    changes, 12). 6 changes: all moved, 20 + 36 = 56. 4: one of s1's moved, the other
+    and s2's stopped, 20 + 12 + 50 + 30 = 112 (moving the cheapest way first moves both
+    of s1's and has no change left for s2; the most shed per change stops all three).
+    3: all stopped, 20 + 100 + 30 = 150. Each is the budgets' optimum (the solver's
+    too)."""
+    base = two_services(1e6)
+    current = solve(base, time_limit_s=10, workers=1)
+    assert current.objective == pytest.approx(50.0)
+    instance = with_current(
+        two_services(2.0),
+        current_from_solution(two_services(2.0), current).current,
+        max_training_moves=0,
+        max_replica_changes=changes,
+    )
+    stated, _ = restated(instance, current)
+    result = shed_load(instance, ScheduledPlan.projected(instance, stated), {"A"}, 0, changes)
+    assert result.plan is not None
+    checked(instance, result.plan)
+    assert result.plan.objective == pytest.approx(expected)
+    assert solve(instance, time_limit_s=10, workers=1).objective == pytest.approx(expected)
