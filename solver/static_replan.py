@@ -21,7 +21,9 @@ may prove that the budgets admit no plan (`presolve_proof`); then site neighbour
 around where the hint breaks a limit search the v2 restricted model from the greedy's
 plan or decisions (`near_search`, `solver.scheduled.site_search`). Under a budget the
 LP of the widened whole model, whose rows include the budgets, may prove a bound above
-v1's (`budgeted_lp_bound`). When no candidate passes, the search between v1's plan and
+v1's (`budgeted_lp_bound`); after an incident at some sites, where it applies, it
+replaces v1's search, and the neighbourhoods search to the end (docs/formulation.md,
+"Under a move budget"). When no candidate passes, the search between v1's plan and
 `current` (`between_plans`), then the v2 whole model (`solver.scheduled.solve_v2`, the
 one that knows the budgets, whatever the instance's size), search for the rest of the
 time from the best plan (or v1's, which may break only the budgets), and the answer
@@ -206,26 +208,63 @@ def solve_static_replan(
     plan: Solution | None = None
     cost = float("inf")
     near = False
+    found: ScheduledPlan | None = None
+    # The budgets' LP bound (of the whole model, whose rows include them) where it can be
+    # solved: it bounds more than v1's relaxation, which leaves the budgets out.
+    lp_ready = budgeted and decisions(instance) <= PRESOLVE_PROOF_MAX_DECISIONS
+    lp_bound: float | None = None
     if greedy is not None and stated is not None:
-        # Before v1's search, which gives the bound: to SITE_SHARE of the limit once
-        # there is a plan, else to the end (a plan matters more than a bound); the
-        # neighbourhoods only with time to build the model and search several of them
-        # (generated L's 10 s re-plan overran to 25 s).
+        room = SITE_ROOM * whole_model_s(decisions(instance))
+        # After an incident at a few sites the neighbourhoods around them get the time
+        # v1's search would (v1's plan moved 63-68 jobs of generated M's grid incident:
+        # far outside budgets of 10 or 16 moves); after demand grew v1's plan is near
+        # `current`, and the search between the two reached 146.6M where the
+        # neighbourhoods stayed at 150.9M (budgets 10 / 1,000).
+        alone = greedy.over and lp_ready
+        if alone and greedy.plan is not None:
+            # A plan already: the bound first, then the neighbourhoods to the end.
+            whole = whole if whole is not None else build_model(instance, widened=True)
+            lp_bound = budgeted_lp_bound(whole, deadline - SITE_RESERVE_S)
+        # Else before the bound: to SITE_SHARE of the limit once there is a plan, else
+        # to the end (a plan matters more than a bound); the neighbourhoods only with
+        # time to build the model and search several of them (generated L's 10 s
+        # re-plan overran to 25 s).
         found = near_search(
             instance,
             greedy,
-            started + SITE_SHARE * time_limit_s,
+            deadline - SITE_RESERVE_S
+            if lp_bound is not None
+            else started + SITE_SHARE * time_limit_s,
             deadline - SITE_RESERVE_S,
             workers,
             seed,
             options,
-            search=deadline - time.perf_counter() >= SITE_ROOM * whole_model_s(decisions(instance)),
+            search=deadline - time.perf_counter() >= room,
         )
+        if found is not None and alone and lp_bound is None:
+            # The bound, then the neighbourhoods again from their plan to the end (on
+            # generated M's grid incident with no training budget they went on from
+            # 157.6M to 152.5M where v1's search and the search between its plan and
+            # `current` found nothing better in the time).
+            whole = whole if whole is not None else build_model(instance, widened=True)
+            lp_bound = budgeted_lp_bound(whole, deadline - SITE_RESERVE_S)
+            if lp_bound is not None and deadline - time.perf_counter() >= room:
+                again = NearStart(found, found, greedy.centre, True)
+                found = near_search(
+                    instance,
+                    again,
+                    deadline - SITE_RESERVE_S,
+                    deadline - SITE_RESERVE_S,
+                    workers,
+                    seed,
+                    options,
+                    search=True,
+                )
         near = found is not None
         if found is not None:
             plan, cost = found.solution(instance, "feasible", None, stated.solver), found.objective
             if reporter is not None:
-                reporter.plan(cost, None)
+                reporter.plan(cost, lp_bound)
     left = deadline - time.perf_counter()
     v1_least = SITE_ROOM * whole_model_s(decisions(instance))
     v1_limit = (
@@ -243,7 +282,7 @@ def solve_static_replan(
     # greedy plan, with no bound or CP-SAT's first one (generated L at 10 s: 2.1 s for
     # nothing; M at 10 s: 1.5 s for a bound of 0, and the limit overrun by 1.2 s). With
     # SITE_ROOM times its build's time it had its bound on M (5 s, 145.6M).
-    if not near or v1_limit >= v1_least:
+    if not (near and lp_bound is not None) and (not near or v1_limit >= v1_least):
         relaxed = solve(
             relaxed_v1(instance),
             time_limit_s=v1_limit,
@@ -254,6 +293,8 @@ def solve_static_replan(
         )
     info = relaxed.solver if relaxed is not None else search_record(seed, time_limit_s, workers)
     bound = None if relaxed is None else relaxed.bound
+    if lp_bound is not None and (bound is None or lp_bound > bound):
+        bound = lp_bound
     if relaxed is not None and relaxed.status == "infeasible":
         # The v1 instance relaxes this one: no plan there, none here.
         return v2_answer(instance, None, None, "infeasible", relaxed.solver, started)
@@ -264,8 +305,7 @@ def solve_static_replan(
             plan, cost = candidate, checked.objective
             if reporter is not None:
                 reporter.plan(cost, bound)
-    if budgeted and decisions(instance) <= PRESOLVE_PROOF_MAX_DECISIONS:
-        # The budgets' rows bound more than v1's relaxation, which leaves them out.
+    if lp_ready and lp_bound is None:
         whole = whole if whole is not None else build_model(instance, widened=True)
         tighter = budgeted_lp_bound(whole, deadline - SITE_RESERVE_S)
         if tighter is not None and (bound is None or tighter > bound):
@@ -287,7 +327,13 @@ def solve_static_replan(
         left = deadline - time.perf_counter()
         share = left - SITE_RESERVE_S if near else BETWEEN_SHARE * left
         between = between_plans(
-            instance, candidate, time.perf_counter() + share, workers, seed, options
+            instance,
+            candidate,
+            time.perf_counter() + share,
+            workers,
+            seed,
+            options,
+            incumbent=found if near else None,
         )
         if between is not None and between[1] < cost:
             plan, cost = between
@@ -356,6 +402,7 @@ def between_plans(
     workers: int | None,
     seed: int,
     options: SolveOptions | None,
+    incumbent: ScheduledPlan | None = None,
 ) -> tuple[Solution, float] | None:
     """A plan within the move budgets on the way from `current` to `candidate` (a plan
     that breaks only the budgets): the v2 restricted model (every plan of which is a
@@ -364,7 +411,10 @@ def between_plans(
     agree; the jobs of `current` and every route stay free (fixing the jobs where the two
     plans agree would keep at a site whose grid was cut the job `candidate` kept there by
     moving many small ones: generated M, no plan within 10 moves). Hinted with
-    `candidate`, and its cost; None when it finds none by `deadline`."""
+    `candidate`, and its cost; None when it finds none by `deadline`. With an `incumbent`
+    (a plan within the budgets), the way from it to `candidate` instead: every placement
+    and first-period replica count where the two agree fixed, the search hinted with
+    `incumbent` (relaxation-induced neighbourhood search)."""
     from solver.scheduled.check import accepted
     from solver.scheduled.model import add_hint, build_model, extract_plan
     from solver.scheduled.plan import ScheduledPlan
@@ -380,16 +430,22 @@ def between_plans(
     running = current_replicas(instance)
     restricted = build_model(instance, widened=False)
     model = restricted.model
+    if incumbent is not None:
+        where = {t.job: (t.site, t.accelerator) for t in incumbent.training}
+        running = {(g.service, g.site, g.accelerator): g.replicas for g in incumbent.inference}
     for placement, var in restricted.variables.placement.items():
         here = (placement.site, placement.accelerator)
         job = placement.job
-        if job not in where:
+        if incumbent is not None:
+            if placed.get(job) == where.get(job):
+                model.add(var == int(placed.get(job) == here))
+        elif job not in where:
             model.add(var == int(placed.get(job) == here))
     for option, var in restricted.variables.periods[0].replicas.items():
         key = (option.service, option.site, option.accelerator)
         if counts.get(key, 0) == running.get(key, 0):
             model.add(var == counts.get(key, 0))
-    add_hint(restricted, start)
+    add_hint(restricted, start if incumbent is None else incumbent)
     found = run(restricted, deadline, workers or default_workers(), seed, options or SolveOptions())
     if not found.has_plan:
         return None
@@ -412,6 +468,9 @@ class NearStart:
     start: ScheduledPlan | None
     #: The sites the neighbourhoods are centred on.
     centre: set[str]
+    #: Whether they are where the current plan breaks a limit (else where demand that
+    #: grew is short of room).
+    over: bool
 
 
 def near_start(instance: Instance, stated: Solution, checked: Evaluation) -> NearStart:
@@ -432,11 +491,11 @@ def near_start(instance: Instance, stated: Solution, checked: Evaluation) -> Nea
         shed = shed_load(
             instance, current, anchor, None if moves is None else moves.max_training_moves, changes
         )
-        return NearStart(shed.plan, shed.plan or shed.nearer or current, anchor)
+        return NearStart(shed.plan, shed.plan or shed.nearer or current, anchor, True)
     # No site over a limit: from `current` the neighbourhoods around the short regions
     # were infeasible on generated M.
     grown = grow_replicas(instance, current, changes)
-    return NearStart(grown.plan, grown.plan or grown.nearer, grown.crowded)
+    return NearStart(grown.plan, grown.plan or grown.nearer, grown.crowded, False)
 
 
 def near_search(
