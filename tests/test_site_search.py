@@ -148,3 +148,42 @@ def _info():  # type: ignore[no-untyped-def]
     from models.solution import SolverInfo
 
     return SolverInfo(name="infraplan-cpsat", version="", seed=0, time_limit_s=0, wall_s=0)
+
+
+def test_the_moves_neighbourhood_chooses_again_where_a_moved_job_goes() -> None:
+    """From a plan with j moved to C (30 + 3 + 20 = 53), with only A free in the site
+    neighbourhoods (no ranked sites) j stays at C; the moves neighbourhood frees j
+    (moved from A) and takes it to B: 47, the budgets' optimum."""
+    from models import ReplicaAssignment, RouteFlow, TrainingAssignment
+    from solver.scheduled.check import accepted
+
+    instance, _, anchor = incident()
+    start = accepted(
+        instance,
+        ScheduledPlan.build(
+            instance,
+            [TrainingAssignment(job="j", site="C", accelerator="gpu", count=2)],
+            [],
+            [ReplicaAssignment(service="s", site="A", accelerator="gpu", replicas=2)],
+            [RouteFlow(service="s", region="r", site="A", rps=20.0)],
+            [],
+            [],
+        ),
+    )
+    assert start is not None
+    assert start.objective == pytest.approx(53.0)
+    found = site_search(
+        instance,
+        start,
+        anchor,
+        [],
+        time.perf_counter() + 20.0,
+        1,
+        0,
+        SolveOptions(),
+        start_is_plan=True,
+    )
+    assert found is not None
+    assert_checked(instance, found.solution(instance, "feasible", None, _info()))
+    assert found.objective == pytest.approx(47.0)
+    assert [(t.job, t.site) for t in found.training] == [("j", "B")]
