@@ -283,6 +283,13 @@ def solve(
         fallback = strategies.greedy_plan(start)
         if fallback is not None and reporter is not None:
             reporter.plan(fallback.objective, lp_bound)
+    elif start is not None and options.lp:
+        # A caller's plan to improve: the LP for its bound alone, as without one (after
+        # the search, in the reserve, it did not finish on generated L's relaxed re-plan,
+        # whose answer had a bound of 0 where the LP proves 927.49M).
+        relaxation = _relaxation(built, started + LP_SHARE * time_limit_s)
+        if relaxation is not None and relaxation.status == "optimal":
+            lp_bound = relaxation.bound
     if start is not None:
         add_hint(built, start)
     relay = ProgressRelay(reporter, built.scale.factor, proves=True) if reporter else None

@@ -924,3 +924,32 @@ def test_too_little_time_for_the_whole_model_returns_the_greedy_plan_without_a_b
     assert solution.bound is None
     assert solution.objective == pytest.approx(20.0)
     assert_valid_plan(instance, solution)
+
+
+def test_a_valid_hint_keeps_the_lp_bound_before_the_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a caller's plan to improve, the LP relaxation still runs before the search,
+    for its bound (after the search it ran only in the reserve, which on generated L's
+    relaxed re-plan was too short: bound 0); the answer is valid and its bound at most
+    its cost."""
+    instance = load_instance("instances/example.json")
+    first = solve(instance, time_limit_s=10.0, workers=1)
+    assert first.objective is not None
+    calls: list[str] = []
+    relaxation = solve_module._relaxation
+    search = strategies.full_search
+
+    def lp(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append("lp")
+        return relaxation(*args, **kwargs)
+
+    def searched(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append("search")
+        return search(*args, **kwargs)
+
+    monkeypatch.setattr(solve_module, "_relaxation", lp)
+    monkeypatch.setattr(strategies, "full_search", searched)
+    again = solve(instance, time_limit_s=10.0, workers=1, hint=first)
+    assert calls[:2] == ["lp", "search"]
+    assert_valid_plan(instance, again)
+    assert again.objective is not None and again.bound is not None
+    assert again.bound <= again.objective + 1e-6
