@@ -271,25 +271,23 @@ def solve(
     lp_bound: float | None = None
     relaxation: LinearResult | None = None
     guide: Guide | None = None
-    if start is None and options.greedy_start:
-        # The LP relaxation guides the greedy start and gives a bound to begin with.
-        lp_deadline = started + LP_SHARE * time_limit_s
-        relaxation = _relaxation(built, lp_deadline) if options.lp else None
+    greedy_first = start is None and options.greedy_start
+    if options.lp and (greedy_first or start is not None):
+        # The LP relaxation guides the greedy start and gives a bound to begin with; for
+        # a caller's plan to improve, the bound alone (after the search, in the reserve,
+        # it did not finish on generated L's relaxed re-plan, whose answer had a bound of
+        # 0 where the LP proves 927.49M).
+        relaxation = _relaxation(built, started + LP_SHARE * time_limit_s)
         if relaxation is not None and relaxation.status == "optimal":
             lp_bound = relaxation.bound
-            guide = Guide.from_lp(built, relaxation)
+            if greedy_first:
+                guide = Guide.from_lp(built, relaxation)
+    if greedy_first:
         budget = GREEDY_SHARE * (deadline - time.perf_counter())
         start = greedy(instance, partial=True, time_limit_s=budget, guide=guide)
         fallback = strategies.greedy_plan(start)
         if fallback is not None and reporter is not None:
             reporter.plan(fallback.objective, lp_bound)
-    elif start is not None and options.lp:
-        # A caller's plan to improve: the LP for its bound alone, as without one (after
-        # the search, in the reserve, it did not finish on generated L's relaxed re-plan,
-        # whose answer had a bound of 0 where the LP proves 927.49M).
-        relaxation = _relaxation(built, started + LP_SHARE * time_limit_s)
-        if relaxation is not None and relaxation.status == "optimal":
-            lp_bound = relaxation.bound
     if start is not None:
         add_hint(built, start)
     relay = ProgressRelay(reporter, built.scale.factor, proves=True) if reporter else None

@@ -213,6 +213,12 @@ def solve_static_replan(
     # solved: it bounds more than v1's relaxation, which leaves the budgets out.
     lp_ready = budgeted and decisions(instance) <= PRESOLVE_PROOF_MAX_DECISIONS
     lp_bound: float | None = None
+
+    def whole_lp_bound() -> float | None:
+        nonlocal whole
+        whole = whole if whole is not None else build_model(instance, widened=True)
+        return budgeted_lp_bound(whole, deadline - SITE_RESERVE_S)
+
     if greedy is not None and stated is not None:
         room = SITE_ROOM * whole_model_s(decisions(instance))
         # After an incident at a few sites the neighbourhoods around them get the time
@@ -223,8 +229,7 @@ def solve_static_replan(
         alone = greedy.over and lp_ready
         if alone and greedy.plan is not None:
             # A plan already: the bound first, then the neighbourhoods to the end.
-            whole = whole if whole is not None else build_model(instance, widened=True)
-            lp_bound = budgeted_lp_bound(whole, deadline - SITE_RESERVE_S)
+            lp_bound = whole_lp_bound()
         # Else before the bound: to SITE_SHARE of the limit once there is a plan, else
         # to the end (a plan matters more than a bound); the neighbourhoods only with
         # time to build the model and search several of them (generated L's 10 s
@@ -246,8 +251,7 @@ def solve_static_replan(
             # generated M's grid incident with no training budget they went on from
             # 157.6M to 152.5M where v1's search and the search between its plan and
             # `current` found nothing better in the time).
-            whole = whole if whole is not None else build_model(instance, widened=True)
-            lp_bound = budgeted_lp_bound(whole, deadline - SITE_RESERVE_S)
+            lp_bound = whole_lp_bound()
             if lp_bound is not None and deadline - time.perf_counter() >= room:
                 again = NearStart(found, found, greedy.centre, True)
                 found = near_search(
@@ -280,7 +284,9 @@ def solve_static_replan(
     if plan is not None:
         # The neighbourhoods' plan is a plan of the relaxation too: v1's search improves
         # it (generated M, demand +20%, 10 / 1,000 at 30 s: v1's own plan cost 164.9M in
-        # its 11 s; from the neighbourhoods' 150.92M it reached 150.58M within budgets).
+        # its 11 s; from the neighbourhoods' 150.92M, 146.35-146.54M, and the re-plan
+        # 146.47-146.49M in two runs of four; generated L's grid incident: 1,007.73M ->
+        # 1,007.40M at 120 s).
         v1_hint = as_v1_solution(plan)
     relaxed: Solution | None = None
     # With a plan already and too little time for v1's LP, v1 could only return its
@@ -311,8 +317,7 @@ def solve_static_replan(
             if reporter is not None:
                 reporter.plan(cost, bound)
     if lp_ready and lp_bound is None:
-        whole = whole if whole is not None else build_model(instance, widened=True)
-        tighter = budgeted_lp_bound(whole, deadline - SITE_RESERVE_S)
+        tighter = whole_lp_bound()
         if tighter is not None and (bound is None or tighter > bound):
             bound = tighter
             if reporter is not None and plan is not None:

@@ -235,21 +235,20 @@ def _consistent_flows(
         if short > 0 and unserved is not None:
             values[unserved.index] += short
     if link_rows:
-        _links_within(view, values, link_rows, capacity, load)
+        _links_within(view, values, link_rows, by_region, capacity, load)
 
 
 def _links_within(
     view: PlanVariables,
     values: dict[int, int],
     link_rows: list[tuple[list[tuple[int, int]], int]],
+    by_region: dict[tuple[str, str], list[tuple[str, int]]],
     capacity: dict[tuple[str, str], int],
     load: dict[tuple[str, str], int],
 ) -> None:
-    """The link part of `_consistent_flows` (its docstring)."""
+    """The link part of `_consistent_flows` (its docstring), with its flows by (service,
+    region), capacity and load."""
     pair_of = {var.index: pair for pair, var in view.flow.items()}
-    by_region: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for pair, var in sorted(view.flow.items(), key=lambda item: item[1].index):
-        by_region[pair.service, pair.region].append(var.index)
     coefficients: list[dict[int, int]] = [dict(terms) for terms, _ in link_rows]
     rows_of: dict[int, list[int]] = defaultdict(list)
     for row, row_terms in enumerate(coefficients):
@@ -279,21 +278,22 @@ def _links_within(
             pair = pair_of[index]
             wanted = min(values[index], -(-over // c))
             unserved = view.unserved.get((pair.service, pair.region))
-            for other in by_region[pair.service, pair.region]:
-                if wanted <= 0 or unserved is not None:
+            if unserved is not None:
+                values[index] -= wanted
+                load[pair.service, pair.site] -= wanted
+                values[unserved.index] += wanted
+                continue
+            for site, other in by_region[pair.service, pair.region]:
+                if wanted <= 0:
                     break
                 if other == index or row in rows_of[other]:
                     continue
                 moved = min(wanted, room(other))
                 values[other] += moved
-                load[pair.service, pair_of[other].site] += moved
+                load[pair.service, site] += moved
                 values[index] -= moved
                 load[pair.service, pair.site] -= moved
                 wanted -= moved
-            if unserved is not None:
-                values[index] -= wanted
-                load[pair.service, pair.site] -= wanted
-                values[unserved.index] += wanted
 
 
 def plan_values(built: ScheduledModel, plan: ScheduledPlan) -> dict[int, int]:

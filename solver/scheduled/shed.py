@@ -36,6 +36,8 @@ from solver.scheduled.costs import move_cost
 from solver.scheduled.plan import ScheduledPlan
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from models import Instance
     from models.accelerators import CoolingKind
     from models.eligibility import ReplicaOption, TrainingPlacement
@@ -76,8 +78,9 @@ class _Loads:
         other.gbps = defaultdict(float, self.gbps)
         return other
 
-    def excess(self, site: str) -> list[float]:
-        """How far over each of its limits `site` is, as a share of the limit (0: within)."""
+    def _limits(self, site: str) -> Iterator[tuple[float, float]]:
+        """(load, limit) of each limit of `site`: grid power, each cooling kind, each
+        accelerator type's stock."""
         instance = self.instance
         schedule = instance.schedule
         specs = instance.accelerator_by_id
@@ -85,37 +88,22 @@ class _Loads:
         heat: dict[CoolingKind, float] = defaultdict(float)
         for accelerator, count in used.items():
             heat[specs[accelerator].cooling] += count * specs[accelerator].power_kw
-        pue = instance.site_by_id[site].pue
-        pairs = [(pue * math.fsum(heat.values()), schedule.grid_kw[site][0])]
+        yield instance.site_by_id[site].pue * math.fsum(heat.values()), schedule.grid_kw[site][0]
         for kind, kw in heat.items():
             limit = schedule.cooling_kw[(site, kind)][0]
             if limit is not None:
-                pairs.append((kw, limit))
+                yield kw, limit
         for accelerator, count in used.items():
             stock = schedule.count.get((site, accelerator))
-            pairs.append((count, stock[0] if stock is not None else 0.0))
-        return [max(0.0, load - limit) / max(limit, 1e-9) for load, limit in pairs]
+            yield count, stock[0] if stock is not None else 0.0
+
+    def excess(self, site: str) -> list[float]:
+        """How far over each of its limits `site` is, as a share of the limit (0: within)."""
+        return [max(0.0, load - limit) / max(limit, 1e-9) for load, limit in self._limits(site)]
 
     def over(self, site: str) -> bool:
         """Whether `site` is over one of its limits (some `excess` above 0)."""
-        instance = self.instance
-        schedule = instance.schedule
-        specs = instance.accelerator_by_id
-        used = self.used[site]
-        for accelerator, count in used.items():
-            stock = schedule.count.get((site, accelerator))
-            if count > (stock[0] if stock is not None else 0.0):
-                return True
-        heat: dict[CoolingKind, float] = defaultdict(float)
-        for accelerator, count in used.items():
-            heat[specs[accelerator].cooling] += count * specs[accelerator].power_kw
-        if instance.site_by_id[site].pue * math.fsum(heat.values()) > schedule.grid_kw[site][0]:
-            return True
-        for kind, kw in heat.items():
-            limit = schedule.cooling_kw[(site, kind)][0]
-            if limit is not None and kw > limit:
-                return True
-        return False
+        return any(load > limit for load, limit in self._limits(site))
 
     def move(self, site: str, accelerator: str, count: float) -> None:
         self.used[site][accelerator] += count

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from solver.cpsat.domains import fix_at
+from solver.scheduled.variables import current_training
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -278,8 +279,6 @@ def moved_jobs(instance: Instance, incumbent: ScheduledPlan, anchor: set[str]) -
     30 s) the moves neighbourhood, solved to its optimum in 4 s, took the plan from
     157.86M to 157.12M, and the site ones after it to 156.17-157.03M (156.5-157.1M
     without); with 16 moves at 20 s, 152.44-152.46M (153.75M without)."""
-    from solver.scheduled.variables import current_training
-
     now = {t.job: (t.site, t.accelerator) for t in incumbent.training}
     return frozenset(
         job
