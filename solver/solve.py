@@ -31,7 +31,7 @@ from solver.heuristics.greedy import Guide, greedy
 from solver.heuristics.training_block import lp_jobs_left_out
 from solver.lagrangian import lagrangian
 from solver.linear import LinearResult, solve_linear
-from solver.mip.portfolio import HighsRun
+from solver.mip.portfolio import HighsRun, Support
 from solver.plan import Plan
 from solver.search import strategies
 from solver.search.options import SolveOptions, default_workers
@@ -306,7 +306,7 @@ def solve(
     # MIP_SHARE of the search time; CP-SAT searches with the other workers until then, and
     # then with all of them from the better plan (docs/tuning.md#mip_share).
     first = fallback if fallback is not None or hint is None else valid_hint
-    highs = _highs_run(instance, decisions, workers, options, first, seed, search_end)
+    highs = _highs_run(instance, decisions, workers, options, first, seed, search_end, guide)
     cp_workers = workers - 1 if highs is not None else workers
     phase_end = highs.deadline if highs is not None else search_end
     if rounding and relaxation is not None and relaxation.status == "optimal":
@@ -805,18 +805,26 @@ def _highs_run(
     start: Plan | None,
     seed: int,
     search_end: float,
+    guide: Guide | None = None,
 ) -> HighsRun | None:
     """HiGHS on the compact MIP (solver.mip), started now in a thread from `start` (a
     complete SPEC plan, its MIP start, or None) until MIP_SHARE of the time to
-    `search_end`; None (not started) unless `SolveOptions.highs`, two workers or more (it
-    takes one of them), an instance of MIP_MIN_DECISIONS to MIP_MAX_DECISIONS eligible
-    decisions and at least MIP_MIN_S of search time."""
+    `search_end`, on an instance of MIP_MIN_DECISIONS to MIP_MAX_DECISIONS eligible
+    decisions: the whole MIP with `SolveOptions.highs`; else, with `SolveOptions.rens` and
+    an LP's `guide`, the MIP restricted to the LP's support and the start's decisions
+    (solver.mip.portfolio.restricted_columns). None (not started) otherwise, with one
+    worker (it takes one of them) or with less than MIP_MIN_S of search time."""
     now = time.perf_counter()
-    if not options.highs or workers < 2 or search_end - now < MIP_MIN_S:
+    if workers < 2 or search_end - now < MIP_MIN_S:
         return None
     if not MIP_MIN_DECISIONS <= decisions < MIP_MAX_DECISIONS:
         return None
-    return HighsRun(instance, start, now + MIP_SHARE * (search_end - now), seed)
+    end = now + MIP_SHARE * (search_end - now)
+    if options.highs:
+        return HighsRun(instance, start, end, seed)
+    if not options.rens or guide is None:
+        return None
+    return HighsRun(instance, start, end, seed, support=Support.of(guide))
 
 
 def _beside_highs(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ortools.util.python.solve_interrupter import SolveInterrupter
@@ -25,6 +26,8 @@ from solver.mip.plan import plan_solution, start_values
 
 if TYPE_CHECKING:
     from models import Instance, Solution
+    from solver.heuristics.greedy import Guide
+    from solver.mip.compact import CompactModel
     from solver.mip.highs import CompactResult
     from solver.plan import Plan
 
@@ -32,19 +35,76 @@ _LOG = logging.getLogger(__name__)
 
 #: The shortest time HiGHS is given once its model is built.
 MIN_HIGHS_S = 0.5
+#: Least LP value of a decision in the LP's support (`Support`).
+SUPPORT_MIN = 1e-6
+
+
+@dataclass(frozen=True)
+class Support:
+    """The decisions an LP relaxation uses: training placements and replica options, each
+    as (workload, site, accelerator). HiGHS's search is restricted to them and to the MIP
+    start's (`restricted_columns`)."""
+
+    placements: frozenset[tuple[str, str, str]]
+    replicas: frozenset[tuple[str, str, str]]
+
+    @classmethod
+    def of(cls, guide: Guide) -> Support:
+        """The decisions `guide`'s LP gives a value above SUPPORT_MIN."""
+        return cls(
+            placements=frozenset(
+                (p.job, p.site, p.accelerator)
+                for p, value in guide.placements.items()
+                if value > SUPPORT_MIN
+            ),
+            replicas=frozenset(
+                (o.service, o.site, o.accelerator)
+                for o, value in guide.replicas.items()
+                if value > SUPPORT_MIN
+            ),
+        )
+
+
+def restricted_columns(
+    model: CompactModel, support: Support, start: list[float] | None
+) -> dict[int, float]:
+    """The placement and replica columns fixed at 0 for a search restricted to `support`
+    and to the columns `start` (column values, or None) uses: relaxation-enforced
+    neighbourhood search (RENS, Berthold 2014), widened by the incumbent so that the MIP
+    start stays a plan of the restricted model."""
+    fixed: dict[int, float] = {}
+    for column, p in model.placements.items():
+        if (p.job, p.site, p.accelerator) not in support.placements and (
+            start is None or start[column] <= 0.0
+        ):
+            fixed[column] = 0.0
+    for column, o in model.options.items():
+        if (o.service, o.site, o.accelerator) not in support.replicas and (
+            start is None or start[column] <= 0.0
+        ):
+            fixed[column] = 0.0
+    return fixed
 
 
 class HighsRun:
     """HiGHS on the compact MIP of `instance`, from the MIP start `start` (a complete SPEC
-    plan, or None), in a daemon thread until `deadline` (a perf_counter time)."""
+    plan, or None), in a daemon thread until `deadline` (a perf_counter time); with
+    `support`, on the restriction of the MIP to it and to the start's decisions
+    (`restricted_columns`)."""
 
     def __init__(
-        self, instance: Instance, start: Plan | None, deadline: float, seed: int = 0
+        self,
+        instance: Instance,
+        start: Plan | None,
+        deadline: float,
+        seed: int = 0,
+        support: Support | None = None,
     ) -> None:
         self.instance = instance
         self.deadline = deadline
         self._start = start
         self._seed = seed
+        self._support = support
         self._interrupter = SolveInterrupter()
         self._result: CompactResult | None = None
         self._solution: Solution | None = None
@@ -56,12 +116,16 @@ class HighsRun:
         try:
             model = build_compact(self.instance)
             values = None if self._start is None else start_values(model, self._start)
+            fixed = (
+                None if self._support is None else restricted_columns(model, self._support, values)
+            )
             limit_s = max(MIN_HIGHS_S, self.deadline - time.perf_counter())
             result = solve_compact(
                 model,
                 time_limit_s=limit_s,
                 seed=self._seed,
                 start=values,
+                fixed=fixed,
                 interrupter=self._interrupter,
             )
             self._result = result

@@ -70,6 +70,13 @@ class SolveOptions:
     #: on the zoo's held-out seeds (benchmarks/RESULTS.md, "Zoo at M") it made five of
     #: eight family medians worse at 30 s; CP-SAT alone (as before issue #26).
     highs: bool = False
+    #: Without `highs`, run HiGHS beside CP-SAT on the compact MIP restricted to the
+    #: decisions the LP relaxation uses and those of the start plan (RENS: every other
+    #: placement and replica count fixed at 0; solver.mip.portfolio.restricted_columns),
+    #: on instances of MIP_MIN_DECISIONS to MIP_MAX_DECISIONS (solver.solve), with the
+    #: same hand-over. The restriction is a small MIP that HiGHS solves well in seconds,
+    #: where the whole one needs its time for cuts (docs/tuning.md#rens).
+    rens: bool = True
     #: Spend search time on the bound: the tuned whole-model search's bound step after
     #: its LNS step. Off for the neighbourhood search's re-plans, whose bound proves
     #: nothing about the whole instance: their LNS step keeps the time (the answer's
