@@ -271,6 +271,8 @@ def solve(
     lp_bound: float | None = None
     relaxation: LinearResult | None = None
     guide: Guide | None = None
+    #: The decisions the LP uses, for HiGHS on its support (docs/tuning.md#rens).
+    support: Support | None = None
     greedy_first = start is None and options.greedy_start
     if options.lp and (greedy_first or start is not None):
         # The LP relaxation guides the greedy start and gives a bound to begin with; for
@@ -282,6 +284,8 @@ def solve(
             lp_bound = relaxation.bound
             if greedy_first:
                 guide = Guide.from_lp(built, relaxation)
+            if options.rens:
+                support = Support.of(guide or Guide.from_lp(built, relaxation))
     if greedy_first:
         budget = GREEDY_SHARE * (deadline - time.perf_counter())
         start = greedy(instance, partial=True, time_limit_s=budget, guide=guide)
@@ -304,9 +308,11 @@ def solve(
     # HiGHS on the compact MIP beside CP-SAT (solver.mip), on one of the workers' cores,
     # from the greedy plan (or the caller's hint) when it is a complete plan, until
     # MIP_SHARE of the search time; CP-SAT searches with the other workers until then, and
-    # then with all of them from the better plan (docs/tuning.md#mip_share).
+    # then with all of them from the better plan (docs/tuning.md#mip_share). By default
+    # the MIP is restricted to the LP's support and the greedy plan's decisions
+    # (docs/tuning.md#rens).
     first = fallback if fallback is not None or hint is None else valid_hint
-    highs = _highs_run(instance, decisions, workers, options, first, seed, search_end, guide)
+    highs = _highs_run(instance, decisions, workers, options, first, seed, search_end, support)
     cp_workers = workers - 1 if highs is not None else workers
     phase_end = highs.deadline if highs is not None else search_end
     if rounding and relaxation is not None and relaxation.status == "optimal":
@@ -805,13 +811,13 @@ def _highs_run(
     start: Plan | None,
     seed: int,
     search_end: float,
-    guide: Guide | None = None,
+    support: Support | None = None,
 ) -> HighsRun | None:
     """HiGHS on the compact MIP (solver.mip), started now in a thread from `start` (a
     complete SPEC plan, its MIP start, or None) until MIP_SHARE of the time to
     `search_end`, on an instance of MIP_MIN_DECISIONS to MIP_MAX_DECISIONS eligible
     decisions: the whole MIP with `SolveOptions.highs`; else, with `SolveOptions.rens` and
-    an LP's `guide`, the MIP restricted to the LP's support and the start's decisions
+    the LP's `support`, the MIP restricted to it and to the start's decisions
     (solver.mip.portfolio.restricted_columns). None (not started) otherwise, with one
     worker (it takes one of them) or with less than MIP_MIN_S of search time."""
     now = time.perf_counter()
@@ -822,9 +828,9 @@ def _highs_run(
     end = now + MIP_SHARE * (search_end - now)
     if options.highs:
         return HighsRun(instance, start, end, seed)
-    if not options.rens or guide is None:
+    if not options.rens or support is None:
         return None
-    return HighsRun(instance, start, end, seed, support=Support.of(guide))
+    return HighsRun(instance, start, end, seed, support=support)
 
 
 def _beside_highs(

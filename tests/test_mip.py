@@ -17,7 +17,7 @@ from models.generator import generate
 from solver.mip.compact import build_compact
 from solver.mip.highs import solve_compact
 from solver.mip.plan import plan_solution, start_values
-from solver.mip.portfolio import HighsRun
+from solver.mip.portfolio import HighsRun, Support, restricted_columns
 from solver.plan import Plan
 from solver.solve import SolveOptions, solve
 from tests.checks import assert_valid_plan
@@ -197,14 +197,66 @@ def test_the_solve_path_with_highs_beside_cpsat_returns_checked_plans(
     assert solution.bound <= solution.objective
 
 
-def test_without_highs_or_with_one_worker_no_run_starts(monkeypatch: pytest.MonkeyPatch) -> None:
-    """HiGHS is off by default; on, it needs two workers."""
+def test_by_default_highs_runs_on_the_lps_support_and_never_with_one_worker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """By default HiGHS searches the MIP restricted to the LP's support (RENS) beside
+    CP-SAT, from the greedy plan or from a caller's plan, and the answers pass the
+    evaluator (a caller's plan is never made worse); the whole MIP only with `highs`; with
+    one worker, or with both options off, no run starts."""
     _Spy.runs = []
     monkeypatch.setattr(solve_module, "HighsRun", _Spy)
     instance = generate("training-M", 0)
-    solve(instance, time_limit_s=6.0, workers=2)
+    solution = solve(instance, time_limit_s=8.0, workers=2)
+    assert [run._support is not None for run in _Spy.runs] == [True]
+    assert_valid_plan(instance, solution)
+    assert solution.bound is not None and solution.objective is not None
+    assert solution.bound <= solution.objective
+    _Spy.runs = []
+    again = solve(instance, time_limit_s=8.0, workers=2, hint=solution)
+    assert [run._support is not None for run in _Spy.runs] == [True]
+    assert_valid_plan(instance, again)
+    assert again.objective is not None and again.objective <= solution.objective
+    _Spy.runs = []
+    solve(instance, time_limit_s=6.0, workers=1)
     solve(instance, time_limit_s=6.0, workers=1, options=SolveOptions(highs=True))
+    solve(instance, time_limit_s=6.0, workers=2, options=SolveOptions(rens=False))
     assert _Spy.runs == []
+
+
+def test_the_restriction_fixes_what_neither_the_lp_nor_the_start_uses() -> None:
+    """RENS's columns: with only `cheap` in the LP's support, the `dear` replica column is
+    fixed at 0, unless the MIP start runs a replica there."""
+    instance = two_sites(grid_kw=2.0)
+    model = build_compact(instance)
+    columns = {(o.site, o.accelerator): c for c, o in model.options.items()}
+    cheap_only = Support(placements=frozenset(), replicas=frozenset({("svc", "cheap", "gpu")}))
+    assert restricted_columns(model, cheap_only, None) == {columns["dear", "gpu"]: 0.0}
+    start = start_values(model, Plan.of(by_hand(instance, 2, 1)))
+    assert restricted_columns(model, cheap_only, start) == {}
+
+
+def test_highs_on_the_restriction_keeps_to_it_and_to_the_start() -> None:
+    """`two_sites` with 2 kW at `cheap`: restricted to `cheap` alone the MIP has no plan (3
+    rps need 3 replicas, 2 fit); restricted to `dear` alone, 90 = 3 x 3 x 10; with the MIP
+    start 2 + 1 (50, the optimum by hand) the start's columns stay free and HiGHS returns
+    50. Every plan passes the evaluator."""
+    instance = two_sites(grid_kw=2.0)
+
+    def support(*sites: str) -> Support:
+        return Support(placements=frozenset(), replicas=frozenset(("svc", s, "gpu") for s in sites))
+
+    assert (
+        HighsRun(instance, None, time.perf_counter() + 30.0, support=support("cheap")).plan()
+        is None
+    )
+    dear = HighsRun(instance, None, time.perf_counter() + 30.0, support=support("dear")).plan()
+    assert dear is not None and dear.objective == pytest.approx(90.0, rel=1e-9)
+    assert_valid_plan(instance, dear)
+    plan = Plan.of(by_hand(instance, 2, 1))
+    kept = HighsRun(instance, plan, time.perf_counter() + 30.0, support=support("dear")).plan()
+    assert kept is not None and kept.objective == pytest.approx(50.0, rel=1e-9)
+    assert_valid_plan(instance, kept)
 
 
 def test_the_compact_lp_runs_a_whole_replica_for_a_small_demand() -> None:
