@@ -68,7 +68,8 @@ class SolveOptions:
     #: its plan, once the exact flow LP and the evaluator accept it, hints the rest of the
     #: search when it is the better one. Its dual bound is never a claim. Off by default:
     #: on the zoo's held-out seeds (benchmarks/RESULTS.md, "Zoo at M") it made five of
-    #: eight family medians worse at 30 s; CP-SAT alone (as before issue #26).
+    #: eight family medians worse at 30 s; the default runs HiGHS on the LP's support
+    #: instead (`rens`).
     highs: bool = False
     #: Without `highs`, run HiGHS beside CP-SAT on the compact MIP restricted to the
     #: decisions the LP relaxation uses and those of the start plan (RENS: every other

@@ -291,7 +291,9 @@ def neighbourhood_search(
     """`plan` improved by re-planning neighbourhoods of it with `solve` (the entry point,
     passed in: it is the caller; at most `step_s` each, without a bound or neighbourhood
     search of their own) until `deadline` (each better plan reported with `bound`)."""
-    own = replace(options, neighbourhood_search=False, prove=False, highs=False)
+    # No HiGHS beside CP-SAT in the re-plans (neither on the whole MIP nor on the LP's
+    # support): not measured on L's and XL's neighbourhoods (docs/tuning.md#rens).
+    own = replace(options, neighbourhood_search=False, prove=False, highs=False, rens=False)
 
     def replan(residual: Instance, limit_s: float) -> Solution:
         return solve(residual, time_limit_s=limit_s, workers=workers, seed=seed, options=own)
