@@ -291,9 +291,9 @@ def neighbourhood_search(
     """`plan` improved by re-planning neighbourhoods of it with `solve` (the entry point,
     passed in: it is the caller; at most `step_s` each, without a bound or neighbourhood
     search of their own) until `deadline` (each better plan reported with `bound`)."""
-    # No HiGHS beside CP-SAT in the re-plans (neither on the whole MIP nor on the LP's
-    # support): not measured on L's and XL's neighbourhoods (docs/tuning.md#rens).
-    own = replace(options, neighbourhood_search=False, prove=False, highs=False, rens=False)
+    # HiGHS on the LP's support runs in the re-plans as in any solve (`rens`, when the
+    # step leaves it MIP_MIN_S: L's 20 s steps, not XL's 5 s; docs/tuning.md#rens).
+    own = replace(options, neighbourhood_search=False, prove=False, highs=False)
 
     def replan(residual: Instance, limit_s: float) -> Solution:
         return solve(residual, time_limit_s=limit_s, workers=workers, seed=seed, options=own)
