@@ -25,7 +25,7 @@ from solver.mip.highs import solve_compact
 from solver.mip.plan import plan_solution, start_values
 
 if TYPE_CHECKING:
-    from models import Instance, Solution
+    from models import Instance, ReplicaOption, Solution, TrainingPlacement
     from solver.heuristics.greedy import Guide
     from solver.mip.compact import CompactModel
     from solver.mip.highs import CompactResult
@@ -53,16 +53,20 @@ class Support:
         """The decisions `guide`'s LP gives a value above SUPPORT_MIN."""
         return cls(
             placements=frozenset(
-                (p.job, p.site, p.accelerator)
-                for p, value in guide.placements.items()
-                if value > SUPPORT_MIN
+                _placement_key(p) for p, value in guide.placements.items() if value > SUPPORT_MIN
             ),
             replicas=frozenset(
-                (o.service, o.site, o.accelerator)
-                for o, value in guide.replicas.items()
-                if value > SUPPORT_MIN
+                _replica_key(o) for o, value in guide.replicas.items() if value > SUPPORT_MIN
             ),
         )
+
+
+def _placement_key(placement: TrainingPlacement) -> tuple[str, str, str]:
+    return placement.job, placement.site, placement.accelerator
+
+
+def _replica_key(option: ReplicaOption) -> tuple[str, str, str]:
+    return option.service, option.site, option.accelerator
 
 
 def restricted_columns(
@@ -72,18 +76,12 @@ def restricted_columns(
     and to the columns `start` (column values, or None) uses: relaxation-enforced
     neighbourhood search (RENS, Berthold 2014), widened by the incumbent so that the MIP
     start stays a plan of the restricted model."""
-    fixed: dict[int, float] = {}
-    for column, p in model.placements.items():
-        if (p.job, p.site, p.accelerator) not in support.placements and (
-            start is None or start[column] <= 0.0
-        ):
-            fixed[column] = 0.0
-    for column, o in model.options.items():
-        if (o.service, o.site, o.accelerator) not in support.replicas and (
-            start is None or start[column] <= 0.0
-        ):
-            fixed[column] = 0.0
-    return fixed
+    unused = [
+        column
+        for column, p in model.placements.items()
+        if _placement_key(p) not in support.placements
+    ] + [column for column, o in model.options.items() if _replica_key(o) not in support.replicas]
+    return {column: 0.0 for column in unused if start is None or start[column] <= 0.0}
 
 
 class HighsRun:
