@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 import pytest
@@ -14,11 +15,14 @@ import pytest
 import tests.builders as b
 from models import Solution, SolverInfo, load_instance
 from models.generator import generate
+from models.importers.gap import import_gap
+from solver.heuristics.greedy import greedy
 from solver.mip.compact import build_compact
 from solver.mip.highs import solve_compact
 from solver.mip.plan import plan_solution, start_values
 from solver.mip.portfolio import HighsRun, Support, restricted_columns
 from solver.plan import Plan
+from solver.search import runner
 from solver.solve import SolveOptions, solve
 from tests.checks import assert_valid_plan
 from tests.test_cpsat_model import small_demands, small_resilient_demand
@@ -32,6 +36,8 @@ solve_module = importlib.import_module("solver.solve")
 EXAMPLE = "instances/example.json"
 #: The SPEC worked example's optimum (docs/spec.md §2).
 EXAMPLE_OPTIMUM = 2_778_598.80
+#: OR-Library's GAP files as copied with their provenance (tests/data/benchmarks).
+GAP_ORLIB = Path(__file__).resolve().parent / "data" / "benchmarks" / "gap_orlib"
 INFO = SolverInfo(name="test", version="0", seed=0, time_limit_s=0, wall_s=0)
 
 
@@ -203,20 +209,36 @@ def test_by_default_highs_runs_on_the_lps_support_and_never_with_one_worker(
     """By default HiGHS searches the MIP restricted to the LP's support (RENS) beside
     CP-SAT, from the greedy plan or from a caller's plan, and the answers pass the
     evaluator (a caller's plan is never made worse); the whole MIP only with `highs`; with
-    one worker, or with both options off, no run starts."""
+    one worker, or with both options off, no run starts. On OR-Library's gapa-6 (a20200:
+    4,000 decisions, inside the size gate) HiGHS proves its restriction at once and hands
+    over then, not at its deadline: CP-SAT searches with both workers long before it, and
+    proves the published optimum, 2,339."""
     _Spy.runs = []
     monkeypatch.setattr(solve_module, "HighsRun", _Spy)
-    instance = generate("training-M", 0)
-    solution = solve(instance, time_limit_s=8.0, workers=2)
+    searches: list[tuple[int, float]] = []
+    search = runner.search
+
+    def spied(built, deadline, workers, *args, **kwargs):  # type: ignore[no-untyped-def]
+        searches.append((workers, time.perf_counter()))
+        return search(built, deadline, workers, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "search", spied)
+    instance = import_gap(GAP_ORLIB / "gapa.txt")[5]
+    solution = solve(instance, time_limit_s=30.0, workers=2)
     assert [run._support is not None for run in _Spy.runs] == [True]
     assert_valid_plan(instance, solution)
-    assert solution.bound is not None and solution.objective is not None
-    assert solution.bound <= solution.objective
+    assert (solution.status, solution.objective) == ("optimal", pytest.approx(2339.0))
+    handed_over = _Spy.runs[0].deadline
+    both_workers = [began < handed_over for workers, began in searches if workers == 2]
+    assert both_workers and all(both_workers)
     _Spy.runs = []
-    again = solve(instance, time_limit_s=8.0, workers=2, hint=solution)
+    worse = greedy(instance)
+    assert_valid_plan(instance, worse)
+    assert worse.objective is not None and worse.objective > 2339.0
+    again = solve(instance, time_limit_s=30.0, workers=2, hint=worse)
     assert [run._support is not None for run in _Spy.runs] == [True]
     assert_valid_plan(instance, again)
-    assert again.objective is not None and again.objective <= solution.objective
+    assert (again.status, again.objective) == ("optimal", pytest.approx(2339.0))
     _Spy.runs = []
     solve(instance, time_limit_s=6.0, workers=1)
     solve(instance, time_limit_s=6.0, workers=1, options=SolveOptions(highs=True))

@@ -19,7 +19,7 @@ from ortools.sat.python import cp_model
 
 from models import CostBreakdown, Solution, load_instance
 from solver import SolveOptions, solve
-from solver.cpsat.model import build_model
+from solver.cpsat.model import add_hint, build_model
 from solver.heuristics import neighbourhood
 from solver.heuristics.greedy import Guide, greedy
 from solver.lagrangian import lagrangian
@@ -849,6 +849,67 @@ def test_a_search_that_finds_nothing_better_for_a_while_is_stopped(
     done.set()
     assert search.stopped_at is not None
     assert search.stopped_at - relay.last_plan_at >= 0.2
+
+
+def test_a_search_is_stopped_once_its_stop_event_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hand-over watch (`stop_when_set`) stops a search once its event is set (the
+    HiGHS run beside it has ended), never before, and asks again at each poll: a stop
+    asked before CP-SAT has started its search is not lost."""
+    monkeypatch.setattr(runner, "STALL_POLL_S", 0.01)
+
+    class Search:
+        stops = 0
+
+        def stop_search(self) -> None:
+            self.stops += 1
+
+    search = Search()
+    stop, done = threading.Event(), threading.Event()
+    watch = threading.Thread(target=runner.stop_when_set, args=(search, stop, done))
+    watch.start()
+    time.sleep(0.3)
+    assert search.stops == 0, "not set: no stop"
+    stop.set()
+    for _ in range(1000):
+        if search.stops >= 2:
+            break
+        time.sleep(0.01)
+    done.set()
+    watch.join(timeout=10.0)
+    assert not watch.is_alive()
+    assert search.stops >= 2
+
+
+def test_a_full_search_whose_stop_is_set_starts_no_other_step(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Where the whole model's search runs in steps (the tuned search of generated S-2
+    from its greedy plan: LNS, then the bound), a set `stop` is passed to the step under
+    way and no step follows it; without one, both steps run."""
+    monkeypatch.setattr(runner, "FULL_SUBSOLVERS_MIN_VARIABLES", 1)
+    stops: list[threading.Event | None] = []
+    search = runner.search
+
+    def spied(*args, **kwargs):  # type: ignore[no-untyped-def]
+        stops.append(kwargs.get("stop"))
+        return search(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "search", spied)
+    generated = load_instance("instances/generated/S-2.json")
+    built = build_model(generated, widened=True)
+    start = greedy(generated)
+    assert strategies.complete(start)
+    add_hint(built, start)
+    stop = threading.Event()
+    stop.set()
+    options = SolveOptions()
+    deadline = time.perf_counter() + 20.0
+    strategies.full_search(built, deadline, 2, 0, options, None, lns_first=True, stop=stop)
+    assert stops == [stop]
+    stops.clear()
+    deadline = time.perf_counter() + 4.0
+    strategies.full_search(built, deadline, 2, 0, options, None, lns_first=True)
+    assert stops == [None, None]
 
 
 def test_the_lns_step_and_the_bound_step_combine_to_the_cheaper_plan_and_larger_bound() -> None:

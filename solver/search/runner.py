@@ -77,10 +77,12 @@ def search(
     *,
     stall: bool = False,
     hint_is_plan: bool = False,
+    stop: threading.Event | None = None,
 ) -> Search:
     """Run CP-SAT on a built model until `deadline` (a perf_counter time); with `stall`
     (and a `relay`), also stop once the search has found no better plan for a while
-    (`stop_when_stalled`). `hint_is_plan` says the model's hint is one of its plans (so the
+    (`stop_when_stalled`); with `stop`, also once that event is set (`stop_when_set`).
+    `hint_is_plan` says the model's hint is one of its plans (so the
     model is feasible); without it an interleaved, hinted search runs without
     HINTED_INTERLEAVE_EXCLUDED. Raises ModelInvalidError if CP-SAT rejects the model."""
     solver = cp_model.CpSolver()
@@ -109,7 +111,10 @@ def search(
         params.ignore_subsolvers.extend(
             name for name in HINTED_INTERLEAVE_EXCLUDED if name not in params.ignore_subsolvers
         )
-    with _stall_watch(solver, relay) if stall and relay is not None else nullcontext():
+    with (
+        _stall_watch(solver, relay) if stall and relay is not None else nullcontext(),
+        _event_watch(solver, stop) if stop is not None else nullcontext(),
+    ):
         status = solver.solve(built.model, relay)
     if status == cp_model.MODEL_INVALID:
         raise ModelInvalidError(f"CP-SAT rejected the model: {built.model.validate()}")
@@ -134,6 +139,27 @@ def _stall_watch(solver: cp_model.CpSolver, relay: ProgressRelay) -> Iterator[No
     finally:
         done.set()
         watcher.join()
+
+
+@contextmanager
+def _event_watch(solver: cp_model.CpSolver, stop: threading.Event) -> Iterator[None]:
+    """While inside, a thread stops `solver`'s search once `stop` is set (`stop_when_set`)."""
+    done = threading.Event()
+    watcher = threading.Thread(target=stop_when_set, args=(solver, stop, done))
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+        watcher.join()
+
+
+def stop_when_set(solver: cp_model.CpSolver, stop: threading.Event, done: threading.Event) -> None:
+    """Stop `solver`'s search once `stop` is set, until `done` is set. The stop is
+    repeated at each poll: a stop asked before the search has started is not lost."""
+    while not done.wait(STALL_POLL_S):
+        if stop.is_set():
+            solver.stop_search()
 
 
 def stop_when_stalled(

@@ -30,6 +30,7 @@ from solver.search import runner
 from solver.search.progress import ProgressRelay
 
 if TYPE_CHECKING:
+    import threading
     from collections.abc import Sequence
 
     from models import Instance
@@ -69,8 +70,10 @@ def full_search(
     *,
     lns_first: bool,
     first_plan: bool = False,
+    stop: threading.Event | None = None,
 ) -> runner.Search:
-    """The whole model's search until `deadline`. With `lns_first` (the model's hint is a
+    """The whole model's search until `deadline`, or until `stop` is set (the step under
+    way stops and no other starts). With `lns_first` (the model's hint is a
     complete plan), where the search is tuned (`runner.tuned`), first CP-SAT's
     large-neighbourhood workers alone improve the hinted plan for LNS_SHARE of the time,
     then the full subsolvers, hinted with their plan, raise the bound (unless the LNS
@@ -87,33 +90,41 @@ def full_search(
     if first_plan and tuned:
         first_end = time.perf_counter() + FIRST_PLAN_SHARE * (deadline - time.perf_counter())
         first_options = runner.first_plan_options(options)
-        first = runner.search(built, first_end, workers, seed, first_options, _watch(built, relay))
-        if first.status in (cp_model.OPTIMAL, cp_model.INFEASIBLE):
+        first = runner.search(
+            built, first_end, workers, seed, first_options, _watch(built, relay), stop=stop
+        )
+        if first.status in (cp_model.OPTIMAL, cp_model.INFEASIBLE) or _set(stop):
             return first
         if first.has_plan:
             hint_solution(built, first.values)
             lns_first = True
     if not lns_first or not tuned:
         # With `lns_first` the hint is a complete plan: the model has plans.
-        return runner.search(built, deadline, workers, seed, full, relay, hint_is_plan=lns_first)
+        return runner.search(
+            built, deadline, workers, seed, full, relay, hint_is_plan=lns_first, stop=stop
+        )
     share = LNS_SHARE if options.prove else 1.0
     lns_end = time.perf_counter() + share * (deadline - time.perf_counter())
     # No bound is reported from this step: with the LNS workers alone it is presolve's.
     watch = _watch(built, relay)
     lns = runner.lns_options(options)
-    improved = runner.search(built, lns_end, workers, seed, lns, watch, stall=True)
+    improved = runner.search(built, lns_end, workers, seed, lns, watch, stall=True, stop=stop)
     if first is not None:
         improved = runner.combined(first, improved)
-    if improved.status == cp_model.OPTIMAL:
+    if improved.status == cp_model.OPTIMAL or _set(stop):
         return improved
     if improved.has_plan:
         hint_solution(built, improved.values)
     if not options.prove:
         return improved
     proving = runner.search(
-        built, deadline, workers, seed, full, relay, hint_is_plan=improved.has_plan
+        built, deadline, workers, seed, full, relay, hint_is_plan=improved.has_plan, stop=stop
     )
     return runner.combined(improved, proving)
+
+
+def _set(stop: threading.Event | None) -> bool:
+    return stop is not None and stop.is_set()
 
 
 def _watch(built: BuiltModel, relay: ProgressRelay | None) -> ProgressRelay:
