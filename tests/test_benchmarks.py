@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
@@ -26,13 +27,16 @@ from benchmarks.harness.report import (
     time_to_gap,
 )
 from benchmarks.harness.targets import check_targets, gap_ratio
+from benchmarks.replan import reference
 from benchmarks.run import InstanceSpec, latest_records, main, parse_arguments
 from models import load_instance
 from models.generator import generate
 from models.io import save_instance
+from solver import solve
 from tests.checks import assert_valid_plan
 from tests.test_solve_bruteforce import build as build_tiny
 from tests.test_solve_bruteforce import oracle, tiny_cases
+from tests.test_static_replan import moving_job
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "instances" / "example.json"
 
@@ -391,3 +395,18 @@ def test_the_mip_method_keeps_highs_bound_apart_from_proved_bounds() -> None:
     assert outcome.status == "feasible" and outcome.bound is None
     assert outcome.solver_bound == pytest.approx(EXAMPLE_OPTIMUM, rel=1e-6)
     assert best_bounds([record("mip-highs", bound=None, solver_bound=1e9)]) == {"gen-S-0": None}
+
+
+def test_the_replan_benchmarks_reference_bound_is_the_relaxations_and_ours_when_larger() -> None:
+    """`benchmarks.replan.reference`: HiGHS on the v1 relaxation of `moving_job` proves 12
+    + 10 = 22 (the move to B, priced by hand), which is the re-plan's optimum without a
+    budget; with no training move allowed the re-plan's optimum is 30 (stay at A), proved by
+    our search, and the gap is taken to that larger bound, not to the relaxation's 22."""
+    for moves, optimum in ((None, 22.0), ({"max_training_moves": 0}, 30.0)):
+        instance = moving_job(stay_rate=3.0, moves=moves)
+        answer = solve(instance, time_limit_s=10.0, workers=1)
+        assert_valid_plan(instance, answer)
+        assert (answer.status, answer.objective) == ("optimal", pytest.approx(optimum))
+        line = reference(SimpleNamespace(instance=instance, solution=answer), 5.0)  # type: ignore[arg-type]
+        assert "optimal, plan 22, dual bound 22;" in line
+        assert line.endswith("gap to the best bound known 0.00%")
