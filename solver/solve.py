@@ -846,25 +846,31 @@ def _beside_highs(
 ) -> tuple[Search, Plan | None]:
     """The whole model's search with `workers` until `highs` hands over (at its deadline,
     or sooner when HiGHS ends sooner: a restricted MIP is often solved in a fraction of its
-    time, and CP-SAT then gets HiGHS's worker back), then HiGHS's plan as a SPEC plan: its
-    flows from the exact flow LP, accepted by the evaluator (None when it has none, or when
-    either step refuses it). HiGHS is stopped early when the search proves its answer
+    time, and CP-SAT then gets HiGHS's worker back; the search is then stopped once it has
+    a plan, or not started when HiGHS has already ended), then HiGHS's plan as a SPEC plan:
+    its flows from the exact flow LP, accepted by the evaluator (None when it has none, or
+    when either step refuses it). HiGHS is stopped early when the search proves its answer
     (optimal or infeasible): its plan is then not needed. HiGHS's bound is never used."""
     if workers == 1:
         # One core: CP-SAT's subsolvers interleaved on it (LNS included), as with several.
         options = replace(options, parameters={"interleave_search": True, **options.parameters})
     try:
-        early = strategies.full_search(
-            built,
-            highs.deadline,
-            workers,
-            seed,
-            options,
-            relay,
-            lns_first=strategies.complete(start),
-            first_plan=not strategies.complete(start),
-            stop=highs.finished,
-        )
+        if highs.finished.is_set():
+            # HiGHS ended before this search began (a restriction proved at once): every
+            # worker searches after the hand-over; no search is stopped half-way.
+            early = Search(cp_model.UNKNOWN, [], None)
+        else:
+            early = strategies.full_search(
+                built,
+                highs.deadline,
+                workers,
+                seed,
+                options,
+                relay,
+                lns_first=strategies.complete(start),
+                first_plan=not strategies.complete(start),
+                stop=highs.finished,
+            )
         if early.status in (cp_model.OPTIMAL, cp_model.INFEASIBLE):
             highs.stop()
             highs.plan()

@@ -851,10 +851,13 @@ def test_a_search_that_finds_nothing_better_for_a_while_is_stopped(
     assert search.stopped_at - relay.last_plan_at >= 0.2
 
 
-def test_a_search_is_stopped_once_its_stop_event_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_search_is_stopped_once_its_stop_event_is_set_and_it_has_a_plan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """The hand-over watch (`stop_when_set`) stops a search once its event is set (the
-    HiGHS run beside it has ended), never before, and asks again at each poll: a stop
-    asked before CP-SAT has started its search is not lost."""
+    HiGHS run beside it has ended) and the search has found a plan, never before either
+    (a stop while CP-SAT presolves once aborted OR-Tools 9.15), and asks again at each
+    poll."""
     monkeypatch.setattr(runner, "STALL_POLL_S", 0.01)
 
     class Search:
@@ -864,12 +867,16 @@ def test_a_search_is_stopped_once_its_stop_event_is_set(monkeypatch: pytest.Monk
             self.stops += 1
 
     search = Search()
+    relay = ProgressRelay(None, 1.0)
     stop, done = threading.Event(), threading.Event()
-    watch = threading.Thread(target=runner.stop_when_set, args=(search, stop, done))
+    watch = threading.Thread(target=runner.stop_when_set, args=(search, stop, relay, done))
     watch.start()
-    time.sleep(0.3)
+    time.sleep(0.2)
     assert search.stops == 0, "not set: no stop"
     stop.set()
+    time.sleep(0.2)
+    assert search.stops == 0, "set, but no plan yet: no stop"
+    relay.last_plan_at = time.perf_counter()
     for _ in range(1000):
         if search.stops >= 2:
             break

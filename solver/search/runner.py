@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING
 
 from ortools.sat.python import cp_model
 
+from solver.search.progress import ProgressRelay
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from solver.cpsat.model import BuiltModel
     from solver.search.options import SolveOptions
-    from solver.search.progress import ProgressRelay
 
 #: The shortest time CP-SAT is given, even when the model build used up the limit.
 MIN_SOLVE_S = 0.05
@@ -81,7 +82,8 @@ def search(
 ) -> Search:
     """Run CP-SAT on a built model until `deadline` (a perf_counter time); with `stall`
     (and a `relay`), also stop once the search has found no better plan for a while
-    (`stop_when_stalled`); with `stop`, also once that event is set (`stop_when_set`).
+    (`stop_when_stalled`); with `stop`, also once that event is set and the search has
+    found a plan (`stop_when_set`).
     `hint_is_plan` says the model's hint is one of its plans (so the
     model is feasible); without it an interleaved, hinted search runs without
     HINTED_INTERLEAVE_EXCLUDED. Raises ModelInvalidError if CP-SAT rejects the model."""
@@ -111,11 +113,15 @@ def search(
         params.ignore_subsolvers.extend(
             name for name in HINTED_INTERLEAVE_EXCLUDED if name not in params.ignore_subsolvers
         )
+    # The stop watch needs to see the search's plans (it stops only after the first).
+    callback = relay if relay is not None or stop is None else ProgressRelay(None, 1.0)
     with (
         _stall_watch(solver, relay) if stall and relay is not None else nullcontext(),
-        _event_watch(solver, stop) if stop is not None else nullcontext(),
+        _event_watch(solver, stop, callback)
+        if stop is not None and callback is not None
+        else nullcontext(),
     ):
-        status = solver.solve(built.model, relay)
+        status = solver.solve(built.model, callback)
     if status == cp_model.MODEL_INVALID:
         raise ModelInvalidError(f"CP-SAT rejected the model: {built.model.validate()}")
     has_plan = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
@@ -142,10 +148,13 @@ def _stall_watch(solver: cp_model.CpSolver, relay: ProgressRelay) -> Iterator[No
 
 
 @contextmanager
-def _event_watch(solver: cp_model.CpSolver, stop: threading.Event) -> Iterator[None]:
-    """While inside, a thread stops `solver`'s search once `stop` is set (`stop_when_set`)."""
+def _event_watch(
+    solver: cp_model.CpSolver, stop: threading.Event, relay: ProgressRelay
+) -> Iterator[None]:
+    """While inside, a thread stops `solver`'s search once `stop` is set and `relay` has
+    seen a plan (`stop_when_set`)."""
     done = threading.Event()
-    watcher = threading.Thread(target=stop_when_set, args=(solver, stop, done))
+    watcher = threading.Thread(target=stop_when_set, args=(solver, stop, relay, done))
     watcher.start()
     try:
         yield
@@ -154,11 +163,17 @@ def _event_watch(solver: cp_model.CpSolver, stop: threading.Event) -> Iterator[N
         watcher.join()
 
 
-def stop_when_set(solver: cp_model.CpSolver, stop: threading.Event, done: threading.Event) -> None:
-    """Stop `solver`'s search once `stop` is set, until `done` is set. The stop is
-    repeated at each poll: a stop asked before the search has started is not lost."""
+def stop_when_set(
+    solver: cp_model.CpSolver, stop: threading.Event, relay: ProgressRelay, done: threading.Event
+) -> None:
+    """Stop `solver`'s search once `stop` is set and the search has found a plan (`relay`
+    has seen one), until `done` is set; the stop is asked again at each poll. Never before
+    the first plan: OR-Tools 9.15 aborted the whole process (`Check failed:
+    solution->size() == postsolve_mapping.size()`) once when a search was stopped that
+    way with the whole model of the zoo's grid-M-0 presolving, and the stall watch
+    (`stop_when_stalled`), which waits for the first plan too, never has."""
     while not done.wait(STALL_POLL_S):
-        if stop.is_set():
+        if stop.is_set() and relay.last_plan_at is not None:
             solver.stop_search()
 
 
