@@ -830,7 +830,7 @@ def _highs_run(
         return HighsRun(instance, start, end, seed)
     if not options.rens or support is None:
         return None
-    return HighsRun(instance, start, end, seed, support=support)
+    return HighsRun(instance, start, end, seed, support=support, unguided=options.rens_unguided)
 
 
 def _beside_highs(

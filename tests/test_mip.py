@@ -210,9 +210,9 @@ def test_by_default_highs_runs_on_the_lps_support_and_never_with_one_worker(
     CP-SAT, from the greedy plan or from a caller's plan, and the answers pass the
     evaluator (a caller's plan is never made worse); the whole MIP only with `highs`; with
     one worker, or with both options off, no run starts. On OR-Library's gapa-6 (a20200:
-    4,000 decisions, inside the size gate) HiGHS proves its restriction at once and hands
-    over then, not at its deadline: CP-SAT searches with both workers long before it, and
-    proves the published optimum, 2,339."""
+    4,000 decisions, inside the size gate) HiGHS proves its restriction (without the
+    unguided plan's widening) at once and hands over then, not at its deadline: CP-SAT
+    searches with both workers long before it, and proves the published optimum, 2,339."""
     _Spy.runs = []
     monkeypatch.setattr(solve_module, "HighsRun", _Spy)
     searches: list[tuple[int, float]] = []
@@ -224,7 +224,11 @@ def test_by_default_highs_runs_on_the_lps_support_and_never_with_one_worker(
 
     monkeypatch.setattr(runner, "search", spied)
     instance = import_gap(GAP_ORLIB / "gapa.txt")[5]
-    solution = solve(instance, time_limit_s=30.0, workers=2)
+    # Without the unguided plan's widening (its greedy runs first in HiGHS's thread, and
+    # CP-SAT may prove the optimum alone meanwhile): the restriction is proved at once.
+    solution = solve(
+        instance, time_limit_s=30.0, workers=2, options=SolveOptions(rens_unguided=False)
+    )
     assert [run._support is not None for run in _Spy.runs] == [True]
     assert_valid_plan(instance, solution)
     assert (solution.status, solution.objective) == ("optimal", pytest.approx(2339.0))
@@ -256,6 +260,10 @@ def test_the_restriction_fixes_what_neither_the_lp_nor_the_start_uses() -> None:
     assert restricted_columns(model, cheap_only, None) == {columns["dear", "gpu"]: 0.0}
     start = start_values(model, Plan.of(by_hand(instance, 2, 1)))
     assert restricted_columns(model, cheap_only, start) == {}
+    # ... or unless another plan given to widen it runs one there.
+    assert restricted_columns(model, cheap_only, None, [start]) == {}
+    cheap = start_values(model, Plan.of(by_hand(instance, 3, 0)))
+    assert restricted_columns(model, cheap_only, cheap, [cheap]) == {columns["dear", "gpu"]: 0.0}
 
 
 def test_highs_on_the_restriction_keeps_to_it_and_to_the_start() -> None:
@@ -279,6 +287,13 @@ def test_highs_on_the_restriction_keeps_to_it_and_to_the_start() -> None:
     kept = HighsRun(instance, plan, time.perf_counter() + 30.0, support=support("dear")).plan()
     assert kept is not None and kept.objective == pytest.approx(50.0, rel=1e-9)
     assert_valid_plan(instance, kept)
+    # Widened by the unguided greedy plan (2 replicas at `cheap`, the third at `dear`):
+    # the restriction to `cheap` alone has the optimum again.
+    widened = HighsRun(
+        instance, None, time.perf_counter() + 30.0, support=support("cheap"), unguided=True
+    ).plan()
+    assert widened is not None and widened.objective == pytest.approx(50.0, rel=1e-9)
+    assert_valid_plan(instance, widened)
 
 
 def test_the_compact_lp_runs_a_whole_replica_for_a_small_demand() -> None:

@@ -22,16 +22,19 @@ from typing import TYPE_CHECKING
 from ortools.util.python.solve_interrupter import SolveInterrupter
 
 from models import SolverInfo
+from solver.heuristics.greedy import greedy
 from solver.mip.compact import build_compact
 from solver.mip.highs import solve_compact
 from solver.mip.plan import plan_solution, start_values
+from solver.plan import Plan
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from models import Instance, ReplicaOption, Solution, TrainingPlacement
     from solver.heuristics.greedy import Guide
     from solver.mip.compact import CompactModel
     from solver.mip.highs import CompactResult
-    from solver.plan import Plan
 
 _LOG = logging.getLogger(__name__)
 
@@ -39,6 +42,8 @@ _LOG = logging.getLogger(__name__)
 MIN_HIGHS_S = 0.5
 #: Least LP value of a decision in the LP's support (`Support`).
 SUPPORT_MIN = 1e-6
+#: Most of HiGHS's time for the unguided greedy plan that widens its restriction.
+UNGUIDED_GREEDY_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -72,25 +77,32 @@ def _replica_key(option: ReplicaOption) -> tuple[str, str, str]:
 
 
 def restricted_columns(
-    model: CompactModel, support: Support, start: list[float] | None
+    model: CompactModel,
+    support: Support,
+    start: list[float] | None,
+    also: Sequence[list[float]] = (),
 ) -> dict[int, float]:
     """The placement and replica columns fixed at 0 for a search restricted to `support`
     and to the columns `start` (column values, or None) uses: relaxation-enforced
     neighbourhood search (RENS, Berthold 2014), widened by the incumbent so that the MIP
-    start stays a plan of the restricted model."""
+    start stays a plan of the restricted model, and by the columns each plan of `also`
+    (column values) uses."""
     unused = [
         column
         for column, p in model.placements.items()
         if _placement_key(p) not in support.placements
     ] + [column for column, o in model.options.items() if _replica_key(o) not in support.replicas]
-    return {column: 0.0 for column in unused if start is None or start[column] <= 0.0}
+    plans = ([] if start is None else [start]) + list(also)
+    return {column: 0.0 for column in unused if all(plan[column] <= 0.0 for plan in plans)}
 
 
 class HighsRun:
     """HiGHS on the compact MIP of `instance`, from the MIP start `start` (a complete SPEC
     plan, or None), in a daemon thread until `deadline` (a perf_counter time); with
     `support`, on the restriction of the MIP to it and to the start's decisions
-    (`restricted_columns`)."""
+    (`restricted_columns`), and with `unguided` also to those of the greedy plan made
+    without the LP's guide, when that plan is complete (planned in the thread, for at
+    most UNGUIDED_GREEDY_SHARE of the time)."""
 
     def __init__(
         self,
@@ -99,8 +111,11 @@ class HighsRun:
         deadline: float,
         seed: int = 0,
         support: Support | None = None,
+        *,
+        unguided: bool = False,
     ) -> None:
         self.instance = instance
+        self._unguided = unguided
         self.deadline = deadline
         self._start = start
         self._seed = seed
@@ -118,9 +133,10 @@ class HighsRun:
         try:
             model = build_compact(self.instance)
             values = None if self._start is None else start_values(model, self._start)
-            fixed = (
-                None if self._support is None else restricted_columns(model, self._support, values)
-            )
+            fixed = None
+            if self._support is not None:
+                also = [] if not self._unguided else self._unguided_plans(model)
+                fixed = restricted_columns(model, self._support, values, also)
             limit_s = max(MIN_HIGHS_S, self.deadline - time.perf_counter())
             result = solve_compact(
                 model,
@@ -153,6 +169,17 @@ class HighsRun:
             self._error = error
         finally:
             self.finished.set()
+
+    def _unguided_plans(self, model: CompactModel) -> list[list[float]]:
+        """The column values of the greedy plan made without a guide, if it is complete."""
+        limit_s = UNGUIDED_GREEDY_SHARE * max(0.0, self.deadline - time.perf_counter())
+        planned = greedy(self.instance, partial=True, time_limit_s=limit_s)
+        if planned.status != "feasible":
+            return []
+        _LOG.debug(
+            "HiGHS's restriction also keeps the unguided greedy plan's (%s)", planned.objective
+        )
+        return [start_values(model, Plan.of(planned))]
 
     def stop(self) -> None:
         """Ask HiGHS to stop now (it keeps its incumbent)."""

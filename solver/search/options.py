@@ -78,6 +78,11 @@ class SolveOptions:
     #: same hand-over. The restriction is a small MIP that HiGHS solves well in seconds,
     #: where the whole one needs its time for cuts (docs/tuning.md#rens).
     rens: bool = True
+    #: With `rens`, the restriction also keeps the decisions of the greedy plan made
+    #: without the LP's guide (when it is complete), computed in HiGHS's thread: the LP
+    #: spreads a service over sites that whole replicas would rather share, and the
+    #: unguided plan holds such sites (docs/tuning.md#rens).
+    rens_unguided: bool = True
     #: Spend search time on the bound: the tuned whole-model search's bound step after
     #: its LNS step. Off for the neighbourhood search's re-plans, whose bound proves
     #: nothing about the whole instance: their LNS step keeps the time (the answer's
