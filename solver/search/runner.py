@@ -16,7 +16,7 @@ from ortools.sat.python import cp_model
 from solver.search.progress import ProgressRelay
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from solver.cpsat.model import BuiltModel
     from solver.search.options import SolveOptions
@@ -116,8 +116,10 @@ def search(
     # The stop watch needs to see the search's plans (it stops only after the first).
     callback = relay if relay is not None or stop is None else ProgressRelay(None, 1.0)
     with (
-        _stall_watch(solver, relay) if stall and relay is not None else nullcontext(),
-        _event_watch(solver, stop, callback)
+        _watching(stop_when_stalled, solver, relay, time.perf_counter())
+        if stall and relay is not None
+        else nullcontext(),
+        _watching(stop_when_set, solver, stop, callback)
         if stop is not None and callback is not None
         else nullcontext(),
     ):
@@ -133,28 +135,11 @@ def search(
 
 
 @contextmanager
-def _stall_watch(solver: cp_model.CpSolver, relay: ProgressRelay) -> Iterator[None]:
-    """While inside, a thread stops `solver`'s search once it stalls (`stop_when_stalled`)."""
+def _watching(watch: Callable[..., None], *args: object) -> Iterator[None]:
+    """While inside, a thread runs `watch(*args, done)` (a watch that may stop a search),
+    and `done` is set on the way out."""
     done = threading.Event()
-    watcher = threading.Thread(
-        target=stop_when_stalled, args=(solver, relay, time.perf_counter(), done)
-    )
-    watcher.start()
-    try:
-        yield
-    finally:
-        done.set()
-        watcher.join()
-
-
-@contextmanager
-def _event_watch(
-    solver: cp_model.CpSolver, stop: threading.Event, relay: ProgressRelay
-) -> Iterator[None]:
-    """While inside, a thread stops `solver`'s search once `stop` is set and `relay` has
-    seen a plan (`stop_when_set`)."""
-    done = threading.Event()
-    watcher = threading.Thread(target=stop_when_set, args=(solver, stop, relay, done))
+    watcher = threading.Thread(target=watch, args=(*args, done))
     watcher.start()
     try:
         yield
