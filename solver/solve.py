@@ -830,7 +830,15 @@ def _highs_run(
         return HighsRun(instance, start, end, seed)
     if not options.rens or support is None:
         return None
-    return HighsRun(instance, start, end, seed, support=support, unguided=options.rens_unguided)
+    return HighsRun(
+        instance,
+        start,
+        end,
+        seed,
+        support=support,
+        unguided=options.rens_unguided,
+        widen=options.rens_whole,
+    )
 
 
 def _beside_highs(

@@ -209,10 +209,12 @@ def test_by_default_highs_runs_on_the_lps_support_and_never_with_one_worker(
     """By default HiGHS searches the MIP restricted to the LP's support (RENS) beside
     CP-SAT, from the greedy plan or from a caller's plan, and the answers pass the
     evaluator (a caller's plan is never made worse); the whole MIP only with `highs`; with
-    one worker, or with both options off, no run starts. On OR-Library's gapa-6 (a20200:
-    4,000 decisions, inside the size gate) HiGHS proves its restriction (without the
-    unguided plan's widening) at once and hands over then, not at its deadline: CP-SAT
-    searches with both workers long before it, and proves the published optimum, 2,339."""
+    one worker, or with both options off, no run starts. On OR-Library's gapb-4 (b10200:
+    2,000 decisions, inside the size gate) HiGHS proves its restriction (without the
+    unguided plan's widening or the whole MIP after it) at once and hands over then, not
+    at its deadline: CP-SAT searches with both workers long before it. From a caller's
+    plan, with the default options, gapa-6 (a20200) is proved at its published optimum,
+    2,339."""
     _Spy.runs = []
     monkeypatch.setattr(solve_module, "HighsRun", _Spy)
     searches: list[tuple[int, float]] = []
@@ -223,19 +225,26 @@ def test_by_default_highs_runs_on_the_lps_support_and_never_with_one_worker(
         return search(built, deadline, workers, *args, **kwargs)
 
     monkeypatch.setattr(runner, "search", spied)
-    instance = import_gap(GAP_ORLIB / "gapa.txt")[5]
+    # OR-Library's gapb-4 (b10200), which CP-SAT does not prove in 10 s: its one-worker
+    # search beside HiGHS cannot end the race by a proof of its own.
+    hard = import_gap(GAP_ORLIB / "gapb.txt")[3]
     # Without the unguided plan's widening (its greedy runs first in HiGHS's thread, and
-    # CP-SAT may prove the optimum alone meanwhile): the restriction is proved at once.
+    # CP-SAT may prove the optimum alone meanwhile) and without the whole MIP after the
+    # restriction (HiGHS then runs on, and CP-SAT's one worker may prove the optimum
+    # before it hands over): the restriction is proved at once, and HiGHS ends.
     solution = solve(
-        instance, time_limit_s=30.0, workers=2, options=SolveOptions(rens_unguided=False)
+        hard,
+        time_limit_s=10.0,
+        workers=2,
+        options=SolveOptions(rens_unguided=False, rens_whole=False),
     )
     assert [run._support is not None for run in _Spy.runs] == [True]
-    assert_valid_plan(instance, solution)
-    assert (solution.status, solution.objective) == ("optimal", pytest.approx(2339.0))
+    assert_valid_plan(hard, solution)
     handed_over = _Spy.runs[0].deadline
     both_workers = [began < handed_over for workers, began in searches if workers == 2]
     assert both_workers and all(both_workers)
     _Spy.runs = []
+    instance = import_gap(GAP_ORLIB / "gapa.txt")[5]
     worse = greedy(instance)
     assert_valid_plan(instance, worse)
     assert worse.objective is not None and worse.objective > 2339.0
@@ -294,6 +303,15 @@ def test_highs_on_the_restriction_keeps_to_it_and_to_the_start() -> None:
     ).plan()
     assert widened is not None and widened.objective == pytest.approx(50.0, rel=1e-9)
     assert_valid_plan(instance, widened)
+    # With `widen`, a restriction HiGHS settles early is followed by the whole MIP: from
+    # `dear` alone (90, proved at once) to the optimum 50; from `cheap` alone (no plan,
+    # proved at once) to 50 as well.
+    for site in ("dear", "cheap"):
+        whole = HighsRun(
+            instance, None, time.perf_counter() + 30.0, support=support(site), widen=True
+        ).plan()
+        assert whole is not None and whole.objective == pytest.approx(50.0, rel=1e-9)
+        assert_valid_plan(instance, whole)
 
 
 def test_the_compact_lp_runs_a_whole_replica_for_a_small_demand() -> None:

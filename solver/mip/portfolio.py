@@ -9,7 +9,9 @@ so is the unguided greedy plan that widens the restriction (0.0-0.7 s on M, Pyth
 The run is joined at one point of `solver.solve` (`plan`): what it hands over depends on the
 clock only through its deadline, as CP-SAT's searches do. Its `finished` event ends the
 CP-SAT search beside it when HiGHS ends first (a restriction proved in a fraction of its
-time): that search, like any cut by the wall clock, then depends on the machine's speed.
+time, or with `widen` the whole MIP after it): that search, like any cut by the wall
+clock, then depends on the machine's speed, and so does whether a settled restriction
+leaves time for the whole MIP.
 """
 
 from __future__ import annotations
@@ -103,7 +105,10 @@ class HighsRun:
     `support`, on the restriction of the MIP to it and to the start's decisions
     (`restricted_columns`), and with `unguided` also to those of the greedy plan made
     without the LP's guide, when that plan is complete (planned in the thread, for at
-    most UNGUIDED_GREEDY_SHARE of the time)."""
+    most UNGUIDED_GREEDY_SHARE of the time). With `widen`, a restriction that HiGHS
+    settles (proves its optimum or that it has no plan) with at least MIN_HIGHS_S left is
+    followed by the whole MIP from the restriction's plan for the rest of the time
+    (`_widened`)."""
 
     def __init__(
         self,
@@ -114,9 +119,11 @@ class HighsRun:
         support: Support | None = None,
         *,
         unguided: bool = False,
+        widen: bool = False,
     ) -> None:
         self.instance = instance
         self._unguided = unguided
+        self._widen = widen
         self.deadline = deadline
         self._start = start
         self._seed = seed
@@ -147,6 +154,8 @@ class HighsRun:
                 fixed=fixed,
                 interrupter=self._interrupter,
             )
+            if fixed and self._widen:
+                result = self._widened(model, result, values)
             self._result = result
             _LOG.debug(
                 "HiGHS: %s %s after %.1f s (limit %.1f s, start %s)",
@@ -170,6 +179,37 @@ class HighsRun:
             self._error = error
         finally:
             self.finished.set()
+
+    def _widened(
+        self, model: CompactModel, restricted: CompactResult, start: list[float] | None
+    ) -> CompactResult:
+        """The whole MIP after its restriction, when HiGHS settled the restriction (its
+        optimum, or no plan) with at least MIN_HIGHS_S to its deadline and was not
+        stopped: from the restriction's plan (else `start`), for the rest of the time.
+        Its answer replaces the restriction's when it has a plan no dearer."""
+        left = self.deadline - time.perf_counter()
+        settled = restricted.status in ("optimal", "infeasible")
+        if not settled or left < MIN_HIGHS_S or self._interrupter.interrupted:
+            return restricted
+        whole = solve_compact(
+            model,
+            time_limit_s=left,
+            seed=self._seed,
+            start=restricted.values if restricted.values is not None else start,
+            interrupter=self._interrupter,
+        )
+        _LOG.debug(
+            "HiGHS on the whole MIP after its restriction (%s): %s %s after %.1f s",
+            restricted.objective,
+            whole.status,
+            whole.objective,
+            whole.wall_s,
+        )
+        if whole.values is None or whole.objective is None:
+            return restricted
+        if restricted.objective is not None and restricted.objective < whole.objective:
+            return restricted
+        return whole
 
     def _unguided_plans(self, model: CompactModel) -> list[list[float]]:
         """The column values of the greedy plan made without a guide, if it is complete."""

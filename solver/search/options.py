@@ -83,6 +83,11 @@ class SolveOptions:
     #: spreads a service over sites that whole replicas would rather share, and the
     #: unguided plan holds such sites (docs/tuning.md#rens).
     rens_unguided: bool = True
+    #: With `rens`, when HiGHS settles its restriction (proves its optimum, or that it
+    #: has no plan) early, it goes on with the whole MIP from the restriction's plan until
+    #: its hand-over: on GAP the LP's support is nearly a plan and the restriction is
+    #: proved at once, where the whole MIP is HiGHS's strength (docs/tuning.md#rens).
+    rens_whole: bool = True
     #: Spend search time on the bound: the tuned whole-model search's bound step after
     #: its LNS step. Off for the neighbourhood search's re-plans, whose bound proves
     #: nothing about the whole instance: their LNS step keeps the time (the answer's
