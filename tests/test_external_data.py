@@ -36,7 +36,7 @@ def test_test_copies_are_the_listed_files() -> None:
     """Every file in tests/data/benchmarks (but its PROVENANCE.md) has the manifest's sha256."""
     manifest = read_manifest()
     copies = [p for p in SETS_DIR.rglob("*") if p.is_file() and p.name != "PROVENANCE.md"]
-    assert len(copies) == 16
+    assert len(copies) == 17
     for path in copies:
         name = path.relative_to(SETS_DIR).as_posix()
         assert hashlib.sha256(path.read_bytes()).hexdigest() == manifest[name], name
