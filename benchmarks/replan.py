@@ -31,6 +31,7 @@ import time
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+from benchmarks.harness.report import relative_gap
 from models import parse_instance
 from models.generator import generate
 from models.generator.current_plan import with_move_prices
@@ -147,7 +148,7 @@ def reference(result: Replan, limit: float) -> str:
     known = max((b for b in (found.bound, solution.bound) if b is not None), default=None)
     value = None
     if known is not None and solution.objective is not None and solution.objective != 0:
-        value = (solution.objective - known) / abs(solution.objective)
+        value = relative_gap(solution.objective, known)
     return (
         f"reference: HiGHS on the v1 relaxation, {limit:g} s: {found.status}, plan {objective}, "
         f"dual bound {bound}; gap to the best bound known "
